@@ -1,0 +1,120 @@
+//! The closed set of signature algorithms this crate speaks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Escaped};
+
+/// An RSA signature algorithm, named as in RFC 7518.
+///
+/// This is the whole set: `none`, HMAC, ECDSA and anything else are refused
+/// wherever an algorithm is read. Names match exactly and case-sensitively.
+///
+/// ```
+/// use signed_payloads::Algorithm;
+/// assert_eq!("PS384".parse::<Algorithm>()?, Algorithm::PS384);
+/// assert!("ps384".parse::<Algorithm>().is_err());
+/// assert!("none".parse::<Algorithm>().is_err());
+/// # Ok::<(), signed_payloads::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    RS384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    RS512,
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256, 32-byte salt.
+    PS256,
+    /// RSASSA-PSS with SHA-384, MGF1 with SHA-384, 48-byte salt.
+    PS384,
+    /// RSASSA-PSS with SHA-512, MGF1 with SHA-512, 64-byte salt.
+    PS512,
+}
+
+impl Algorithm {
+    /// Every supported algorithm.
+    pub const ALL: [Algorithm; 6] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+    ];
+
+    /// The JOSE name (`"RS256"` and so on).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+        }
+    }
+
+    /// Looks up a JOSE name, exactly and case-sensitively.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedAlgorithm`] naming (escaped, cut short) what was seen.
+    pub fn from_name(name: &str) -> Result<Self, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == name)
+            .ok_or_else(|| Error::UnsupportedAlgorithm(Escaped::new(name)))
+    }
+
+    /// True for the RSASSA-PSS family.
+    pub const fn is_pss(self) -> bool {
+        matches!(self, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::from_name(s)
+    }
+}
+
+impl serde::Serialize for Algorithm {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Algorithm {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Algorithm::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_case_sensitive() {
+        for a in Algorithm::ALL {
+            assert_eq!(Algorithm::from_name(a.as_str()).unwrap(), a);
+            assert!(Algorithm::from_name(&a.as_str().to_lowercase()).is_err());
+        }
+        for bad in ["none", "None", "HS256", "ES256", "RS256 ", "", "RS1"] {
+            let err = Algorithm::from_name(bad).unwrap_err();
+            assert!(matches!(err, Error::UnsupportedAlgorithm(_)), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The ring backend. ring cannot generate RSA keys and parses the public key
+//! on every verification (it offers no pre-parsed RSA public key).
+
+use ring::rand::SystemRandom;
+use ring::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
+use ring::digest;
+
+use crate::Algorithm;
+use crate::error::{Error, KeyRejected};
+
+pub(crate) const NAME: &str = "ring";
+
+fn verification(alg: Algorithm) -> &'static RsaParameters {
+    match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+    }
+}
+
+fn encoding(alg: Algorithm) -> &'static dyn RsaEncoding {
+    match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
+    }
+}
+
+/// An RSA private key, parsed once.
+pub(crate) struct KeyPair(signature::RsaKeyPair);
+
+impl KeyPair {
+    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
+        signature::RsaKeyPair::from_der(der).map(KeyPair).map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut sig = vec![0; self.0.public().modulus_len()];
+        self.0
+            .sign(encoding(alg), &SystemRandom::new(), message, &mut sig)
+            .map_err(|_| Error::backend("ring failed to sign"))?;
+        Ok(sig)
+    }
+}
+
+/// An RSA public key bound to one algorithm (ring re-reads the DER per call).
+pub(crate) struct PublicKey(UnparsedPublicKey<Vec<u8>>);
+
+impl PublicKey {
+    pub(crate) fn new(pkcs1_der: &[u8], alg: Algorithm) -> Result<Self, KeyRejected> {
+        Ok(PublicKey(UnparsedPublicKey::new(verification(alg), pkcs1_der.to_vec())))
+    }
+
+    pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
+        self.0.verify(message, sig).map_err(|_| Error::BadSignature)
+    }
+}
+
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
+}

@@ -1,0 +1,293 @@
+//! The crate's one error type.
+//!
+//! Messages are lowercase, carry no trailing period and never contain a token,
+//! a signature, a nonce or key bytes. Strings an attacker chooses (a `kid`, an
+//! `alg`) are escaped and cut short by [`Escaped`] before they reach a message.
+
+use std::fmt;
+
+/// `Result` with this crate's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when loading keys, signing or verifying.
+///
+/// The variants are chosen by what a caller can act on. [`Error::BadSignature`]
+/// deliberately carries no detail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The signature does not match the signing input under the selected key.
+    #[error("signature verification failed")]
+    BadSignature,
+
+    /// The token names a key id that is not registered.
+    #[error("unknown key id {0}")]
+    UnknownKeyId(Escaped),
+
+    /// The token carries no `kid` and the verifier requires one.
+    #[error("token has no kid and this verifier requires one")]
+    MissingKeyId,
+
+    /// The algorithm is outside the supported set (RS256..RS512, PS256..PS512).
+    #[error("algorithm {0} is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512)")]
+    UnsupportedAlgorithm(Escaped),
+
+    /// The token's algorithm differs from the one the key is bound to.
+    #[error("token algorithm {token} does not match the key's algorithm {key}")]
+    AlgorithmMismatch {
+        /// Algorithm named by the token header.
+        token: crate::Algorithm,
+        /// Algorithm the key is bound to.
+        key: crate::Algorithm,
+    },
+
+    /// The input is not a well-formed token, header, key file or payload.
+    #[error("malformed input: {0}")]
+    Malformed(#[from] Malformed),
+
+    /// An input exceeded one of the configured [`Limits`](crate::Limits).
+    #[error("{what} is {actual} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What was measured.
+        what: &'static str,
+        /// Its size.
+        actual: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// A key was loaded but is not acceptable (too small, bad exponent, wrong kind).
+    #[error("key rejected: {0}")]
+    KeyRejected(#[from] KeyRejected),
+
+    /// The crypto backend (or a user-supplied signer) failed for a reason other
+    /// than a bad signature.
+    #[error("crypto backend failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+}
+
+/// Why a token, header, payload or key encoding was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Malformed {
+    /// A compact JWS has exactly three dot-separated segments.
+    #[error("expected 3 dot-separated segments in a compact JWS, found {found}")]
+    SegmentCount {
+        /// How many segments the input had (counting stops at 6).
+        found: usize,
+    },
+    /// Five segments: a JWE was given where a JWS was expected.
+    #[error("found 5 segments: this is a JWE (encrypted), not a JWS")]
+    LooksLikeJwe,
+    /// A JSON serialization was given where the compact form was expected.
+    #[error("JSON serialization is not supported here, the compact form is expected")]
+    JsonSerialization,
+    /// A segment that must not be empty was empty.
+    #[error("the {0} segment is empty")]
+    EmptySegment(Segment),
+    /// A segment is not strict unpadded base64url.
+    #[error("the {0} segment is not valid unpadded base64url")]
+    Base64(Segment),
+    /// A detached-payload token had something in its payload segment.
+    #[error("the payload segment must be empty when the payload is detached")]
+    PayloadNotDetached,
+    /// An unencoded (`b64: false`) payload contained a `.` in compact form.
+    #[error("an unencoded payload in a compact JWS must not contain '.'")]
+    UnencodedPayloadHasDot,
+    /// JSON that could not be parsed, with the position and kind of the fault.
+    #[error("the {part} is not valid JSON ({detail})")]
+    Json {
+        /// Which part of the input.
+        part: Segment,
+        /// The parser's classification and position; never the input itself.
+        detail: String,
+    },
+    /// The same member name appears twice in one JSON object.
+    #[error("the {part} has a duplicate member {name}")]
+    DuplicateMember {
+        /// Which part of the input.
+        part: Segment,
+        /// The repeated name.
+        name: Escaped,
+    },
+    /// JSON nested deeper than the configured limit.
+    #[error("the {part} nests deeper than the limit of {limit}")]
+    TooDeep {
+        /// Which part of the input.
+        part: Segment,
+        /// The configured depth limit.
+        limit: usize,
+    },
+    /// The JOSE header is missing a member or has one of the wrong type or value.
+    #[error("header: {0}")]
+    Header(String),
+    /// A `crit` entry names an extension this crate does not understand.
+    #[error("header crit names an unsupported extension {0}")]
+    UnsupportedCritical(Escaped),
+    /// The verified payload did not deserialize into the requested type.
+    #[error("payload does not match the expected type: {0}")]
+    PayloadType(Escaped),
+    /// A key encoding (PEM, DER, JWK, base64) could not be read.
+    #[error("key: {0}")]
+    Key(String),
+}
+
+/// Which part of a token an error refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Segment {
+    /// The protected header.
+    Header,
+    /// The payload.
+    Payload,
+    /// The signature.
+    Signature,
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Segment::Header => "header",
+            Segment::Payload => "payload",
+            Segment::Signature => "signature",
+        })
+    }
+}
+
+/// Why a key was refused even though it could be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyRejected {
+    /// The modulus is shorter than 2048 bits.
+    #[error("the modulus is {bits} bits, at least 2048 are required")]
+    TooSmall {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The modulus is longer than the backends accept (8192 bits).
+    #[error("the modulus is {bits} bits, at most 8192 are supported")]
+    TooLarge {
+        /// Size of the modulus in bits.
+        bits: usize,
+    },
+    /// The public exponent is even, below 3, or above 2^33 - 1.
+    #[error("the public exponent must be odd and between 3 and 2^33 - 1")]
+    BadExponent,
+    /// The key is of a type other than RSA.
+    #[error("only RSA keys are supported, found {0}")]
+    NotRsa(Escaped),
+    /// The PEM or PKCS#8 key is encrypted.
+    #[error("encrypted keys are not supported, decrypt with openssl first")]
+    Encrypted,
+    /// A public key was given where a private key is needed.
+    #[error("a private key is required, this is a public key")]
+    NotPrivate,
+    /// The key's declared purpose (`use`, `key_ops`) excludes this operation.
+    #[error("the key is not meant for {0}")]
+    WrongUse(&'static str),
+    /// The backend refused the key material (inconsistent CRT values and such).
+    #[error("the crypto backend refused the key material")]
+    Inconsistent,
+}
+
+/// An attacker-influenced string made safe for messages: control and
+/// non-ASCII characters escaped, cut to a short prefix.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Escaped(String);
+
+impl Escaped {
+    const MAX_CHARS: usize = 40;
+
+    /// Escapes `raw` and keeps at most a short prefix of it.
+    pub fn new(raw: &str) -> Self {
+        let mut out = String::with_capacity(raw.len().min(Self::MAX_CHARS) + 8);
+        let mut count = 0;
+        for c in raw.chars() {
+            if count == Self::MAX_CHARS {
+                out.push_str("...");
+                break;
+            }
+            if c.is_ascii_graphic() || c == ' ' {
+                if c == '"' || c == '\\' {
+                    out.push('\\');
+                }
+                out.push(c);
+            } else {
+                out.extend(c.escape_default());
+            }
+            count += 1;
+        }
+        Escaped(out)
+    }
+
+    /// Escapes bytes that may not be UTF-8.
+    pub fn from_bytes(raw: &[u8]) -> Self {
+        Self::new(&String::from_utf8_lossy(&raw[..raw.len().min(4 * Self::MAX_CHARS)]))
+    }
+
+    /// The escaped text, without surrounding quotes.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Escaped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0)
+    }
+}
+
+impl fmt::Debug for Escaped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Error {
+    pub(crate) fn key(detail: impl Into<String>) -> Self {
+        Error::Malformed(Malformed::Key(detail.into()))
+    }
+
+    pub(crate) fn header(detail: impl Into<String>) -> Self {
+        Error::Malformed(Malformed::Header(detail.into()))
+    }
+
+    /// Wraps an error from a user-supplied [`Signer`](crate::Signer) or
+    /// [`Verifier`](crate::Verifier) backend (an HSM or KMS client, say).
+    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Error::Backend(source.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_cuts_and_escapes() {
+        let long = "a".repeat(500);
+        let e = Escaped::new(&long);
+        assert!(e.as_str().len() < 50, "{e}");
+        assert!(e.as_str().ends_with("..."));
+        let e = Escaped::new("k\0id\n\"x\u{202e}");
+        assert_eq!(e.as_str(), "k\\u{0}id\\n\\\"x\\u{202e}");
+    }
+
+    #[test]
+    fn messages_are_lowercase_without_period() {
+        let errors = [
+            Error::BadSignature,
+            Error::UnknownKeyId(Escaped::new("k")),
+            Error::MissingKeyId,
+            Error::UnsupportedAlgorithm(Escaped::new("none")),
+            Error::Malformed(Malformed::LooksLikeJwe),
+            Error::KeyRejected(KeyRejected::Encrypted),
+            Error::TooLarge { what: "token", actual: 2, limit: 1 },
+        ];
+        for e in errors {
+            let m = e.to_string();
+            assert!(m.chars().next().unwrap().is_lowercase(), "{m}");
+            assert!(!m.ends_with('.'), "{m}");
+        }
+    }
+}

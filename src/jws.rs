@@ -1,0 +1,9 @@
+//! Strict compact JWS (RFC 7515): sign, verify, detached and unencoded payloads.
+
+mod compact;
+mod header;
+
+pub use compact::{sign, sign_detached, sign_with_raw_header, verify, verify_detached};
+pub use header::Header;
+
+pub(crate) use compact::parse;

@@ -1,0 +1,240 @@
+//! The compact serialization: `BASE64URL(header).payload.BASE64URL(signature)`.
+
+use crate::error::{Error, Malformed, Segment};
+use crate::{Header, Limits, Signer, Verified, Verifier, base64url};
+
+/// A compact JWS split and decoded, but not yet verified.
+pub(crate) struct Parsed<'a> {
+    pub(crate) header: Header,
+    /// `header.payload` exactly as sent: what the signature covers.
+    pub(crate) signing_input: &'a [u8],
+    header_segment: &'a [u8],
+    pub(crate) payload_segment: &'a [u8],
+    pub(crate) signature: Vec<u8>,
+}
+
+/// Splits and decodes `token`, enforcing `limits` before each step.
+pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, Error> {
+    let bytes = token.as_bytes();
+    if bytes.len() > limits.max_token_bytes() {
+        return Err(Error::TooLarge { what: "token", actual: bytes.len(), limit: limits.max_token_bytes() });
+    }
+    if bytes.first() == Some(&b'{') {
+        return Err(Malformed::JsonSerialization.into());
+    }
+    let mut dots = [0usize; 2];
+    let mut count = 0;
+    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'.') {
+        if count < 2 {
+            dots[count] = i;
+        }
+        count += 1;
+        if count > 5 {
+            break;
+        }
+    }
+    match count + 1 {
+        3 => {}
+        5 => return Err(Malformed::LooksLikeJwe.into()),
+        found => return Err(Malformed::SegmentCount { found }.into()),
+    }
+    let header_segment = &bytes[..dots[0]];
+    let payload_segment = &bytes[dots[0] + 1..dots[1]];
+    let signature_segment = &bytes[dots[1] + 1..];
+    if header_segment.is_empty() {
+        return Err(Malformed::EmptySegment(Segment::Header).into());
+    }
+    if header_segment.len() > limits.max_header_bytes() {
+        return Err(Error::TooLarge {
+            what: "header",
+            actual: header_segment.len(),
+            limit: limits.max_header_bytes(),
+        });
+    }
+    if signature_segment.is_empty() {
+        return Err(Malformed::EmptySegment(Segment::Signature).into());
+    }
+    let header_json = base64url::decode(header_segment).ok_or(Malformed::Base64(Segment::Header))?;
+    let header = Header::from_json(&header_json, limits.max_json_depth())?;
+    let signature = base64url::decode(signature_segment).ok_or(Malformed::Base64(Segment::Signature))?;
+    Ok(Parsed {
+        header,
+        signing_input: &bytes[..dots[1]],
+        header_segment,
+        payload_segment,
+        signature,
+    })
+}
+
+impl Parsed<'_> {
+    /// Checks the signature with `verifier` and returns the payload.
+    ///
+    /// With `detached` set, the payload segment must be empty and the
+    /// signature is checked over the given payload instead.
+    pub(crate) fn verify(self, verifier: &dyn Verifier, detached: Option<&[u8]>) -> Result<Verified<Vec<u8>>, Error> {
+        if self.header.alg != verifier.algorithm() {
+            return Err(Error::AlgorithmMismatch { token: self.header.alg, key: verifier.algorithm() });
+        }
+        let payload = match detached {
+            None => {
+                verifier.verify(self.signing_input, &self.signature)?;
+                if self.header.is_unencoded() {
+                    self.payload_segment.to_vec()
+                } else {
+                    base64url::decode(self.payload_segment).ok_or(Malformed::Base64(Segment::Payload))?
+                }
+            }
+            Some(payload) => {
+                if !self.payload_segment.is_empty() {
+                    return Err(Malformed::PayloadNotDetached.into());
+                }
+                let input = signing_input(self.header_segment, payload, self.header.is_unencoded());
+                verifier.verify(&input, &self.signature)?;
+                payload.to_vec()
+            }
+        };
+        let key_id = self.header.kid.clone();
+        Ok(Verified::new(payload, self.header, key_id))
+    }
+}
+
+fn signing_input(header_segment: &[u8], payload: &[u8], unencoded: bool) -> Vec<u8> {
+    let mut input = Vec::with_capacity(header_segment.len() + 1 + payload.len() * 4 / 3 + 4);
+    input.extend_from_slice(header_segment);
+    input.push(b'.');
+    if unencoded {
+        input.extend_from_slice(payload);
+    } else {
+        let mut encoded = String::new();
+        base64url::encode_into(payload, &mut encoded);
+        input.extend_from_slice(encoded.as_bytes());
+    }
+    input
+}
+
+/// Verifies a compact JWS with `verifier` and returns its payload bytes.
+///
+/// The token's `alg` must equal the verifier's algorithm. The size limits
+/// are checked before any decoding, and the signature before the payload is
+/// decoded.
+///
+/// # Errors
+///
+/// [`Error::TooLarge`], [`Error::Malformed`], [`Error::UnsupportedAlgorithm`],
+/// [`Error::AlgorithmMismatch`] or [`Error::BadSignature`].
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use signed_payloads::{jws, Algorithm, Limits, PublicKey, RsaVerifier};
+/// let token = include_str!("../../tests/data/rfc7515/A2.compact.txt").trim();
+/// let key = PublicKey::from_pem(include_str!("../../tests/data/rfc7515/A2.rsa_public_spki.pem"))?;
+/// let verified = jws::verify(token, &RsaVerifier::new(key, Algorithm::RS256)?, &Limits::default())?;
+/// assert!(verified.payload().starts_with(b"{\"iss\":\"joe\""));
+/// # Ok(()) }
+/// ```
+pub fn verify(token: &str, verifier: &dyn Verifier, limits: &Limits) -> Result<Verified<Vec<u8>>, Error> {
+    parse(token, limits)?.verify(verifier, None)
+}
+
+/// Verifies a JWS with a detached payload (RFC 7515 Appendix F): the token's
+/// payload segment is empty and `payload` is supplied separately.
+///
+/// # Errors
+///
+/// As for [`verify`], and [`Malformed::PayloadNotDetached`] if the token carries a payload.
+pub fn verify_detached(
+    token: &str,
+    payload: &[u8],
+    verifier: &dyn Verifier,
+    limits: &Limits,
+) -> Result<Verified<Vec<u8>>, Error> {
+    parse(token, limits)?.verify(verifier, Some(payload))
+}
+
+/// Signs `payload` under `header` and returns the compact JWS.
+///
+/// `header.alg` must equal the signer's algorithm ([`Header::for_signer`]
+/// builds a matching header). With `b64: false` the payload is sent as is
+/// and must be UTF-8 without `.`.
+///
+/// # Errors
+///
+/// [`Error::AlgorithmMismatch`], [`Error::Malformed`] for a header that
+/// cannot be serialized or an unencodable payload, or the signer's error.
+///
+/// # Examples
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use signed_payloads::{jws, Algorithm, Header, PrivateKey, RsaSigner};
+/// let key = PrivateKey::from_pem(include_str!("../../tests/data/rfc7515/A2.rsa_private_pkcs8.pem"))?;
+/// let signer = RsaSigner::new(key, Algorithm::PS384).with_key_id("k1");
+/// let token = jws::sign(&Header::for_signer(&signer), br#"{"hello":"world"}"#, &signer)?;
+/// assert_eq!(token.split('.').count(), 3);
+/// # Ok(()) }
+/// ```
+pub fn sign(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+    let header_json = header.to_json()?;
+    sign_raw(header, &header_json, payload, signer, false)
+}
+
+/// Signs with a detached payload: the returned token has an empty payload
+/// segment and the recipient supplies `payload` to [`verify_detached`].
+///
+/// # Errors
+///
+/// As for [`sign`].
+pub fn sign_detached(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+    let header_json = header.to_json()?;
+    sign_raw(header, &header_json, payload, signer, true)
+}
+
+/// Signs with exactly the given header octets (for interoperability tests
+/// and peers that compare headers byte for byte). The octets are parsed and
+/// checked as strictly as on verification.
+///
+/// # Errors
+///
+/// As for [`sign`], and [`Error::Malformed`] for a header that would not verify.
+pub fn sign_with_raw_header(header_json: &[u8], payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+    let header = Header::from_json(header_json, Limits::MAX_JSON_DEPTH_CEILING)?;
+    sign_raw(&header, header_json, payload, signer, false)
+}
+
+fn sign_raw(
+    header: &Header,
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &dyn Signer,
+    detached: bool,
+) -> Result<String, Error> {
+    if header.alg != signer.algorithm() {
+        return Err(Error::AlgorithmMismatch { token: header.alg, key: signer.algorithm() });
+    }
+    let unencoded = header.is_unencoded();
+    if unencoded && !detached && (payload.contains(&b'.') || std::str::from_utf8(payload).is_err()) {
+        return Err(Malformed::UnencodedPayloadHasDot.into());
+    }
+    let mut token = String::with_capacity(header_json.len() * 4 / 3 + payload.len() * 4 / 3 + 360);
+    base64url::encode_into(header_json, &mut token);
+    let header_end = token.len();
+    token.push('.');
+    if unencoded {
+        // Checked above to be UTF-8 when it goes into the token.
+        token.push_str(&String::from_utf8_lossy(payload));
+    } else {
+        base64url::encode_into(payload, &mut token);
+    }
+    let signature = if detached {
+        let input = signing_input(&token.as_bytes()[..header_end], payload, unencoded);
+        token.truncate(header_end + 1);
+        signer.sign(&input)?
+    } else {
+        signer.sign(token.as_bytes())?
+    };
+    token.push('.');
+    base64url::encode_into(&signature, &mut token);
+    Ok(token)
+}

@@ -1,0 +1,11 @@
+//! RSA keys: parsed once, from every format integrators are handed.
+
+mod der;
+mod jwk;
+mod private;
+mod public;
+mod source;
+
+pub use jwk::{Jwk, JwkSet};
+pub use private::PrivateKey;
+pub use public::PublicKey;

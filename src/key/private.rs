@@ -1,0 +1,214 @@
+//! RSA private keys: parsed once, never cloned, never printed, wiped on drop.
+
+use std::fmt;
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::der::{self, DerKind, RsaPrivateParts};
+use super::public::PublicKey;
+use super::source::{self, Source};
+use crate::backend::active as backend;
+use crate::error::{Error, Escaped, KeyRejected, Segment};
+use crate::{Algorithm, base64url, json};
+
+/// An RSA private key.
+///
+/// Loads from PEM (`RSA PRIVATE KEY` as OpenSSL 1.x writes it, `PRIVATE KEY`
+/// as OpenSSL 3 writes it), DER of either, and JWK with all CRT members.
+/// Encrypted keys are refused with a message saying to decrypt them first.
+///
+/// There is no `Clone` (share it in an `Arc`), `Debug` shows only the size
+/// and thumbprint, and the crate's copy of the key bytes is zeroized on
+/// drop. (The backend's own key object is freed by the backend; aws-lc
+/// cleanses it, ring makes no promise.)
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use signed_payloads::PrivateKey;
+/// let pem = include_str!("../../tests/data/rfc7515/A2.rsa_private_pkcs8.pem");
+/// let key = PrivateKey::from_pem(pem)?;
+/// assert_eq!(key.public_key().bits(), 2048);
+/// assert!(!format!("{key:?}").contains("MII"));
+/// # Ok(()) }
+/// ```
+pub struct PrivateKey {
+    pair: backend::KeyPair,
+    public: PublicKey,
+    pkcs1: Zeroizing<Vec<u8>>,
+}
+
+impl PrivateKey {
+    /// Generates a new key of 2048, 3072, 4096 or 8192 bits (aws-lc-rs backend only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for an unsupported size, [`Error::Backend`] if generation fails.
+    #[cfg(feature = "aws-lc-rs")]
+    pub fn generate(bits: usize) -> Result<Self, Error> {
+        let pkcs8 = crate::backend::aws_lc::generate_pkcs8(bits)?;
+        Self::from_der(&pkcs8)
+    }
+
+    /// Reads the first RSA private key in a PEM file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for bad PEM, DER or CRT values,
+    /// [`Error::KeyRejected`] for encrypted, public, non-RSA or small keys.
+    pub fn from_pem(pem: &str) -> Result<Self, Error> {
+        Self::from_source(source::from_pem(pem)?)
+    }
+
+    /// Reads DER: PKCS#8 `PrivateKeyInfo` or PKCS#1 `RSAPrivateKey`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`PrivateKey::from_pem`].
+    pub fn from_der(der: &[u8]) -> Result<Self, Error> {
+        Self::from_kind(der::sniff(der)?, der)
+    }
+
+    /// Reads a private JWK (`kty` `RSA` with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`PrivateKey::from_pem`]; a JWK without the CRT members is refused.
+    pub fn from_jwk(json: &str) -> Result<Self, Error> {
+        json::check(json.as_bytes(), Segment::Payload, 4).map_err(|e| Error::key(format!("JWK: {e}")))?;
+        let jwk: PrivateJwk = serde_json::from_str(json)
+            .map_err(|e| Error::key(format!("JWK: {}", json::describe(&e))))?;
+        if jwk.kty != "RSA" {
+            return Err(KeyRejected::NotRsa(Escaped::new(&jwk.kty)).into());
+        }
+        if jwk.oth.is_some() {
+            return Err(Error::key("multi-prime RSA private keys are not supported"));
+        }
+        if jwk.d.is_none() {
+            return Err(KeyRejected::NotPrivate.into());
+        }
+        let member = |value: &Option<Zeroizing<String>>, name: &str| -> Result<Zeroizing<Vec<u8>>, Error> {
+            let value = value.as_ref().ok_or_else(|| {
+                Error::key(format!("private JWK is missing \"{name}\" (all CRT members are required)"))
+            })?;
+            base64url::decode(value.as_bytes())
+                .map(Zeroizing::new)
+                .ok_or_else(|| Error::key(format!("JWK member \"{name}\" is not valid base64url")))
+        };
+        let (n, e, d) = (member(&jwk.n, "n")?, member(&jwk.e, "e")?, member(&jwk.d, "d")?);
+        let (p, q) = (member(&jwk.p, "p")?, member(&jwk.q, "q")?);
+        let (dp, dq, qi) = (member(&jwk.dp, "dp")?, member(&jwk.dq, "dq")?, member(&jwk.qi, "qi")?);
+        let parts = RsaPrivateParts { n: &n, e: &e, d: &d, p: &p, q: &q, dp: &dp, dq: &dq, qi: &qi };
+        Self::from_pkcs1(der::encode_pkcs1_private(&parts))
+    }
+
+    /// Reads any supported encoding, telling them apart by their content.
+    ///
+    /// # Errors
+    ///
+    /// As for [`PrivateKey::from_pem`].
+    pub fn parse(input: &[u8]) -> Result<Self, Error> {
+        Self::from_source(source::detect(input)?)
+    }
+
+    fn from_source(source: Source<'_>) -> Result<Self, Error> {
+        match source {
+            Source::Der(kind, der) => Self::from_kind(kind, &der),
+            Source::Jwk(text) => Self::from_jwk(text),
+        }
+    }
+
+    fn from_kind(kind: DerKind, der: &[u8]) -> Result<Self, Error> {
+        match kind {
+            DerKind::Pkcs1Private => Self::from_pkcs1(Zeroizing::new(der.to_vec())),
+            DerKind::Pkcs8Private => Self::from_pkcs1(Zeroizing::new(der::unwrap_pkcs8(der)?.to_vec())),
+            DerKind::Spki | DerKind::Pkcs1Public | DerKind::Certificate => Err(KeyRejected::NotPrivate.into()),
+        }
+    }
+
+    fn from_pkcs1(pkcs1: Zeroizing<Vec<u8>>) -> Result<Self, Error> {
+        let parts = der::parse_pkcs1_private(&pkcs1)?;
+        let public = PublicKey::from_components(parts.n, parts.e)?;
+        let pair = backend::KeyPair::from_pkcs1_der(&pkcs1)?;
+        Ok(PrivateKey { pair, public, pkcs1 })
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The key as PKCS#8 DER, in memory wiped on drop. Handle with care.
+    pub fn secret_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
+        der::wrap_pkcs8(&self.pkcs1)
+    }
+
+    /// The key as a `PRIVATE KEY` PEM block, in memory wiped on drop. Handle with care.
+    pub fn secret_pkcs8_pem(&self) -> Zeroizing<String> {
+        let block = pem::Pem::new("PRIVATE KEY", self.secret_pkcs8_der().to_vec());
+        let text = pem::encode_config(&block, pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF));
+        drop(Zeroizing::new(block.into_contents()));
+        Zeroizing::new(text)
+    }
+
+    /// Signs `message` with the backend in use.
+    pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.pair.sign(alg, message)
+    }
+
+    #[cfg(all(test, feature = "aws-lc-rs", feature = "ring"))]
+    pub(crate) fn secret_pkcs1_der(&self) -> &[u8] {
+        &self.pkcs1
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateKey")
+            .field("bits", &self.public.bits())
+            .field("public_thumbprint", &self.public.thumbprint())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A private JWK as read from JSON; every secret member is wiped on drop.
+#[derive(Deserialize)]
+struct PrivateJwk {
+    kty: String,
+    n: Option<Zeroizing<String>>,
+    e: Option<Zeroizing<String>>,
+    d: Option<Zeroizing<String>>,
+    p: Option<Zeroizing<String>>,
+    q: Option<Zeroizing<String>>,
+    dp: Option<Zeroizing<String>>,
+    dq: Option<Zeroizing<String>>,
+    qi: Option<Zeroizing<String>>,
+    oth: Option<serde::de::IgnoredAny>,
+}
+
+#[cfg(all(test, feature = "aws-lc-rs", feature = "ring"))]
+mod cross_backend {
+    use super::*;
+    use crate::backend::{aws_lc, ring};
+
+    const PEM: &str = include_str!("../../tests/data/rfc7515/A2.rsa_private_pkcs1.pem");
+
+    #[test]
+    fn pkcs1_signatures_are_identical_and_pss_cross_verifies() {
+        let key = PrivateKey::from_pem(PEM).unwrap();
+        let der = key.secret_pkcs1_der();
+        let a = aws_lc::KeyPair::from_pkcs1_der(der).unwrap();
+        let r = ring::KeyPair::from_pkcs1_der(der).unwrap();
+        let pkcs1_public = key.public_key().to_pkcs1_der();
+        for alg in Algorithm::ALL {
+            let msg = b"cross-backend message";
+            let sa = a.sign(alg, msg).unwrap();
+            let sr = r.sign(alg, msg).unwrap();
+            if !alg.is_pss() {
+                assert_eq!(sa, sr, "{alg}: PKCS#1 v1.5 is deterministic");
+            }
+            ring::PublicKey::new(pkcs1_public, alg).unwrap().verify(msg, &sa).unwrap();
+            aws_lc::PublicKey::new(pkcs1_public, alg).unwrap().verify(msg, &sr).unwrap();
+        }
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod algorithm;
+mod backend;
+mod base64url;
+pub mod dangerous;
+mod error;
+mod json;
+pub mod jws;
+mod key;
+mod limits;
+mod sign;
+mod verified;
+mod verify;
+
+pub use algorithm::Algorithm;
+pub use backend::ACTIVE_BACKEND;
+pub use error::{Error, Escaped, KeyRejected, Malformed, Result, Segment};
+pub use jws::Header;
+pub use key::{Jwk, JwkSet, PrivateKey, PublicKey};
+pub use limits::Limits;
+pub use sign::{RsaSigner, Signer};
+pub use verified::Verified;
+pub use verify::{RsaVerifier, Verifier};

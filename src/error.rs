@@ -71,9 +71,9 @@ pub enum Error {
 #[non_exhaustive]
 pub enum Malformed {
     /// A compact JWS has exactly three dot-separated segments.
-    #[error("expected 3 dot-separated segments in a compact JWS, found {found}")]
+    #[error("expected 3 dot-separated segments in a compact JWS, found {}", if *found >= 6 { "6 or more".to_owned() } else { found.to_string() })]
     SegmentCount {
-        /// How many segments the input had (counting stops at 6).
+        /// How many segments the input had; 6 stands for 6 or more.
         found: usize,
     },
     /// Five segments: a JWE was given where a JWS was expected.
@@ -185,6 +185,9 @@ pub enum KeyRejected {
     /// The key's declared purpose (`use`, `key_ops`) excludes this operation.
     #[error("the key is not meant for {0}")]
     WrongUse(&'static str),
+    /// The backend in use cannot work with this key, though another might.
+    #[error("{0}")]
+    BackendLimit(&'static str),
     /// The backend refused the key material (inconsistent CRT values and such).
     #[error("the crypto backend refused the key material")]
     Inconsistent,

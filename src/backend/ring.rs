@@ -36,6 +36,19 @@ fn encoding(alg: Algorithm) -> &'static dyn RsaEncoding {
 pub(crate) struct KeyPair(signature::RsaKeyPair);
 
 impl KeyPair {
+    /// ring signs only with 2048..=4096-bit moduli and exponents of at least 65537.
+    pub(crate) fn check_limits(bits: usize, exponent: &[u8]) -> Result<(), KeyRejected> {
+        if bits > 4096 {
+            return Err(KeyRejected::BackendLimit("the ring backend signs only with moduli up to 4096 bits"));
+        }
+        if exponent.len() < 3 || (exponent.len() == 3 && exponent < &[1, 0, 1][..]) {
+            return Err(KeyRejected::BackendLimit(
+                "the ring backend signs only with public exponents of at least 65537",
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
         signature::RsaKeyPair::from_der(der).map(KeyPair).map_err(|_| KeyRejected::Inconsistent)
     }

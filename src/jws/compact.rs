@@ -29,8 +29,8 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
             dots[count] = i;
         }
         count += 1;
-        if count > 5 {
-            break;
+        if count == 5 {
+            break; // six segments or more: no need to count further
         }
     }
     match count + 1 {

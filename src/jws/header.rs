@@ -98,7 +98,7 @@ impl Header {
         json::check(bytes, Segment::Header, max_depth)?;
         let mut map: Map<String, Value> =
             serde_json::from_slice(bytes).map_err(|_| Error::header("must be a JSON object"))?;
-        let alg = match map.remove("alg") {
+        let alg = match map.shift_remove("alg") {
             None => return Err(Error::header("missing alg")),
             Some(Value::String(name)) => Algorithm::from_name(&name)?,
             Some(_) => return Err(Error::header("alg must be a string")),
@@ -106,12 +106,12 @@ impl Header {
         let kid = take_string(&mut map, "kid")?;
         let typ = take_string(&mut map, "typ")?;
         let cty = take_string(&mut map, "cty")?;
-        let b64 = match map.remove("b64") {
+        let b64 = match map.shift_remove("b64") {
             None => None,
             Some(Value::Bool(b)) => Some(b),
             Some(_) => return Err(Error::header("b64 must be a boolean")),
         };
-        let crit = match map.remove("crit") {
+        let crit = match map.shift_remove("crit") {
             None => None,
             Some(Value::Array(items)) => Some(check_crit(items, b64.is_some())?),
             Some(_) => return Err(Error::header("crit must be an array of strings")),
@@ -138,7 +138,7 @@ impl Header {
 }
 
 fn take_string(map: &mut Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
-    match map.remove(name) {
+    match map.shift_remove(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(Error::header(format!("{name} must be a string"))),

@@ -129,8 +129,21 @@ impl PrivateKey {
     fn from_pkcs1(pkcs1: Zeroizing<Vec<u8>>) -> Result<Self, Error> {
         let parts = der::parse_pkcs1_private(&pkcs1)?;
         let public = PublicKey::from_components(parts.n, parts.e)?;
+        backend::KeyPair::check_limits(public.bits(), public.exponent())?;
         let pair = backend::KeyPair::from_pkcs1_der(&pkcs1)?;
-        Ok(PrivateKey { pair, public, pkcs1 })
+        let key = PrivateKey { pair, public, pkcs1 };
+        key.check_pairwise()?;
+        Ok(key)
+    }
+
+    /// Signs and verifies once, so that a key with inconsistent CRT values
+    /// (which would leak its factors through a faulty signature) is refused
+    /// at load time whatever the backend checks itself.
+    fn check_pairwise(&self) -> Result<(), Error> {
+        const PROBE: &[u8] = b"signed-payloads pairwise consistency check";
+        let signature = self.pair.sign(Algorithm::RS256, PROBE).map_err(|_| KeyRejected::Inconsistent)?;
+        let verifier = backend::PublicKey::new(self.public.to_pkcs1_der(), Algorithm::RS256)?;
+        verifier.verify(PROBE, &signature).map_err(|_| KeyRejected::Inconsistent.into())
     }
 
     /// The public half.

@@ -18,10 +18,10 @@ pub(crate) mod aws_lc;
 #[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
 pub(crate) mod ring;
 
-#[cfg(feature = "aws-lc-rs")]
-pub(crate) use aws_lc as active;
 #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
 pub(crate) use self::ring as active;
+#[cfg(feature = "aws-lc-rs")]
+pub(crate) use aws_lc as active;
 
 /// The name of the backend in use, for logs and diagnostics.
 pub const ACTIVE_BACKEND: &str = active::NAME;

@@ -204,8 +204,7 @@ impl Escaped {
     /// Escapes `raw` and keeps at most a short prefix of it.
     pub fn new(raw: &str) -> Self {
         let mut out = String::with_capacity(raw.len().min(Self::MAX_CHARS) + 8);
-        let mut count = 0;
-        for c in raw.chars() {
+        for (count, c) in raw.chars().enumerate() {
             if count == Self::MAX_CHARS {
                 out.push_str("...");
                 break;
@@ -218,14 +217,15 @@ impl Escaped {
             } else {
                 out.extend(c.escape_default());
             }
-            count += 1;
         }
         Escaped(out)
     }
 
     /// Escapes bytes that may not be UTF-8.
     pub fn from_bytes(raw: &[u8]) -> Self {
-        Self::new(&String::from_utf8_lossy(&raw[..raw.len().min(4 * Self::MAX_CHARS)]))
+        Self::new(&String::from_utf8_lossy(
+            &raw[..raw.len().min(4 * Self::MAX_CHARS)],
+        ))
     }
 
     /// The escaped text, without surrounding quotes.
@@ -285,7 +285,11 @@ mod tests {
             Error::UnsupportedAlgorithm(Escaped::new("none")),
             Error::Malformed(Malformed::LooksLikeJwe),
             Error::KeyRejected(KeyRejected::Encrypted),
-            Error::TooLarge { what: "token", actual: 2, limit: 1 },
+            Error::TooLarge {
+                what: "token",
+                actual: 2,
+                limit: 1,
+            },
         ];
         for e in errors {
             let m = e.to_string();

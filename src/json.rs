@@ -103,7 +103,13 @@ impl<'de> Visitor<'de> for Check<'_> {
         if self.depth >= self.ctx.max_depth {
             return Err(self.ctx.fail(Fault::TooDeep));
         }
-        while seq.next_element_seed(Check { ctx: self.ctx, depth: self.depth + 1 })?.is_some() {}
+        while seq
+            .next_element_seed(Check {
+                ctx: self.ctx,
+                depth: self.depth + 1,
+            })?
+            .is_some()
+        {}
         Ok(())
     }
 
@@ -128,7 +134,10 @@ impl<'de> Visitor<'de> for Check<'_> {
             if duplicate {
                 return Err(self.ctx.fail(Fault::Duplicate(key.into_owned())));
             }
-            map.next_value_seed(Check { ctx: self.ctx, depth: self.depth + 1 })?;
+            map.next_value_seed(Check {
+                ctx: self.ctx,
+                depth: self.depth + 1,
+            })?;
         }
         Ok(())
     }
@@ -148,16 +157,34 @@ pub(crate) fn describe(e: &serde_json::Error) -> String {
 /// Checks that `bytes` is one JSON value with no duplicate member names and
 /// no nesting deeper than `max_depth`, with nothing after it.
 pub(crate) fn check(bytes: &[u8], part: Segment, max_depth: usize) -> Result<(), Error> {
-    let ctx = Context { max_depth, fault: RefCell::new(None) };
+    let ctx = Context {
+        max_depth,
+        fault: RefCell::new(None),
+    };
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = Check { ctx: &ctx, depth: 0 }.deserialize(&mut de).and_then(|()| de.end());
+    let result = Check {
+        ctx: &ctx,
+        depth: 0,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
     match (result, ctx.fault.into_inner()) {
         (Ok(()), _) => Ok(()),
-        (Err(_), Some(Fault::Duplicate(name))) => {
-            Err(Malformed::DuplicateMember { part, name: Escaped::new(&name) }.into())
+        (Err(_), Some(Fault::Duplicate(name))) => Err(Malformed::DuplicateMember {
+            part,
+            name: Escaped::new(&name),
         }
-        (Err(_), Some(Fault::TooDeep)) => Err(Malformed::TooDeep { part, limit: max_depth }.into()),
-        (Err(e), None) => Err(Malformed::Json { part, detail: describe(&e) }.into()),
+        .into()),
+        (Err(_), Some(Fault::TooDeep)) => Err(Malformed::TooDeep {
+            part,
+            limit: max_depth,
+        }
+        .into()),
+        (Err(e), None) => Err(Malformed::Json {
+            part,
+            detail: describe(&e),
+        }
+        .into()),
     }
 }
 

@@ -89,7 +89,11 @@ pub struct RsaSigner {
 impl RsaSigner {
     /// Binds `key` to `algorithm`, with no key id.
     pub fn new(key: PrivateKey, algorithm: Algorithm) -> Self {
-        RsaSigner { key, algorithm, key_id: None }
+        RsaSigner {
+            key,
+            algorithm,
+            key_id: None,
+        }
     }
 
     /// Sets the key id written into the `kid` header.

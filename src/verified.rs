@@ -16,7 +16,11 @@ pub struct Verified<T> {
 
 impl<T> Verified<T> {
     pub(crate) fn new(payload: T, header: Header, key_id: Option<String>) -> Self {
-        Verified { payload, header, key_id }
+        Verified {
+            payload,
+            header,
+            key_id,
+        }
     }
 
     /// The verified payload.
@@ -52,8 +56,16 @@ impl Verified<Vec<u8>> {
     /// # Errors
     ///
     /// [`Error::Malformed`] if the payload is not JSON or does not fit `T`.
-    pub fn deserialize_json<T: DeserializeOwned>(self, limits: &Limits) -> Result<Verified<T>, Error> {
-        let payload = json::from_slice_strict(&self.payload, Segment::Payload, limits.max_json_depth())?;
-        Ok(Verified { payload, header: self.header, key_id: self.key_id })
+    pub fn deserialize_json<T: DeserializeOwned>(
+        self,
+        limits: &Limits,
+    ) -> Result<Verified<T>, Error> {
+        let payload =
+            json::from_slice_strict(&self.payload, Segment::Payload, limits.max_json_depth())?;
+        Ok(Verified {
+            payload,
+            header: self.header,
+            key_id: self.key_id,
+        })
     }
 }

@@ -64,7 +64,11 @@ impl RsaVerifier {
     /// [`Error::KeyRejected`] if the backend refuses the key.
     pub fn new(key: PublicKey, algorithm: Algorithm) -> Result<Self, Error> {
         let parsed = backend::PublicKey::new(key.to_pkcs1_der(), algorithm)?;
-        Ok(RsaVerifier { key, algorithm, parsed })
+        Ok(RsaVerifier {
+            key,
+            algorithm,
+            parsed,
+        })
     }
 
     /// Builds a verifier from a JWK: the algorithm is the JWK's `alg`, or

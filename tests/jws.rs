@@ -1,10 +1,13 @@
 //! Compact JWS behaviour: round trips for every algorithm, detached and
 //! unencoded payloads, and a clear error for every malformed shape.
 
+// A test or benchmark that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
 use serde::Deserialize;
 use signed_payloads::{
-    Algorithm, Error, Header, Limits, Malformed, PrivateKey, PublicKey, RsaSigner, RsaVerifier, Segment, Signer, dangerous,
-    jws,
+    Algorithm, Error, Header, Limits, Malformed, PrivateKey, PublicKey, RsaSigner, RsaVerifier,
+    Segment, Signer, dangerous, jws,
 };
 
 const KEY: &str = include_str!("data/keys/rsa2048.pkcs8.pem");
@@ -51,12 +54,21 @@ fn every_algorithm_round_trips_and_detects_tampering() {
         let mut bytes = token.clone().into_bytes();
         bytes[dot + 3] = if bytes[dot + 3] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        assert!(matches!(jws::verify(&tampered, &verifier(alg), &limits()), Err(Error::BadSignature)), "{alg}");
+        assert!(
+            matches!(
+                jws::verify(&tampered, &verifier(alg), &limits()),
+                Err(Error::BadSignature)
+            ),
+            "{alg}"
+        );
 
         // A verifier bound to any other algorithm refuses it before any RSA work.
         for other in Algorithm::ALL.into_iter().filter(|a| *a != alg) {
             let err = jws::verify(&token, &verifier(other), &limits()).unwrap_err();
-            assert!(matches!(err, Error::AlgorithmMismatch { .. }), "{alg} vs {other}: {err}");
+            assert!(
+                matches!(err, Error::AlgorithmMismatch { .. }),
+                "{alg} vs {other}: {err}"
+            );
         }
     }
 }
@@ -74,7 +86,13 @@ fn typed_payloads_deserialize_strictly() {
         .unwrap()
         .deserialize_json::<User>(&limits())
         .unwrap();
-    assert_eq!(user.payload(), &User { name: "Ada".into(), age: 36 });
+    assert_eq!(
+        user.payload(),
+        &User {
+            name: "Ada".into(),
+            age: 36
+        }
+    );
 
     for (payload, what) in [
         (&br#"{"name":"Ada","age":36,"age":37}"#[..], "duplicate"),
@@ -99,7 +117,12 @@ fn detached_and_unencoded_payloads() {
 
     let detached = jws::sign_detached(&Header::for_signer(&s), payload, &s).unwrap();
     assert!(detached.contains(".."));
-    assert_eq!(jws::verify_detached(&detached, payload, &v, &limits()).unwrap().payload(), payload);
+    assert_eq!(
+        jws::verify_detached(&detached, payload, &v, &limits())
+            .unwrap()
+            .payload(),
+        payload
+    );
     let attached = jws::sign(&Header::for_signer(&s), payload, &s).unwrap();
     assert!(matches!(
         jws::verify_detached(&attached, payload, &v, &limits()),
@@ -110,12 +133,18 @@ fn detached_and_unencoded_payloads() {
     let token = jws::sign_detached(&unencoded, payload, &s).unwrap();
     let verified = jws::verify_detached(&token, payload, &v, &limits()).unwrap();
     assert!(verified.header().is_unencoded());
-    assert_eq!(verified.header().crit.as_deref(), Some(&["b64".to_owned()][..]));
+    assert_eq!(
+        verified.header().crit.as_deref(),
+        Some(&["b64".to_owned()][..])
+    );
 
     // Unencoded and attached: the payload travels as is, and must have no '.'.
     let token = jws::sign(&unencoded, b"plain-text_payload", &s).unwrap();
     assert!(token.contains(".plain-text_payload."));
-    assert_eq!(jws::verify(&token, &v, &limits()).unwrap().payload(), b"plain-text_payload");
+    assert_eq!(
+        jws::verify(&token, &v, &limits()).unwrap().payload(),
+        b"plain-text_payload"
+    );
     assert!(matches!(
         jws::sign(&unencoded, b"has.dot", &s),
         Err(Error::Malformed(Malformed::UnencodedPayloadHasDot))
@@ -127,11 +156,23 @@ fn b64_false_must_be_critical_and_unknown_crit_is_refused() {
     let v = verifier(Algorithm::RS256);
     let cases = [
         (r#"{"alg":"RS256","b64":false}"#, "not listed in crit"),
-        (r#"{"alg":"RS256","crit":["exp"],"exp":5}"#, "unsupported extension"),
+        (
+            r#"{"alg":"RS256","crit":["exp"],"exp":5}"#,
+            "unsupported extension",
+        ),
         (r#"{"alg":"RS256","crit":["b64"]}"#, "has no b64"),
-        (r#"{"alg":"RS256","crit":[],"b64":true}"#, "must not be empty"),
-        (r#"{"alg":"RS256","crit":"b64","b64":true}"#, "array of strings"),
-        (r#"{"alg":"RS256","crit":[1],"b64":true}"#, "array of strings"),
+        (
+            r#"{"alg":"RS256","crit":[],"b64":true}"#,
+            "must not be empty",
+        ),
+        (
+            r#"{"alg":"RS256","crit":"b64","b64":true}"#,
+            "array of strings",
+        ),
+        (
+            r#"{"alg":"RS256","crit":[1],"b64":true}"#,
+            "array of strings",
+        ),
     ];
     for (header, expected) in cases {
         let token = forge(header, b"{}", Algorithm::RS256);
@@ -152,17 +193,41 @@ fn wrong_shapes_are_clear_errors() {
     let cases: Vec<(String, Malformed)> = vec![
         (String::new(), Malformed::SegmentCount { found: 1 }),
         (format!("{h}.{p}"), Malformed::SegmentCount { found: 2 }),
-        (format!("{h}.{p}.{s}."), Malformed::SegmentCount { found: 4 }),
+        (
+            format!("{h}.{p}.{s}."),
+            Malformed::SegmentCount { found: 4 },
+        ),
         (format!("{h}.{p}.{s}.x.y"), Malformed::LooksLikeJwe),
-        ("..........".to_owned(), Malformed::SegmentCount { found: 6 }),
-        (format!(".{p}.{s}"), Malformed::EmptySegment(Segment::Header)),
-        (format!("{h}.{p}."), Malformed::EmptySegment(Segment::Signature)),
+        (
+            "..........".to_owned(),
+            Malformed::SegmentCount { found: 6 },
+        ),
+        (
+            format!(".{p}.{s}"),
+            Malformed::EmptySegment(Segment::Header),
+        ),
+        (
+            format!("{h}.{p}."),
+            Malformed::EmptySegment(Segment::Signature),
+        ),
         (format!("{h}=.{p}.{s}"), Malformed::Base64(Segment::Header)),
-        (format!("{h}.{p}.{s}="), Malformed::Base64(Segment::Signature)),
-        (format!("{h}.{p}.{}", s.replace('_', "/").replace('-', "+")), Malformed::Base64(Segment::Signature)),
-        (format!("{} {}.{p}.{s}", &h[..4], &h[4..]), Malformed::Base64(Segment::Header)),
+        (
+            format!("{h}.{p}.{s}="),
+            Malformed::Base64(Segment::Signature),
+        ),
+        (
+            format!("{h}.{p}.{}", s.replace('_', "/").replace('-', "+")),
+            Malformed::Base64(Segment::Signature),
+        ),
+        (
+            format!("{} {}.{p}.{s}", &h[..4], &h[4..]),
+            Malformed::Base64(Segment::Header),
+        ),
         (format!("{h}\n.{p}.{s}"), Malformed::Base64(Segment::Header)),
-        (format!(r#"{{"protected":"{h}","payload":"{p}","signature":"{s}"}}"#), Malformed::JsonSerialization),
+        (
+            format!(r#"{{"protected":"{h}","payload":"{p}","signature":"{s}"}}"#),
+            Malformed::JsonSerialization,
+        ),
     ];
     for (token, expected) in cases {
         match malformed(&token) {
@@ -173,10 +238,21 @@ fn wrong_shapes_are_clear_errors() {
     // Non-zero trailing bits in the header: "eyJhbGciOiJSUzI1NiJ9" ends in 9 (...0b111101),
     // with one spare bit pattern that a lenient decoder would accept.
     let last = h.chars().last().unwrap();
-    let bumped = match last { '9' => '-', 'Q' => 'R', 'g' => 'h', 'w' => 'x', 'A' => 'B', c => c };
+    let bumped = match last {
+        '9' => '-',
+        'Q' => 'R',
+        'g' => 'h',
+        'w' => 'x',
+        'A' => 'B',
+        c => c,
+    };
     if bumped != last {
         let token = format!("{}{bumped}.{p}.{s}", &h[..h.len() - 1]);
-        assert!(matches!(malformed(&token), Error::Malformed(Malformed::Base64(Segment::Header)) | Error::Malformed(Malformed::Json { .. })));
+        assert!(matches!(
+            malformed(&token),
+            Error::Malformed(Malformed::Base64(Segment::Header))
+                | Error::Malformed(Malformed::Json { .. })
+        ));
     }
     // A payload that is not base64url is reported after the signature checks.
     let bad_payload = format!("{h}.{p}*.{s}");
@@ -187,8 +263,14 @@ fn wrong_shapes_are_clear_errors() {
 fn headers_must_be_strict_json_objects() {
     let v = verifier(Algorithm::RS256);
     let cases: &[(&str, &str)] = &[
-        (r#"{"alg":"RS256","alg":"RS256"}"#, "duplicate member \"alg\""),
-        (r#"{"alg":"RS256","kid":"a","kid":"b"}"#, "duplicate member \"kid\""),
+        (
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            "duplicate member \"alg\"",
+        ),
+        (
+            r#"{"alg":"RS256","kid":"a","kid":"b"}"#,
+            "duplicate member \"kid\"",
+        ),
         (r#"["RS256"]"#, "JSON object"),
         (r#""RS256""#, "JSON object"),
         (r#"{"alg":"RS256"} "#, ""),
@@ -204,54 +286,118 @@ fn headers_must_be_strict_json_objects() {
         let token = forge(header, b"{}", Algorithm::RS256);
         match jws::verify(&token, &v, &limits()) {
             Ok(_) => assert!(expected.is_empty(), "{header} accepted"),
-            Err(err) => assert!(!expected.is_empty() && err.to_string().contains(expected), "{header}: {err}"),
+            Err(err) => assert!(
+                !expected.is_empty() && err.to_string().contains(expected),
+                "{header}: {err}"
+            ),
         }
     }
-    let deep = format!(r#"{{"alg":"RS256","x":{}1{}}}"#, "[".repeat(40), "]".repeat(40));
+    let deep = format!(
+        r#"{{"alg":"RS256","x":{}1{}}}"#,
+        "[".repeat(40),
+        "]".repeat(40)
+    );
     let err = jws::verify(&forge(&deep, b"{}", Algorithm::RS256), &v, &limits()).unwrap_err();
-    assert!(matches!(err, Error::Malformed(Malformed::TooDeep { part: Segment::Header, limit: 32 })), "{err}");
-    let invalid_utf8 = format!("{}.{}.AAAA", b64(b"{\"alg\":\"RS256\",\"x\":\"\xff\"}"), b64(b"{}"));
-    assert!(matches!(malformed(&invalid_utf8), Error::Malformed(Malformed::Json { .. })));
+    assert!(
+        matches!(
+            err,
+            Error::Malformed(Malformed::TooDeep {
+                part: Segment::Header,
+                limit: 32
+            })
+        ),
+        "{err}"
+    );
+    let invalid_utf8 = format!(
+        "{}.{}.AAAA",
+        b64(b"{\"alg\":\"RS256\",\"x\":\"\xff\"}"),
+        b64(b"{}")
+    );
+    assert!(matches!(
+        malformed(&invalid_utf8),
+        Error::Malformed(Malformed::Json { .. })
+    ));
 }
 
 #[test]
 fn limits_refuse_large_input_before_decoding() {
     let v = verifier(Algorithm::RS256);
     let huge = "a".repeat(Limits::DEFAULT_MAX_TOKEN_BYTES + 1);
-    assert!(matches!(jws::verify(&huge, &v, &limits()), Err(Error::TooLarge { what: "token", .. })));
+    assert!(matches!(
+        jws::verify(&huge, &v, &limits()),
+        Err(Error::TooLarge { what: "token", .. })
+    ));
     let dots = ".".repeat(1_000_000);
-    assert!(matches!(jws::verify(&dots, &v, &limits()), Err(Error::Malformed(Malformed::SegmentCount { found: 6 }))));
-    let big_header = format!("{}.e30.AAAA", "e".repeat(Limits::DEFAULT_MAX_HEADER_BYTES + 4));
-    assert!(matches!(jws::verify(&big_header, &v, &limits()), Err(Error::TooLarge { what: "header", .. })));
+    assert!(matches!(
+        jws::verify(&dots, &v, &limits()),
+        Err(Error::Malformed(Malformed::SegmentCount { found: 6 }))
+    ));
+    let big_header = format!(
+        "{}.e30.AAAA",
+        "e".repeat(Limits::DEFAULT_MAX_HEADER_BYTES + 4)
+    );
+    assert!(matches!(
+        jws::verify(&big_header, &v, &limits()),
+        Err(Error::TooLarge { what: "header", .. })
+    ));
 
     // Raised limits let a large payload through; depth limits apply to typed payloads.
     let s = signer(Algorithm::RS256);
     let payload = format!("\"{}\"", "x".repeat(2 << 20));
     let token = jws::sign(&Header::for_signer(&s), payload.as_bytes(), &s).unwrap();
-    assert!(matches!(jws::verify(&token, &v, &limits()), Err(Error::TooLarge { .. })));
+    assert!(matches!(
+        jws::verify(&token, &v, &limits()),
+        Err(Error::TooLarge { .. })
+    ));
     let roomy = Limits::default().with_max_token_bytes(4 << 20);
-    assert_eq!(jws::verify(&token, &v, &roomy).unwrap().payload().len(), payload.len());
+    assert_eq!(
+        jws::verify(&token, &v, &roomy).unwrap().payload().len(),
+        payload.len()
+    );
 
     let deep = format!("{}{}", "[".repeat(33), "]".repeat(33));
     let token = jws::sign(&Header::for_signer(&s), deep.as_bytes(), &s).unwrap();
-    let err = jws::verify(&token, &v, &limits()).unwrap().deserialize_json::<serde_json::Value>(&limits()).unwrap_err();
-    assert!(matches!(err, Error::Malformed(Malformed::TooDeep { part: Segment::Payload, .. })), "{err}");
+    let err = jws::verify(&token, &v, &limits())
+        .unwrap()
+        .deserialize_json::<serde_json::Value>(&limits())
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Malformed(Malformed::TooDeep {
+                part: Segment::Payload,
+                ..
+            })
+        ),
+        "{err}"
+    );
     let deeper_ok = Limits::default().with_max_json_depth(40);
-    assert!(jws::verify(&token, &v, &limits()).unwrap().deserialize_json::<serde_json::Value>(&deeper_ok).is_ok());
+    assert!(
+        jws::verify(&token, &v, &limits())
+            .unwrap()
+            .deserialize_json::<serde_json::Value>(&deeper_ok)
+            .is_ok()
+    );
 }
 
 #[test]
 fn key_injection_headers_are_kept_but_never_used() {
     // An attacker signs with their own key and ships it in the header.
-    let attacker = PrivateKey::from_pem(include_str!("data/rfc7515/A2.rsa_private_pkcs8.pem")).unwrap();
+    let attacker =
+        PrivateKey::from_pem(include_str!("data/rfc7515/A2.rsa_private_pkcs8.pem")).unwrap();
     let attacker_jwk = attacker.public_key().to_jwk().to_json();
     let header = format!(
         r#"{{"alg":"RS256","jwk":{attacker_jwk},"jku":"https://evil.example/jwks","x5u":"https://evil.example/c","x5c":["MIIB"]}}"#
     );
     let input = format!("{}.{}", b64(header.as_bytes()), b64(b"{}"));
-    let sig = RsaSigner::new(attacker, Algorithm::RS256).sign(input.as_bytes()).unwrap();
+    let sig = RsaSigner::new(attacker, Algorithm::RS256)
+        .sign(input.as_bytes())
+        .unwrap();
     let token = format!("{input}.{}", b64(&sig));
-    assert!(matches!(jws::verify(&token, &verifier(Algorithm::RS256), &limits()), Err(Error::BadSignature)));
+    assert!(matches!(
+        jws::verify(&token, &verifier(Algorithm::RS256), &limits()),
+        Err(Error::BadSignature)
+    ));
     let header = dangerous::peek_header(&token, &limits()).unwrap();
     assert!(header.extra.contains_key("jwk") && header.extra.contains_key("x5c"));
 }
@@ -260,7 +406,13 @@ fn key_injection_headers_are_kept_but_never_used() {
 fn signing_checks_the_header_against_the_signer() {
     let s = signer(Algorithm::RS256);
     let err = jws::sign(&Header::new(Algorithm::PS256), b"{}", &s).unwrap_err();
-    assert!(matches!(err, Error::AlgorithmMismatch { token: Algorithm::PS256, key: Algorithm::RS256 }));
+    assert!(matches!(
+        err,
+        Error::AlgorithmMismatch {
+            token: Algorithm::PS256,
+            key: Algorithm::RS256
+        }
+    ));
     let mut header = Header::for_signer(&s);
     header.extra.insert("kid".into(), "shadow".into());
     assert!(jws::sign(&header, b"{}", &s).is_err());
@@ -272,7 +424,10 @@ fn dangerous_decoding_reads_without_verifying() {
     let s = signer(Algorithm::RS384);
     let token = jws::sign(&Header::for_signer(&s), b"hello", &s).unwrap();
     let header = dangerous::peek_header(&token, &limits()).unwrap();
-    assert_eq!((header.alg, header.kid.as_deref()), (Algorithm::RS384, Some("test-key")));
+    assert_eq!(
+        (header.alg, header.kid.as_deref()),
+        (Algorithm::RS384, Some("test-key"))
+    );
     let (_, payload) = dangerous::decode_unverified(&token, &limits()).unwrap();
     assert_eq!(payload, b"hello");
 }
@@ -280,7 +435,15 @@ fn dangerous_decoding_reads_without_verifying() {
 #[test]
 fn error_messages_never_echo_tokens_signatures_or_long_strings() {
     let kid = format!("{}\u{0}\n", "k".repeat(500));
-    let token = forge(&format!(r#"{{"alg":"HS256{}","kid":"{}"}}"#, "x".repeat(300), kid.escape_default()), b"{}", Algorithm::RS256);
+    let token = forge(
+        &format!(
+            r#"{{"alg":"HS256{}","kid":"{}"}}"#,
+            "x".repeat(300),
+            kid.escape_default()
+        ),
+        b"{}",
+        Algorithm::RS256,
+    );
     let err = malformed(&token);
     let message = err.to_string();
     assert!(message.len() < 200, "{message}");

@@ -1,10 +1,20 @@
 //! Key loading: one key in every format gives the same public key and
 //! thumbprint; unacceptable keys are refused with the reason.
 
-use signed_payloads::{Algorithm, Error, Jwk, JwkSet, KeyRejected, PrivateKey, PublicKey, RsaSigner, RsaVerifier, jws, Header, Limits};
+// A test or benchmark that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use signed_payloads::{
+    Algorithm, Error, Header, Jwk, JwkSet, KeyRejected, Limits, PrivateKey, PublicKey, RsaSigner,
+    RsaVerifier, jws,
+};
 
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/data/keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn text(name: &str) -> String {
@@ -13,7 +23,10 @@ fn text(name: &str) -> String {
 
 fn reference() -> PublicKey {
     let hex = text("rsa2048.modulus.hex");
-    let n: Vec<u8> = (0..hex.trim().len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
+    let n: Vec<u8> = (0..hex.trim().len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
     PublicKey::from_components(&n, &[1, 0, 1]).unwrap()
 }
 
@@ -21,14 +34,35 @@ fn reference() -> PublicKey {
 fn every_private_format_loads_the_same_key() {
     let expected = reference();
     let keys = [
-        ("pkcs1 pem", PrivateKey::from_pem(&text("rsa2048.pkcs1.pem"))),
-        ("pkcs8 pem", PrivateKey::from_pem(&text("rsa2048.pkcs8.pem"))),
-        ("pkcs1 der", PrivateKey::from_der(&data("rsa2048.pkcs1.der"))),
-        ("pkcs8 der", PrivateKey::from_der(&data("rsa2048.pkcs8.der"))),
+        (
+            "pkcs1 pem",
+            PrivateKey::from_pem(&text("rsa2048.pkcs1.pem")),
+        ),
+        (
+            "pkcs8 pem",
+            PrivateKey::from_pem(&text("rsa2048.pkcs8.pem")),
+        ),
+        (
+            "pkcs1 der",
+            PrivateKey::from_der(&data("rsa2048.pkcs1.der")),
+        ),
+        (
+            "pkcs8 der",
+            PrivateKey::from_der(&data("rsa2048.pkcs8.der")),
+        ),
         ("jwk", PrivateKey::from_jwk(&text("rsa2048.private.jwk"))),
-        ("parse pkcs1 pem", PrivateKey::parse(&data("rsa2048.pkcs1.pem"))),
-        ("parse pkcs8 der", PrivateKey::parse(&data("rsa2048.pkcs8.der"))),
-        ("parse pkcs1 der", PrivateKey::parse(&data("rsa2048.pkcs1.der"))),
+        (
+            "parse pkcs1 pem",
+            PrivateKey::parse(&data("rsa2048.pkcs1.pem")),
+        ),
+        (
+            "parse pkcs8 der",
+            PrivateKey::parse(&data("rsa2048.pkcs8.der")),
+        ),
+        (
+            "parse pkcs1 der",
+            PrivateKey::parse(&data("rsa2048.pkcs1.der")),
+        ),
         ("parse jwk", PrivateKey::parse(&data("rsa2048.private.jwk"))),
     ];
     let message = b"same key, same signature";
@@ -36,7 +70,11 @@ fn every_private_format_loads_the_same_key() {
     for (name, key) in keys {
         let key = key.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(key.public_key(), &expected, "{name}");
-        assert_eq!(key.public_key().thumbprint(), expected.thumbprint(), "{name}");
+        assert_eq!(
+            key.public_key().thumbprint(),
+            expected.thumbprint(),
+            "{name}"
+        );
         let signer = RsaSigner::new(key, Algorithm::RS256);
         signatures.push(signed_payloads::Signer::sign(&signer, message).unwrap());
     }
@@ -48,16 +86,38 @@ fn every_public_format_loads_the_same_key() {
     let expected = reference();
     let keys = [
         ("spki pem", PublicKey::from_pem(&text("rsa2048.spki.pem"))),
-        ("pkcs1 pem", PublicKey::from_pem(&text("rsa2048.pkcs1-public.pem"))),
-        ("certificate pem", PublicKey::from_pem(&text("rsa2048.cert.pem"))),
+        (
+            "pkcs1 pem",
+            PublicKey::from_pem(&text("rsa2048.pkcs1-public.pem")),
+        ),
+        (
+            "certificate pem",
+            PublicKey::from_pem(&text("rsa2048.cert.pem")),
+        ),
         ("spki der", PublicKey::from_der(&data("rsa2048.spki.der"))),
-        ("pkcs1 der", PublicKey::from_der(&data("rsa2048.pkcs1-public.der"))),
-        ("certificate der", PublicKey::from_der(&data("rsa2048.cert.der"))),
-        ("bare base64", PublicKey::from_base64_der(&text("rsa2048.spki.b64"))),
-        ("jwk", PublicKey::from_jwk(&Jwk::from_json(&text("rsa2048.public.jwk")).unwrap())),
+        (
+            "pkcs1 der",
+            PublicKey::from_der(&data("rsa2048.pkcs1-public.der")),
+        ),
+        (
+            "certificate der",
+            PublicKey::from_der(&data("rsa2048.cert.der")),
+        ),
+        (
+            "bare base64",
+            PublicKey::from_base64_der(&text("rsa2048.spki.b64")),
+        ),
+        (
+            "jwk",
+            PublicKey::from_jwk(&Jwk::from_json(&text("rsa2048.public.jwk")).unwrap()),
+        ),
     ];
     for (name, key) in keys {
-        assert_eq!(key.unwrap_or_else(|e| panic!("{name}: {e}")), expected, "{name}");
+        assert_eq!(
+            key.unwrap_or_else(|e| panic!("{name}: {e}")),
+            expected,
+            "{name}"
+        );
     }
     for name in [
         "rsa2048.spki.pem",
@@ -69,7 +129,11 @@ fn every_public_format_loads_the_same_key() {
         "rsa2048.spki.b64",
         "rsa2048.public.jwk",
     ] {
-        assert_eq!(PublicKey::parse(&data(name)).unwrap_or_else(|e| panic!("{name}: {e}")), expected, "{name}");
+        assert_eq!(
+            PublicKey::parse(&data(name)).unwrap_or_else(|e| panic!("{name}: {e}")),
+            expected,
+            "{name}"
+        );
     }
 }
 
@@ -81,7 +145,11 @@ fn exports_round_trip() {
     assert_eq!(&PublicKey::from_der(&public.to_spki_der()).unwrap(), public);
     assert_eq!(public.to_spki_der(), data("rsa2048.spki.der"));
     assert_eq!(public.to_pem(), text("rsa2048.spki.pem"));
-    let jwk = public.to_jwk().with_kid("k1").with_alg(Algorithm::RS256).for_signatures();
+    let jwk = public
+        .to_jwk()
+        .with_kid("k1")
+        .with_alg(Algorithm::RS256)
+        .for_signatures();
     let set = JwkSet::new(vec![jwk.clone()]);
     let again = JwkSet::from_json(&set.to_json()).unwrap();
     assert_eq!(again.keys[0].kid.as_deref(), Some("k1"));
@@ -95,29 +163,59 @@ fn exports_round_trip() {
 fn rfc7638_thumbprint_of_the_rfc_example_key() {
     // RFC 7638 section 3.1: the key of RFC 7517 A.1 has this thumbprint.
     let jwk = Jwk::from_json(r#"{"kty":"RSA","n":"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw","e":"AQAB","alg":"RS256","kid":"2011-04-29"}"#).unwrap();
-    assert_eq!(PublicKey::from_jwk(&jwk).unwrap().thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+    assert_eq!(
+        PublicKey::from_jwk(&jwk).unwrap().thumbprint(),
+        "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    );
 }
 
 #[test]
 fn refused_keys_say_why() {
     let small = PrivateKey::from_pem(&text("rsa1024.pkcs1.pem")).unwrap_err();
-    assert!(matches!(small, Error::KeyRejected(KeyRejected::TooSmall { bits: 1024 })), "{small}");
+    assert!(
+        matches!(
+            small,
+            Error::KeyRejected(KeyRejected::TooSmall { bits: 1024 })
+        ),
+        "{small}"
+    );
     assert!(small.to_string().contains("2048"));
     for name in ["rsa2048.encrypted-pkcs8.pem", "rsa2048.encrypted-pkcs1.pem"] {
         let err = PrivateKey::from_pem(&text(name)).unwrap_err();
-        assert!(matches!(err, Error::KeyRejected(KeyRejected::Encrypted)), "{name}: {err}");
+        assert!(
+            matches!(err, Error::KeyRejected(KeyRejected::Encrypted)),
+            "{name}: {err}"
+        );
         assert!(err.to_string().contains("decrypt with openssl"), "{err}");
     }
     let ec = PrivateKey::from_pem(&text("ec-p256.pem")).unwrap_err();
-    assert!(matches!(ec, Error::KeyRejected(KeyRejected::NotRsa(_))), "{ec}");
+    assert!(
+        matches!(ec, Error::KeyRejected(KeyRejected::NotRsa(_))),
+        "{ec}"
+    );
     let ec_public = PublicKey::from_pem(&text("ec-p256.spki.pem")).unwrap_err();
-    assert!(matches!(ec_public, Error::KeyRejected(KeyRejected::NotRsa(_))), "{ec_public}");
+    assert!(
+        matches!(ec_public, Error::KeyRejected(KeyRejected::NotRsa(_))),
+        "{ec_public}"
+    );
     let public_as_private = PrivateKey::from_pem(&text("rsa2048.spki.pem")).unwrap_err();
-    assert!(matches!(public_as_private, Error::KeyRejected(KeyRejected::NotPrivate)), "{public_as_private}");
+    assert!(
+        matches!(
+            public_as_private,
+            Error::KeyRejected(KeyRejected::NotPrivate)
+        ),
+        "{public_as_private}"
+    );
     let private_as_public = PublicKey::from_pem(&text("rsa2048.pkcs8.pem")).unwrap_err();
-    assert!(private_as_public.to_string().contains("private key"), "{private_as_public}");
+    assert!(
+        private_as_public.to_string().contains("private key"),
+        "{private_as_public}"
+    );
     let private_jwk_as_public = PublicKey::parse(&data("rsa2048.private.jwk")).unwrap_err();
-    assert!(private_jwk_as_public.to_string().contains("private key"), "{private_jwk_as_public}");
+    assert!(
+        private_jwk_as_public.to_string().contains("private key"),
+        "{private_jwk_as_public}"
+    );
     // e = 3 is odd and at least 3: accepted by the crate; ring cannot sign with it.
     let e3 = PrivateKey::from_pem(&text("rsa2048-e3.pkcs1.pem"));
     #[cfg(feature = "aws-lc-rs")]
@@ -135,10 +233,19 @@ fn malformed_key_files_are_clear_errors() {
         ("garbage", b"not a key at all".to_vec()),
         ("truncated pem", pem.as_bytes()[..pem.len() / 2].to_vec()),
         ("truncated der", data("rsa2048.pkcs8.der")[..600].to_vec()),
-        ("der with trailing byte", [data("rsa2048.spki.der"), vec![0]].concat()),
-        ("unknown pem label", b"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n".to_vec()),
+        (
+            "der with trailing byte",
+            [data("rsa2048.spki.der"), vec![0]].concat(),
+        ),
+        (
+            "unknown pem label",
+            b"-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n".to_vec(),
+        ),
         ("jwk without n", br#"{"kty":"RSA","e":"AQAB"}"#.to_vec()),
-        ("jwk bad base64", br#"{"kty":"RSA","n":"a+b","e":"AQAB"}"#.to_vec()),
+        (
+            "jwk bad base64",
+            br#"{"kty":"RSA","n":"a+b","e":"AQAB"}"#.to_vec(),
+        ),
         ("jwk oct", br#"{"kty":"oct","k":"AAAA"}"#.to_vec()),
         ("json not object", b"[1]".to_vec()),
     ];
@@ -148,7 +255,10 @@ fn malformed_key_files_are_clear_errors() {
         assert!(public.is_err() && private.is_err(), "{name}");
         for err in [public.unwrap_err(), private.unwrap_err()] {
             let message = err.to_string();
-            assert!(!message.is_empty() && !message.contains("MII"), "{name}: {message}");
+            assert!(
+                !message.is_empty() && !message.contains("MII"),
+                "{name}: {message}"
+            );
         }
     }
     // A private JWK without CRT members is refused, naming the member.
@@ -161,15 +271,25 @@ fn malformed_key_files_are_clear_errors() {
     let mut wrong = jwk.clone();
     wrong["dp"] = jwk["dq"].clone();
     let err = PrivateKey::from_jwk(&wrong.to_string()).unwrap_err();
-    assert!(matches!(err, Error::KeyRejected(KeyRejected::Inconsistent)), "{err}");
+    assert!(
+        matches!(err, Error::KeyRejected(KeyRejected::Inconsistent)),
+        "{err}"
+    );
 }
 
 #[test]
 fn debug_never_shows_key_material() {
     let private = PrivateKey::from_pem(&text("rsa2048.pkcs1.pem")).unwrap();
     let jwk: serde_json::Value = serde_json::from_str(&text("rsa2048.private.jwk")).unwrap();
-    let signer = RsaSigner::new(PrivateKey::from_pem(&text("rsa2048.pkcs1.pem")).unwrap(), Algorithm::RS256);
-    let shown = [format!("{private:?}"), format!("{private:#?}"), format!("{signer:?}")];
+    let signer = RsaSigner::new(
+        PrivateKey::from_pem(&text("rsa2048.pkcs1.pem")).unwrap(),
+        Algorithm::RS256,
+    );
+    let shown = [
+        format!("{private:?}"),
+        format!("{private:#?}"),
+        format!("{signer:?}"),
+    ];
     for shown in shown {
         for member in ["d", "p", "q", "dp", "dq", "qi", "n"] {
             let secret = jwk[member].as_str().unwrap();
@@ -185,19 +305,46 @@ fn verifier_from_jwk_honours_use_alg_and_key_ops() {
     let public: serde_json::Value = serde_json::from_str(&text("rsa2048.public.jwk")).unwrap();
     let with = |extra: serde_json::Value| {
         let mut v = public.clone();
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         RsaVerifier::from_jwk(&Jwk::from_json(&v.to_string()).unwrap(), Algorithm::RS256)
     };
-    assert_eq!(signed_payloads::Verifier::algorithm(&with(serde_json::json!({})).unwrap()), Algorithm::RS256);
-    assert_eq!(signed_payloads::Verifier::algorithm(&with(serde_json::json!({"alg":"PS384"})).unwrap()), Algorithm::PS384);
-    assert!(matches!(with(serde_json::json!({"use":"enc"})), Err(Error::KeyRejected(KeyRejected::WrongUse(_)))));
-    assert!(matches!(with(serde_json::json!({"key_ops":["sign"]})), Err(Error::KeyRejected(KeyRejected::WrongUse(_)))));
-    assert!(matches!(with(serde_json::json!({"alg":"HS256"})), Err(Error::UnsupportedAlgorithm(_))));
-    assert!(matches!(with(serde_json::json!({"alg":"RSA-OAEP"})), Err(Error::UnsupportedAlgorithm(_))));
+    assert_eq!(
+        signed_payloads::Verifier::algorithm(&with(serde_json::json!({})).unwrap()),
+        Algorithm::RS256
+    );
+    assert_eq!(
+        signed_payloads::Verifier::algorithm(&with(serde_json::json!({"alg":"PS384"})).unwrap()),
+        Algorithm::PS384
+    );
+    assert!(matches!(
+        with(serde_json::json!({"use":"enc"})),
+        Err(Error::KeyRejected(KeyRejected::WrongUse(_)))
+    ));
+    assert!(matches!(
+        with(serde_json::json!({"key_ops":["sign"]})),
+        Err(Error::KeyRejected(KeyRejected::WrongUse(_)))
+    ));
+    assert!(matches!(
+        with(serde_json::json!({"alg":"HS256"})),
+        Err(Error::UnsupportedAlgorithm(_))
+    ));
+    assert!(matches!(
+        with(serde_json::json!({"alg":"RSA-OAEP"})),
+        Err(Error::UnsupportedAlgorithm(_))
+    ));
 
     // And a key bound via its JWK verifies a token of that algorithm.
     let private = PrivateKey::from_jwk(&text("rsa2048.private.jwk")).unwrap();
     let signer = RsaSigner::new(private, Algorithm::PS384);
     let token = jws::sign(&Header::for_signer(&signer), b"x", &signer).unwrap();
-    assert!(jws::verify(&token, &with(serde_json::json!({"alg":"PS384"})).unwrap(), &Limits::default()).is_ok());
+    assert!(
+        jws::verify(
+            &token,
+            &with(serde_json::json!({"alg":"PS384"})).unwrap(),
+            &Limits::default()
+        )
+        .is_ok()
+    );
 }

@@ -1,6 +1,11 @@
 //! Published vectors: RFC 7515 Appendix A and RFC 7520 (the JOSE cookbook).
 
-use signed_payloads::{Algorithm, Error, Header, Limits, PrivateKey, PublicKey, RsaSigner, RsaVerifier, jws};
+// A test or benchmark that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use signed_payloads::{
+    Algorithm, Error, Header, Limits, PrivateKey, PublicKey, RsaSigner, RsaVerifier, jws,
+};
 
 const A2_PKCS1: &str = include_str!("data/rfc7515/A2.rsa_private_pkcs1.pem");
 const A2_PKCS8: &str = include_str!("data/rfc7515/A2.rsa_private_pkcs8.pem");
@@ -30,7 +35,11 @@ fn rfc7515_a2_verifies_to_the_exact_payload_octets() {
     assert_eq!(verified.header().alg, Algorithm::RS256);
     assert_eq!(verified.key_id(), None);
     // The same key as PKCS#1 "RSA PUBLIC KEY" verifies too.
-    let pkcs1 = RsaVerifier::new(PublicKey::from_pem(A2_PKCS1_PUBLIC).unwrap(), Algorithm::RS256).unwrap();
+    let pkcs1 = RsaVerifier::new(
+        PublicKey::from_pem(A2_PKCS1_PUBLIC).unwrap(),
+        Algorithm::RS256,
+    )
+    .unwrap();
     assert!(jws::verify(A2_TOKEN.trim(), &pkcs1, &Limits::default()).is_ok());
 }
 
@@ -38,7 +47,13 @@ fn rfc7515_a2_verifies_to_the_exact_payload_octets() {
 fn rfc7515_a2_bound_to_another_algorithm_is_refused() {
     let ps = RsaVerifier::new(PublicKey::from_pem(A2_SPKI).unwrap(), Algorithm::PS256).unwrap();
     let err = jws::verify(A2_TOKEN.trim(), &ps, &Limits::default()).unwrap_err();
-    assert!(matches!(err, Error::AlgorithmMismatch { token: Algorithm::RS256, key: Algorithm::PS256 }));
+    assert!(matches!(
+        err,
+        Error::AlgorithmMismatch {
+            token: Algorithm::RS256,
+            key: Algorithm::PS256
+        }
+    ));
 }
 
 #[test]
@@ -58,11 +73,18 @@ fn rfc7515_a1_hs256_and_a5_none_are_refused() {
     // With a non-empty signature, alg none is still refused by name.
     let forged = format!("{}AAAA", include_str!("data/rfc7515/A5.compact.txt").trim());
     let err = jws::verify(&forged, &a2_verifier(), &Limits::default()).unwrap_err();
-    assert!(matches!(err, Error::UnsupportedAlgorithm(ref s) if s.as_str() == "none"), "{err}");
+    assert!(
+        matches!(err, Error::UnsupportedAlgorithm(ref s) if s.as_str() == "none"),
+        "{err}"
+    );
 }
 
 fn cookbook(name: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(format!("{}/tests/data/cookbook/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/data/cookbook/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
@@ -84,14 +106,22 @@ fn rfc7520_4_1_compact_is_reproduced_exactly_and_verifies() {
     let header = base64_url(header_b64);
 
     let signer = RsaSigner::new(cookbook_key(), Algorithm::RS256);
-    assert_eq!(jws::sign_with_raw_header(&header, payload, &signer).unwrap(), expected);
+    assert_eq!(
+        jws::sign_with_raw_header(&header, payload, &signer).unwrap(),
+        expected
+    );
     // Our own header serialization gives the same octets for this header.
     let ours = Header::new(Algorithm::RS256).with_kid("bilbo.baggins@hobbiton.example");
     let signer = signer.with_key_id("bilbo.baggins@hobbiton.example");
     assert_eq!(jws::sign(&ours, payload, &signer).unwrap(), expected);
 
     let public = cookbook_key().public_key().clone();
-    let verified = jws::verify(expected, &RsaVerifier::new(public, Algorithm::RS256).unwrap(), &Limits::default()).unwrap();
+    let verified = jws::verify(
+        expected,
+        &RsaVerifier::new(public, Algorithm::RS256).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
     assert_eq!(verified.payload(), payload);
     assert_eq!(verified.key_id(), Some("bilbo.baggins@hobbiton.example"));
 }
@@ -103,7 +133,12 @@ fn rfc7520_4_2_ps384_verifies() {
     let payload = case["input"]["payload"].as_str().unwrap().as_bytes();
     let public = cookbook_key().public_key().clone();
     let verifier = RsaVerifier::new(public, Algorithm::PS384).unwrap();
-    assert_eq!(jws::verify(token, &verifier, &Limits::default()).unwrap().payload(), payload);
+    assert_eq!(
+        jws::verify(token, &verifier, &Limits::default())
+            .unwrap()
+            .payload(),
+        payload
+    );
 }
 
 #[test]
@@ -121,13 +156,22 @@ fn rfc7520_4_1_detached_form_verifies_with_the_payload_supplied() {
         jws::verify_detached(token, b"other", &verifier, &Limits::default()),
         Err(Error::BadSignature)
     ));
-    assert!(matches!(jws::verify(token, &verifier, &Limits::default()), Err(Error::BadSignature)));
+    assert!(matches!(
+        jws::verify(token, &verifier, &Limits::default()),
+        Err(Error::BadSignature)
+    ));
     // Signing detached reproduces the token (PKCS#1 v1.5 is deterministic).
-    let signer = RsaSigner::new(cookbook_key(), Algorithm::RS256).with_key_id("bilbo.baggins@hobbiton.example");
-    assert_eq!(jws::sign_detached(&Header::for_signer(&signer), payload, &signer).unwrap(), token);
+    let signer = RsaSigner::new(cookbook_key(), Algorithm::RS256)
+        .with_key_id("bilbo.baggins@hobbiton.example");
+    assert_eq!(
+        jws::sign_detached(&Header::for_signer(&signer), payload, &signer).unwrap(),
+        token
+    );
 }
 
 fn base64_url(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }

@@ -17,16 +17,25 @@
 //!   non-standard encoding that some libraries accept): refused here, as ring
 //!   and aws-lc both refuse it; `acceptable` permits either outcome.
 
+// A test or benchmark that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use signed_payloads::{Algorithm, Error, Jwk, Limits, PublicKey, RsaVerifier, Verifier, jws};
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/tests/data/wycheproof/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/wycheproof/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Runs a raw signature file and returns (cases, valid, invalid, acceptable).
@@ -39,7 +48,12 @@ fn run_signature_file(name: &str, alg: Algorithm) -> (usize, usize, usize, usize
         let verifier = RsaVerifier::new(key, alg).unwrap();
         for case in group["tests"].as_array().unwrap() {
             let id = case["tcId"].as_u64().unwrap();
-            let ok = verifier.verify(&hex(case["msg"].as_str().unwrap()), &hex(case["sig"].as_str().unwrap())).is_ok();
+            let ok = verifier
+                .verify(
+                    &hex(case["msg"].as_str().unwrap()),
+                    &hex(case["sig"].as_str().unwrap()),
+                )
+                .is_ok();
             counts.0 += 1;
             match case["result"].as_str().unwrap() {
                 "valid" => {
@@ -56,7 +70,10 @@ fn run_signature_file(name: &str, alg: Algorithm) -> (usize, usize, usize, usize
                 }
                 "acceptable" => {
                     counts.3 += 1;
-                    assert!(!ok, "{name} tcId {id}: acceptable case is refused by both backends");
+                    assert!(
+                        !ok,
+                        "{name} tcId {id}: acceptable case is refused by both backends"
+                    );
                 }
                 other => panic!("unknown result {other}"),
             }
@@ -69,27 +86,42 @@ fn run_signature_file(name: &str, alg: Algorithm) -> (usize, usize, usize, usize
 
 #[test]
 fn rsa_pkcs1_sha256_2048() {
-    assert_eq!(run_signature_file("rsa_signature_2048_sha256_test.json", Algorithm::RS256), (259, 9, 249, 1));
+    assert_eq!(
+        run_signature_file("rsa_signature_2048_sha256_test.json", Algorithm::RS256),
+        (259, 9, 249, 1)
+    );
 }
 
 #[test]
 fn rsa_pkcs1_sha256_3072() {
-    assert_eq!(run_signature_file("rsa_signature_3072_sha256_test.json", Algorithm::RS256), (259, 8, 250, 1));
+    assert_eq!(
+        run_signature_file("rsa_signature_3072_sha256_test.json", Algorithm::RS256),
+        (259, 8, 250, 1)
+    );
 }
 
 #[test]
 fn rsa_pkcs1_sha256_4096() {
-    assert_eq!(run_signature_file("rsa_signature_4096_sha256_test.json", Algorithm::RS256), (258, 7, 250, 1));
+    assert_eq!(
+        run_signature_file("rsa_signature_4096_sha256_test.json", Algorithm::RS256),
+        (258, 7, 250, 1)
+    );
 }
 
 #[test]
 fn rsa_pss_sha256_2048() {
-    assert_eq!(run_signature_file("rsa_pss_2048_sha256_mgf1_32_test.json", Algorithm::PS256), (108, 63, 45, 0));
+    assert_eq!(
+        run_signature_file("rsa_pss_2048_sha256_mgf1_32_test.json", Algorithm::PS256),
+        (108, 63, 45, 0)
+    );
 }
 
 #[test]
 fn rsa_pss_sha256_3072() {
-    assert_eq!(run_signature_file("rsa_pss_3072_sha256_mgf1_32_test.json", Algorithm::PS256), (108, 63, 45, 0));
+    assert_eq!(
+        run_signature_file("rsa_pss_3072_sha256_mgf1_32_test.json", Algorithm::PS256),
+        (108, 63, 45, 0)
+    );
 }
 
 /// Cases whose `valid` verdict this crate overrides, with the reason (see the module docs).
@@ -115,10 +147,15 @@ fn json_web_signature_file() {
         for case in group["tests"].as_array().unwrap() {
             cases += 1;
             let id = case["tcId"].as_u64().unwrap();
-            let token = case["jws"].as_str().map(str::to_owned).unwrap_or_else(|| case["jws"].to_string());
+            let token = case["jws"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| case["jws"].to_string());
             let result = match &verifier {
                 Ok(v) => jws::verify(&token, v, &limits).map(|_| ()),
-                Err(e) => Err(Error::Malformed(signed_payloads::Malformed::Key(e.to_string()))),
+                Err(e) => Err(Error::Malformed(signed_payloads::Malformed::Key(
+                    e.to_string(),
+                ))),
             };
             let expected_valid = case["result"] == "valid";
             match (expected_valid, result.is_ok()) {
@@ -126,7 +163,10 @@ fn json_web_signature_file() {
                 (false, false) => rejected += 1,
                 (true, false) => match deliberate_rejection(id, key) {
                     Some(why) => overridden.push((id, why)),
-                    None => mismatches.push(format!("tcId {id}: valid but refused: {}", result.unwrap_err())),
+                    None => mismatches.push(format!(
+                        "tcId {id}: valid but refused: {}",
+                        result.unwrap_err()
+                    )),
                 },
                 (false, true) => mismatches.push(format!("tcId {id}: invalid but accepted")),
             }
@@ -138,10 +178,20 @@ fn json_web_signature_file() {
     // Exactly the documented cases are overridden: the RSA ones by id, plus
     // every HMAC/EC `valid` case.
     for id in [346, 350, 372, 373] {
-        assert!(ids.contains(&id), "tcId {id} expected among overrides: {overridden:?}");
+        assert!(
+            ids.contains(&id),
+            "tcId {id} expected among overrides: {overridden:?}"
+        );
     }
-    assert_eq!((accepted, rejected, overridden.len()), (30, 355, 16), "{overridden:?}");
-    println!("json_web_signature: {cases} cases, {accepted} valid accepted, {rejected} invalid rejected, {} overridden", overridden.len());
+    assert_eq!(
+        (accepted, rejected, overridden.len()),
+        (30, 355, 16),
+        "{overridden:?}"
+    );
+    println!(
+        "json_web_signature: {cases} cases, {accepted} valid accepted, {rejected} invalid rejected, {} overridden",
+        overridden.len()
+    );
 }
 
 #[test]
@@ -153,6 +203,12 @@ fn question_mark_in_rsa_token_is_refused() {
     for at in [dot - 4, dot + 5] {
         let mutated = format!("{}?{}", &token[..at], &token[at..]);
         let err = jws::verify(&mutated, &verifier, &Limits::default()).unwrap_err();
-        assert!(matches!(err, Error::Malformed(signed_payloads::Malformed::Base64(_)) | Error::BadSignature), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::Malformed(signed_payloads::Malformed::Base64(_)) | Error::BadSignature
+            ),
+            "{err}"
+        );
     }
 }

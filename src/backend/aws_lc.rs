@@ -43,7 +43,9 @@ impl KeyPair {
     }
 
     pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(der).map(KeyPair).map_err(|_| KeyRejected::Inconsistent)
+        signature::RsaKeyPair::from_der(der)
+            .map(KeyPair)
+            .map_err(|_| KeyRejected::Inconsistent)
     }
 
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
@@ -66,7 +68,9 @@ impl PublicKey {
     }
 
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
-        self.0.verify_sig(message, sig).map_err(|_| Error::BadSignature)
+        self.0
+            .verify_sig(message, sig)
+            .map_err(|_| Error::BadSignature)
     }
 }
 
@@ -84,9 +88,16 @@ pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
         3072 => KeySize::Rsa3072,
         4096 => KeySize::Rsa4096,
         8192 => KeySize::Rsa8192,
-        _ => return Err(Error::key("key generation supports 2048, 3072, 4096 or 8192 bits")),
+        _ => {
+            return Err(Error::key(
+                "key generation supports 2048, 3072, 4096 or 8192 bits",
+            ));
+        }
     };
-    let pair = KeyPair::generate(size).map_err(|_| Error::backend("aws-lc-rs key generation failed"))?;
-    let der = pair.as_der().map_err(|_| Error::backend("aws-lc-rs key export failed"))?;
+    let pair =
+        KeyPair::generate(size).map_err(|_| Error::backend("aws-lc-rs key generation failed"))?;
+    let der = pair
+        .as_der()
+        .map_err(|_| Error::backend("aws-lc-rs key export failed"))?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
 }

@@ -1,9 +1,9 @@
 //! The ring backend. ring cannot generate RSA keys and parses the public key
 //! on every verification (it offers no pre-parsed RSA public key).
 
+use ring::digest;
 use ring::rand::SystemRandom;
 use ring::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
-use ring::digest;
 
 use crate::Algorithm;
 use crate::error::{Error, KeyRejected};
@@ -39,7 +39,9 @@ impl KeyPair {
     /// ring signs only with 2048..=4096-bit moduli and exponents of at least 65537.
     pub(crate) fn check_limits(bits: usize, exponent: &[u8]) -> Result<(), KeyRejected> {
         if bits > 4096 {
-            return Err(KeyRejected::BackendLimit("the ring backend signs only with moduli up to 4096 bits"));
+            return Err(KeyRejected::BackendLimit(
+                "the ring backend signs only with moduli up to 4096 bits",
+            ));
         }
         if exponent.len() < 3 || (exponent.len() == 3 && exponent < &[1, 0, 1][..]) {
             return Err(KeyRejected::BackendLimit(
@@ -50,7 +52,9 @@ impl KeyPair {
     }
 
     pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(der).map(KeyPair).map_err(|_| KeyRejected::Inconsistent)
+        signature::RsaKeyPair::from_der(der)
+            .map(KeyPair)
+            .map_err(|_| KeyRejected::Inconsistent)
     }
 
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
@@ -67,7 +71,10 @@ pub(crate) struct PublicKey(UnparsedPublicKey<Vec<u8>>);
 
 impl PublicKey {
     pub(crate) fn new(pkcs1_der: &[u8], alg: Algorithm) -> Result<Self, KeyRejected> {
-        Ok(PublicKey(UnparsedPublicKey::new(verification(alg), pkcs1_der.to_vec())))
+        Ok(PublicKey(UnparsedPublicKey::new(
+            verification(alg),
+            pkcs1_der.to_vec(),
+        )))
     }
 
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {

@@ -17,7 +17,11 @@ pub(crate) struct Parsed<'a> {
 pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, Error> {
     let bytes = token.as_bytes();
     if bytes.len() > limits.max_token_bytes() {
-        return Err(Error::TooLarge { what: "token", actual: bytes.len(), limit: limits.max_token_bytes() });
+        return Err(Error::TooLarge {
+            what: "token",
+            actual: bytes.len(),
+            limit: limits.max_token_bytes(),
+        });
     }
     if bytes.first() == Some(&b'{') {
         return Err(Malformed::JsonSerialization.into());
@@ -54,9 +58,11 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
     if signature_segment.is_empty() {
         return Err(Malformed::EmptySegment(Segment::Signature).into());
     }
-    let header_json = base64url::decode(header_segment).ok_or(Malformed::Base64(Segment::Header))?;
+    let header_json =
+        base64url::decode(header_segment).ok_or(Malformed::Base64(Segment::Header))?;
     let header = Header::from_json(&header_json, limits.max_json_depth())?;
-    let signature = base64url::decode(signature_segment).ok_or(Malformed::Base64(Segment::Signature))?;
+    let signature =
+        base64url::decode(signature_segment).ok_or(Malformed::Base64(Segment::Signature))?;
     Ok(Parsed {
         header,
         signing_input: &bytes[..dots[1]],
@@ -71,9 +77,16 @@ impl Parsed<'_> {
     ///
     /// With `detached` set, the payload segment must be empty and the
     /// signature is checked over the given payload instead.
-    pub(crate) fn verify(self, verifier: &dyn Verifier, detached: Option<&[u8]>) -> Result<Verified<Vec<u8>>, Error> {
+    pub(crate) fn verify(
+        self,
+        verifier: &dyn Verifier,
+        detached: Option<&[u8]>,
+    ) -> Result<Verified<Vec<u8>>, Error> {
         if self.header.alg != verifier.algorithm() {
-            return Err(Error::AlgorithmMismatch { token: self.header.alg, key: verifier.algorithm() });
+            return Err(Error::AlgorithmMismatch {
+                token: self.header.alg,
+                key: verifier.algorithm(),
+            });
         }
         let payload = match detached {
             None => {
@@ -81,7 +94,8 @@ impl Parsed<'_> {
                 if self.header.is_unencoded() {
                     self.payload_segment.to_vec()
                 } else {
-                    base64url::decode(self.payload_segment).ok_or(Malformed::Base64(Segment::Payload))?
+                    base64url::decode(self.payload_segment)
+                        .ok_or(Malformed::Base64(Segment::Payload))?
                 }
             }
             Some(payload) => {
@@ -134,7 +148,11 @@ fn signing_input(header_segment: &[u8], payload: &[u8], unencoded: bool) -> Vec<
 /// assert!(verified.payload().starts_with(b"{\"iss\":\"joe\""));
 /// # Ok(()) }
 /// ```
-pub fn verify(token: &str, verifier: &dyn Verifier, limits: &Limits) -> Result<Verified<Vec<u8>>, Error> {
+pub fn verify(
+    token: &str,
+    verifier: &dyn Verifier,
+    limits: &Limits,
+) -> Result<Verified<Vec<u8>>, Error> {
     parse(token, limits)?.verify(verifier, None)
 }
 
@@ -186,7 +204,11 @@ pub fn sign(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<Stri
 /// # Errors
 ///
 /// As for [`sign`].
-pub fn sign_detached(header: &Header, payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+pub fn sign_detached(
+    header: &Header,
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, Error> {
     let header_json = header.to_json()?;
     sign_raw(header, &header_json, payload, signer, true)
 }
@@ -198,7 +220,11 @@ pub fn sign_detached(header: &Header, payload: &[u8], signer: &dyn Signer) -> Re
 /// # Errors
 ///
 /// As for [`sign`], and [`Error::Malformed`] for a header that would not verify.
-pub fn sign_with_raw_header(header_json: &[u8], payload: &[u8], signer: &dyn Signer) -> Result<String, Error> {
+pub fn sign_with_raw_header(
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, Error> {
     let header = Header::from_json(header_json, Limits::MAX_JSON_DEPTH_CEILING)?;
     sign_raw(&header, header_json, payload, signer, false)
 }
@@ -211,10 +237,14 @@ fn sign_raw(
     detached: bool,
 ) -> Result<String, Error> {
     if header.alg != signer.algorithm() {
-        return Err(Error::AlgorithmMismatch { token: header.alg, key: signer.algorithm() });
+        return Err(Error::AlgorithmMismatch {
+            token: header.alg,
+            key: signer.algorithm(),
+        });
     }
     let unencoded = header.is_unencoded();
-    if unencoded && !detached && (payload.contains(&b'.') || std::str::from_utf8(payload).is_err()) {
+    if unencoded && !detached && (payload.contains(&b'.') || std::str::from_utf8(payload).is_err())
+    {
         return Err(Malformed::UnencodedPayloadHasDot.into());
     }
     let mut token = String::with_capacity(header_json.len() * 4 / 3 + payload.len() * 4 / 3 + 360);

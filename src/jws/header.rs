@@ -45,7 +45,15 @@ pub struct Header {
 impl Header {
     /// A header with only `alg`.
     pub fn new(alg: Algorithm) -> Self {
-        Header { alg, kid: None, typ: None, cty: None, crit: None, b64: None, extra: Map::new() }
+        Header {
+            alg,
+            kid: None,
+            typ: None,
+            cty: None,
+            crit: None,
+            b64: None,
+            extra: Map::new(),
+        }
     }
 
     /// A header with the signer's algorithm and key id.
@@ -119,18 +127,35 @@ impl Header {
         if b64.is_some() && !crit.as_ref().is_some_and(|c| c.iter().any(|n| n == "b64")) {
             return Err(Error::header("b64 is present but not listed in crit"));
         }
-        Ok(Header { alg, kid, typ, cty, crit, b64, extra: map })
+        Ok(Header {
+            alg,
+            kid,
+            typ,
+            cty,
+            crit,
+            b64,
+            extra: map,
+        })
     }
 
     /// Serializes for signing; refuses `extra` members that shadow named ones.
     pub(crate) fn to_json(&self) -> Result<Vec<u8>, Error> {
-        if let Some(name) = self.extra.keys().find(|k| NAMED_MEMBERS.contains(&k.as_str())) {
+        if let Some(name) = self
+            .extra
+            .keys()
+            .find(|k| NAMED_MEMBERS.contains(&k.as_str()))
+        {
             return Err(Error::header(format!(
                 "{} must be set through its field, not extra",
                 Escaped::new(name)
             )));
         }
-        if self.b64.is_some() && !self.crit.as_ref().is_some_and(|c| c.iter().any(|n| n == "b64")) {
+        if self.b64.is_some()
+            && !self
+                .crit
+                .as_ref()
+                .is_some_and(|c| c.iter().any(|n| n == "b64"))
+        {
             return Err(Error::header("b64 is present but not listed in crit"));
         }
         serde_json::to_vec(self).map_err(|_| Error::header("could not be serialized"))
@@ -234,7 +259,11 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-        assert!(parse(r#"{"alg":"RS256","crit":["b64"],"b64":false}"#).unwrap().is_unencoded());
+        assert!(
+            parse(r#"{"alg":"RS256","crit":["b64"],"b64":false}"#)
+                .unwrap()
+                .is_unencoded()
+        );
     }
 
     #[test]

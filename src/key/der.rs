@@ -51,7 +51,10 @@ impl<'a> Reader<'a> {
 
     /// Reads one tag-length-value and returns the tag and the contents.
     fn any(&mut self) -> Result<(u8, &'a [u8]), Error> {
-        let (&tag, rest) = self.rest.split_first().ok_or_else(|| bad("unexpected end"))?;
+        let (&tag, rest) = self
+            .rest
+            .split_first()
+            .ok_or_else(|| bad("unexpected end"))?;
         let (&first, mut rest) = rest.split_first().ok_or_else(|| bad("missing length"))?;
         let len = if first < 0x80 {
             usize::from(first)
@@ -68,7 +71,9 @@ impl<'a> Reader<'a> {
             if bytes[0] == 0 {
                 return Err(bad("length not minimally encoded"));
             }
-            let len = bytes.iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
             if len < 0x80 {
                 return Err(bad("length not minimally encoded"));
             }
@@ -114,7 +119,11 @@ impl<'a> Reader<'a> {
     }
 
     fn finish(self) -> Result<(), Error> {
-        if self.rest.is_empty() { Ok(()) } else { Err(bad("trailing data")) }
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(bad("trailing data"))
+        }
     }
 }
 
@@ -176,10 +185,8 @@ fn expect_rsa_algorithm(alg: &mut Reader<'_>) -> Result<(), Error> {
     let name = match oid {
         OID_RSA_ENCRYPTION => {
             // The parameters are NULL, or (seen in the wild) absent.
-            if alg.peek_tag() == Some(TAG_NULL) {
-                if !alg.expect(TAG_NULL, "NULL")?.is_empty() {
-                    return Err(bad("non-empty NULL"));
-                }
+            if alg.peek_tag() == Some(TAG_NULL) && !alg.expect(TAG_NULL, "NULL")?.is_empty() {
+                return Err(bad("non-empty NULL"));
             }
             return Ok(());
         }
@@ -313,7 +320,11 @@ fn integer_len(value: &[u8]) -> usize {
 }
 
 fn length_len(len: usize) -> usize {
-    if len < 0x80 { 1 } else { 1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize }
+    if len < 0x80 {
+        1
+    } else {
+        1 + (usize::BITS - len.leading_zeros()).div_ceil(8) as usize
+    }
 }
 
 fn strip_zeros(value: &[u8]) -> &[u8] {
@@ -358,7 +369,21 @@ pub(crate) fn encode_pkcs1_private(p: &RsaPrivateParts<'_>) -> Zeroizing<Vec<u8>
 pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
     let pkcs1 = encode_pkcs1_public(n, e);
     let alg: [u8; 15] = [
-        TAG_SEQUENCE, 13, TAG_OID, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, TAG_NULL, 0,
+        TAG_SEQUENCE,
+        13,
+        TAG_OID,
+        9,
+        0x2a,
+        0x86,
+        0x48,
+        0x86,
+        0xf7,
+        0x0d,
+        0x01,
+        0x01,
+        0x01,
+        TAG_NULL,
+        0,
     ];
     let bit_string_len = pkcs1.len() + 1;
     let body = alg.len() + 1 + length_len(bit_string_len) + bit_string_len;
@@ -374,7 +399,21 @@ pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
 /// Wraps a PKCS#1 `RSAPrivateKey` in a PKCS#8 `PrivateKeyInfo`.
 pub(crate) fn wrap_pkcs8(pkcs1: &[u8]) -> Zeroizing<Vec<u8>> {
     let alg: [u8; 15] = [
-        TAG_SEQUENCE, 13, TAG_OID, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, TAG_NULL, 0,
+        TAG_SEQUENCE,
+        13,
+        TAG_OID,
+        9,
+        0x2a,
+        0x86,
+        0x48,
+        0x86,
+        0xf7,
+        0x0d,
+        0x01,
+        0x01,
+        0x01,
+        TAG_NULL,
+        0,
     ];
     let body = 3 + alg.len() + 1 + length_len(pkcs1.len()) + pkcs1.len();
     let mut out = Zeroizing::new(Vec::with_capacity(body + 4));
@@ -398,7 +437,10 @@ mod tests {
         assert_eq!(parts.n, n);
         assert_eq!(parts.e, [1, 0, 1]);
         let spki = encode_spki(&n, &[3]);
-        assert_eq!(parse_pkcs1_public(unwrap_spki(&spki).unwrap()).unwrap().e, [3]);
+        assert_eq!(
+            parse_pkcs1_public(unwrap_spki(&spki).unwrap()).unwrap().e,
+            [3]
+        );
     }
 
     #[test]
@@ -413,7 +455,9 @@ mod tests {
             assert!(parse_pkcs1_public(der).is_err(), "{der:02x?}");
         }
         // A leading zero on a positive integer is not minimal.
-        assert!(parse_pkcs1_public(&[0x30, 0x07, 0x02, 0x02, 0x00, 0x05, 0x02, 0x01, 0x03]).is_err());
+        assert!(
+            parse_pkcs1_public(&[0x30, 0x07, 0x02, 0x02, 0x00, 0x05, 0x02, 0x01, 0x03]).is_err()
+        );
         // Negative integers are refused.
         assert!(parse_pkcs1_public(&[0x30, 0x06, 0x02, 0x01, 0x85, 0x02, 0x01, 0x03]).is_err());
     }

@@ -130,7 +130,10 @@ impl Jwk {
     /// True unless `use` or `key_ops` say the key is not for verifying signatures.
     pub fn allows_verification(&self) -> bool {
         self.key_use.as_deref().is_none_or(|u| u == "sig")
-            && self.key_ops.as_ref().is_none_or(|ops| ops.iter().any(|op| op == "verify"))
+            && self
+                .key_ops
+                .as_ref()
+                .is_none_or(|ops| ops.iter().any(|op| op == "verify"))
     }
 }
 
@@ -175,7 +178,9 @@ impl JwkSet {
             .map_err(|e| Error::key(format!("JWKS: {e}")))?;
         let raw: RawJwkSet = serde_json::from_str(json)
             .map_err(|e| Error::key(format!("JWKS: {}", json::describe(&e))))?;
-        Ok(JwkSet { keys: raw.keys.into_iter().map(Jwk::from).collect() })
+        Ok(JwkSet {
+            keys: raw.keys.into_iter().map(Jwk::from).collect(),
+        })
     }
 
     /// Serializes to compact JSON.

@@ -75,7 +75,8 @@ impl PrivateKey {
     ///
     /// As for [`PrivateKey::from_pem`]; a JWK without the CRT members is refused.
     pub fn from_jwk(json: &str) -> Result<Self, Error> {
-        json::check(json.as_bytes(), Segment::Payload, 4).map_err(|e| Error::key(format!("JWK: {e}")))?;
+        json::check(json.as_bytes(), Segment::Payload, 4)
+            .map_err(|e| Error::key(format!("JWK: {e}")))?;
         let jwk: PrivateJwk = serde_json::from_str(json)
             .map_err(|e| Error::key(format!("JWK: {}", json::describe(&e))))?;
         if jwk.kty != "RSA" {
@@ -87,18 +88,39 @@ impl PrivateKey {
         if jwk.d.is_none() {
             return Err(KeyRejected::NotPrivate.into());
         }
-        let member = |value: &Option<Zeroizing<String>>, name: &str| -> Result<Zeroizing<Vec<u8>>, Error> {
+        let member = |value: &Option<Zeroizing<String>>,
+                      name: &str|
+         -> Result<Zeroizing<Vec<u8>>, Error> {
             let value = value.as_ref().ok_or_else(|| {
-                Error::key(format!("private JWK is missing \"{name}\" (all CRT members are required)"))
+                Error::key(format!(
+                    "private JWK is missing \"{name}\" (all CRT members are required)"
+                ))
             })?;
             base64url::decode(value.as_bytes())
                 .map(Zeroizing::new)
                 .ok_or_else(|| Error::key(format!("JWK member \"{name}\" is not valid base64url")))
         };
-        let (n, e, d) = (member(&jwk.n, "n")?, member(&jwk.e, "e")?, member(&jwk.d, "d")?);
+        let (n, e, d) = (
+            member(&jwk.n, "n")?,
+            member(&jwk.e, "e")?,
+            member(&jwk.d, "d")?,
+        );
         let (p, q) = (member(&jwk.p, "p")?, member(&jwk.q, "q")?);
-        let (dp, dq, qi) = (member(&jwk.dp, "dp")?, member(&jwk.dq, "dq")?, member(&jwk.qi, "qi")?);
-        let parts = RsaPrivateParts { n: &n, e: &e, d: &d, p: &p, q: &q, dp: &dp, dq: &dq, qi: &qi };
+        let (dp, dq, qi) = (
+            member(&jwk.dp, "dp")?,
+            member(&jwk.dq, "dq")?,
+            member(&jwk.qi, "qi")?,
+        );
+        let parts = RsaPrivateParts {
+            n: &n,
+            e: &e,
+            d: &d,
+            p: &p,
+            q: &q,
+            dp: &dp,
+            dq: &dq,
+            qi: &qi,
+        };
         Self::from_pkcs1(der::encode_pkcs1_private(&parts))
     }
 
@@ -121,8 +143,12 @@ impl PrivateKey {
     fn from_kind(kind: DerKind, der: &[u8]) -> Result<Self, Error> {
         match kind {
             DerKind::Pkcs1Private => Self::from_pkcs1(Zeroizing::new(der.to_vec())),
-            DerKind::Pkcs8Private => Self::from_pkcs1(Zeroizing::new(der::unwrap_pkcs8(der)?.to_vec())),
-            DerKind::Spki | DerKind::Pkcs1Public | DerKind::Certificate => Err(KeyRejected::NotPrivate.into()),
+            DerKind::Pkcs8Private => {
+                Self::from_pkcs1(Zeroizing::new(der::unwrap_pkcs8(der)?.to_vec()))
+            }
+            DerKind::Spki | DerKind::Pkcs1Public | DerKind::Certificate => {
+                Err(KeyRejected::NotPrivate.into())
+            }
         }
     }
 
@@ -131,7 +157,11 @@ impl PrivateKey {
         let public = PublicKey::from_components(parts.n, parts.e)?;
         backend::KeyPair::check_limits(public.bits(), public.exponent())?;
         let pair = backend::KeyPair::from_pkcs1_der(&pkcs1)?;
-        let key = PrivateKey { pair, public, pkcs1 };
+        let key = PrivateKey {
+            pair,
+            public,
+            pkcs1,
+        };
         key.check_pairwise()?;
         Ok(key)
     }
@@ -141,9 +171,14 @@ impl PrivateKey {
     /// at load time whatever the backend checks itself.
     fn check_pairwise(&self) -> Result<(), Error> {
         const PROBE: &[u8] = b"signed-payloads pairwise consistency check";
-        let signature = self.pair.sign(Algorithm::RS256, PROBE).map_err(|_| KeyRejected::Inconsistent)?;
+        let signature = self
+            .pair
+            .sign(Algorithm::RS256, PROBE)
+            .map_err(|_| KeyRejected::Inconsistent)?;
         let verifier = backend::PublicKey::new(self.public.to_pkcs1_der(), Algorithm::RS256)?;
-        verifier.verify(PROBE, &signature).map_err(|_| KeyRejected::Inconsistent.into())
+        verifier
+            .verify(PROBE, &signature)
+            .map_err(|_| KeyRejected::Inconsistent.into())
     }
 
     /// The public half.
@@ -159,7 +194,10 @@ impl PrivateKey {
     /// The key as a `PRIVATE KEY` PEM block, in memory wiped on drop. Handle with care.
     pub fn secret_pkcs8_pem(&self) -> Zeroizing<String> {
         let block = pem::Pem::new("PRIVATE KEY", self.secret_pkcs8_der().to_vec());
-        let text = pem::encode_config(&block, pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF));
+        let text = pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
         drop(Zeroizing::new(block.into_contents()));
         Zeroizing::new(text)
     }
@@ -220,8 +258,14 @@ mod cross_backend {
             if !alg.is_pss() {
                 assert_eq!(sa, sr, "{alg}: PKCS#1 v1.5 is deterministic");
             }
-            ring::PublicKey::new(pkcs1_public, alg).unwrap().verify(msg, &sa).unwrap();
-            aws_lc::PublicKey::new(pkcs1_public, alg).unwrap().verify(msg, &sr).unwrap();
+            ring::PublicKey::new(pkcs1_public, alg)
+                .unwrap()
+                .verify(msg, &sa)
+                .unwrap();
+            aws_lc::PublicKey::new(pkcs1_public, alg)
+                .unwrap()
+                .verify(msg, &sr)
+                .unwrap();
         }
     }
 }

@@ -52,7 +52,11 @@ impl PublicKey {
         if bits > MAX_BITS {
             return Err(KeyRejected::TooLarge { bits }.into());
         }
-        let e_value = if e.len() > 5 { u64::MAX } else { e.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b)) };
+        let e_value = if e.len() > 5 {
+            u64::MAX
+        } else {
+            e.iter().fold(0u64, |a, &b| (a << 8) | u64::from(b))
+        };
         if e_value < 3 || e_value % 2 == 0 || e_value >= 1 << 33 {
             return Err(KeyRejected::BadExponent.into());
         }
@@ -61,7 +65,10 @@ impl PublicKey {
         }
         Ok(PublicKey {
             pkcs1: der::encode_pkcs1_public(n, e),
-            parts: RsaPublicParts { n: n.to_vec(), e: e.to_vec() },
+            parts: RsaPublicParts {
+                n: n.to_vec(),
+                e: e.to_vec(),
+            },
         })
     }
 
@@ -176,12 +183,18 @@ impl PublicKey {
     /// A `PUBLIC KEY` PEM block, as `openssl rsa -pubout` writes it.
     pub fn to_pem(&self) -> String {
         let block = pem::Pem::new("PUBLIC KEY", self.to_spki_der());
-        pem::encode_config(&block, pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
+        pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        )
     }
 
     /// The public JWK (`kty`, `n`, `e`; set `kid`, `alg`, `use` on the result as needed).
     pub fn to_jwk(&self) -> Jwk {
-        Jwk::rsa(base64url::encode(&self.parts.n), base64url::encode(&self.parts.e))
+        Jwk::rsa(
+            base64url::encode(&self.parts.n),
+            base64url::encode(&self.parts.e),
+        )
     }
 
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url), usable as a default `kid`.
@@ -238,11 +251,34 @@ mod tests {
         assert!(PublicKey::from_components(&modulus(2048), &[1, 0, 1]).is_ok());
         assert!(PublicKey::from_components(&modulus(2048), &[3]).is_ok());
         let err = |n: &[u8], e: &[u8]| PublicKey::from_components(n, e).unwrap_err();
-        assert!(matches!(err(&modulus(1024), &[1, 0, 1]), Error::KeyRejected(KeyRejected::TooSmall { bits: 1024 })));
-        assert!(matches!(err(&modulus(2040), &[1, 0, 1]), Error::KeyRejected(KeyRejected::TooSmall { .. })));
-        assert!(matches!(err(&modulus(8200), &[1, 0, 1]), Error::KeyRejected(KeyRejected::TooLarge { .. })));
-        for e in [&[1u8][..], &[2], &[0], &[], &[1, 0, 0], &[2, 0, 0, 0, 1], &[1, 0, 0, 0, 0, 1]] {
-            assert!(matches!(err(&modulus(2048), e), Error::KeyRejected(KeyRejected::BadExponent)), "{e:?}");
+        assert!(matches!(
+            err(&modulus(1024), &[1, 0, 1]),
+            Error::KeyRejected(KeyRejected::TooSmall { bits: 1024 })
+        ));
+        assert!(matches!(
+            err(&modulus(2040), &[1, 0, 1]),
+            Error::KeyRejected(KeyRejected::TooSmall { .. })
+        ));
+        assert!(matches!(
+            err(&modulus(8200), &[1, 0, 1]),
+            Error::KeyRejected(KeyRejected::TooLarge { .. })
+        ));
+        for e in [
+            &[1u8][..],
+            &[2],
+            &[0],
+            &[],
+            &[1, 0, 0],
+            &[2, 0, 0, 0, 1],
+            &[1, 0, 0, 0, 0, 1],
+        ] {
+            assert!(
+                matches!(
+                    err(&modulus(2048), e),
+                    Error::KeyRejected(KeyRejected::BadExponent)
+                ),
+                "{e:?}"
+            );
         }
         let mut even = modulus(2048);
         *even.last_mut().unwrap() = 0xfe;

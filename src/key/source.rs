@@ -23,7 +23,10 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
     }
     let mut labels = Vec::new();
     for block in blocks {
-        let encrypted = block.headers().get("Proc-Type").is_some_and(|v| v.contains("ENCRYPTED"));
+        let encrypted = block
+            .headers()
+            .get("Proc-Type")
+            .is_some_and(|v| v.contains("ENCRYPTED"));
         let kind = match block.tag() {
             "RSA PRIVATE KEY" if encrypted => return Err(KeyRejected::Encrypted.into()),
             "RSA PRIVATE KEY" => DerKind::Pkcs1Private,
@@ -46,7 +49,10 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
         };
         return Ok(Source::Der(kind, Zeroizing::new(block.into_contents())));
     }
-    Err(Error::key(format!("no RSA key in PEM (found {})", labels.join(", "))))
+    Err(Error::key(format!(
+        "no RSA key in PEM (found {})",
+        labels.join(", ")
+    )))
 }
 
 /// Identifies any supported encoding from the bytes themselves.
@@ -74,8 +80,12 @@ pub(crate) fn detect(input: &[u8]) -> Result<Source<'_>, Error> {
 /// Decodes bare base64 of DER (standard alphabet, padding optional,
 /// line breaks allowed), as key-exchange APIs return it.
 pub(crate) fn from_base64(text: &[u8]) -> Result<Source<'static>, Error> {
-    let compact: Zeroizing<Vec<u8>> =
-        Zeroizing::new(text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect());
+    let compact: Zeroizing<Vec<u8>> = Zeroizing::new(
+        text.iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
+    );
     let der = base64url::decode_standard(&compact)
         .or_else(|| base64url::decode(&compact))
         .map(Zeroizing::new)

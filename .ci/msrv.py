@@ -12,7 +12,8 @@ import sys
 
 
 def parse(version):
-    return tuple(int(part) for part in version.split("."))
+    parts = [int(part) for part in version.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
 
 
 meta = json.loads(subprocess.run(

@@ -10,7 +10,7 @@ use crate::{Header, Limits, base64url, jws};
 ///
 /// # Errors
 ///
-/// As for [`jws::verify`](crate::jws::verify), short of the signature check.
+/// As for [`jws::verify`], short of the signature check.
 pub fn peek_header(token: &str, limits: &Limits) -> Result<Header, Error> {
     jws::parse(token, limits).map(|parsed| parsed.header)
 }

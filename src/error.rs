@@ -182,6 +182,9 @@ pub enum KeyRejected {
     /// A public key was given where a private key is needed.
     #[error("a private key is required, this is a public key")]
     NotPrivate,
+    /// The modulus comes from a generator weak to ROCA (CVE-2017-15361).
+    #[error("the modulus has the ROCA fingerprint (CVE-2017-15361): its factors can be recovered")]
+    RocaVulnerable,
     /// The key's declared purpose (`use`, `key_ops`) excludes this operation.
     #[error("the key is not meant for {0}")]
     WrongUse(&'static str),

@@ -4,6 +4,7 @@ mod der;
 mod jwk;
 mod private;
 mod public;
+mod roca;
 mod source;
 
 pub use jwk::{Jwk, JwkSet};

@@ -63,6 +63,9 @@ impl PublicKey {
         if n.last().is_some_and(|b| b % 2 == 0) {
             return Err(Error::key("the modulus is even"));
         }
+        if super::roca::has_roca_fingerprint(n) {
+            return Err(KeyRejected::RocaVulnerable.into());
+        }
         Ok(PublicKey {
             pkcs1: der::encode_pkcs1_public(n, e),
             parts: RsaPublicParts {

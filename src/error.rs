@@ -24,6 +24,33 @@ pub enum Error {
     #[error("unknown key id {0}")]
     UnknownKeyId(Escaped),
 
+    /// A key registry already holds its maximum number of active keys.
+    #[error("the registry already holds {limit} active keys, the most it allows; remove one first")]
+    KeyLimit {
+        /// The maximum number of active keys.
+        limit: usize,
+    },
+
+    /// Removing this key would leave the registry with none.
+    #[error("cannot remove the last active key; add its replacement first")]
+    LastKey,
+
+    /// A key with this id is already active.
+    #[error("key id {0} is already registered")]
+    DuplicateKeyId(Escaped),
+
+    /// This key id was used before for other key material; ids are never rebound.
+    #[error("key id {0} was used before for other key material")]
+    KeyIdReused(Escaped),
+
+    /// The selected key has passed its expiry.
+    #[error("key {0} has expired")]
+    KeyExpired(Escaped),
+
+    /// No signing key is usable (none registered, or all expired).
+    #[error("no signing key is usable: none is registered or all have expired")]
+    NoSigningKey,
+
     /// The token carries no `kid` and the verifier requires one.
     #[error("token has no kid and this verifier requires one")]
     MissingKeyId,

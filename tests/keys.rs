@@ -353,14 +353,25 @@ fn verifier_from_jwk_honours_use_alg_and_key_ops() {
 fn roca_fingerprint_is_refused() {
     // The ROCA-weak key of Wycheproof json_web_key_test.json (tcId 7).
     let file: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{}/tests/data/wycheproof/json_web_key_test.json", env!("CARGO_MANIFEST_DIR")))
-            .unwrap(),
+        &std::fs::read_to_string(format!(
+            "{}/tests/data/wycheproof/json_web_key_test.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
     )
     .unwrap();
-    let group = file["testGroups"].as_array().unwrap().iter().find(|g| g["comment"] == "jws_rsa_roca_key").unwrap();
+    let group = file["testGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["comment"] == "jws_rsa_roca_key")
+        .unwrap();
     let jwk = Jwk::from_json(&group["public"]["keys"][0].to_string()).unwrap();
     let err = PublicKey::from_jwk(&jwk).unwrap_err();
-    assert!(matches!(err, Error::KeyRejected(KeyRejected::RocaVulnerable)), "{err}");
+    assert!(
+        matches!(err, Error::KeyRejected(KeyRejected::RocaVulnerable)),
+        "{err}"
+    );
     // None of the other keys in the test data has the fingerprint.
     for name in ["rsa2048.spki.pem", "rsa2048.cert.pem"] {
         assert!(PublicKey::parse(&data(name)).is_ok());

@@ -73,42 +73,57 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
 }
 
 impl Parsed<'_> {
-    /// Checks the signature with `verifier` and returns the payload.
+    /// Checks the algorithm binding and the signature with `verifier`.
     ///
     /// With `detached` set, the payload segment must be empty and the
     /// signature is checked over the given payload instead.
-    pub(crate) fn verify(
-        self,
+    pub(crate) fn check(
+        &self,
         verifier: &dyn Verifier,
         detached: Option<&[u8]>,
-    ) -> Result<Verified<Vec<u8>>, Error> {
+    ) -> Result<(), Error> {
         if self.header.alg != verifier.algorithm() {
             return Err(Error::AlgorithmMismatch {
                 token: self.header.alg,
                 key: verifier.algorithm(),
             });
         }
-        let payload = match detached {
-            None => {
-                verifier.verify(self.signing_input, &self.signature)?;
-                if self.header.is_unencoded() {
-                    self.payload_segment.to_vec()
-                } else {
-                    base64url::decode(self.payload_segment)
-                        .ok_or(Malformed::Base64(Segment::Payload))?
-                }
-            }
+        match detached {
+            None => verifier.verify(self.signing_input, &self.signature),
             Some(payload) => {
                 if !self.payload_segment.is_empty() {
                     return Err(Malformed::PayloadNotDetached.into());
                 }
                 let input = signing_input(self.header_segment, payload, self.header.is_unencoded());
-                verifier.verify(&input, &self.signature)?;
-                payload.to_vec()
+                verifier.verify(&input, &self.signature)
             }
+        }
+    }
+
+    /// Decodes the payload of a token whose signature was checked.
+    pub(crate) fn into_verified(
+        self,
+        detached: Option<&[u8]>,
+        key_id: Option<String>,
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let payload = match detached {
+            Some(payload) => payload.to_vec(),
+            None if self.header.is_unencoded() => self.payload_segment.to_vec(),
+            None => base64url::decode(self.payload_segment)
+                .ok_or(Malformed::Base64(Segment::Payload))?,
         };
-        let key_id = self.header.kid.clone();
         Ok(Verified::new(payload, self.header, key_id))
+    }
+
+    /// Checks with `verifier`, then decodes; the key id is the header's.
+    pub(crate) fn verify(
+        self,
+        verifier: &dyn Verifier,
+        detached: Option<&[u8]>,
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        self.check(verifier, detached)?;
+        let key_id = self.header.kid.clone();
+        self.into_verified(detached, key_id)
     }
 }
 

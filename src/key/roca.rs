@@ -8,14 +8,16 @@
 //! practical false positives, and it costs 38 short divisions.
 
 const PRIMES: [u32; 38] = [
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109,
-    113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
 ];
 
 /// True when `n` (unsigned big-endian) carries the ROCA fingerprint.
 pub(crate) fn has_roca_fingerprint(n: &[u8]) -> bool {
     PRIMES.iter().all(|&p| {
-        let residue = n.iter().fold(0u32, |acc, &b| ((acc << 8) | u32::from(b)) % p);
+        let residue = n
+            .iter()
+            .fold(0u32, |acc, &b| ((acc << 8) | u32::from(b)) % p);
         in_subgroup_of_65537(residue, p)
     })
 }
@@ -47,7 +49,8 @@ mod tests {
         assert!(!in_subgroup_of_65537(0, 3));
         // 65537 = 2 mod 5 generates {1, 2, 4, 3}.
         assert!((1..5).all(|r| in_subgroup_of_65537(r, 5)));
-        // 65537 = 1 mod 7 generates only {1}.
-        assert!(in_subgroup_of_65537(1, 7) && !in_subgroup_of_65537(3, 7));
+        // 65537 = 2 mod 17, of order 8: {1, 2, 4, 8, 16, 15, 13, 9}.
+        let members: Vec<u32> = (0..17).filter(|&r| in_subgroup_of_65537(r, 17)).collect();
+        assert_eq!(members, [1, 2, 4, 8, 9, 13, 15, 16]);
     }
 }

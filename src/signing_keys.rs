@@ -31,9 +31,10 @@ struct Entry {
 /// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, SigningKeys};
 /// let pem = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
 /// let keys = SigningKeys::new();
-/// let in_a_day = SystemTime::now() + Duration::from_secs(86_400);
-/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("old")), Some(in_a_day))?;
-/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("new")), Some(in_a_day * 2))?;
+/// let day = Duration::from_secs(86_400);
+/// let now = SystemTime::now();
+/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("old")), Some(now + day))?;
+/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("new")), Some(now + 2 * day))?;
 /// assert_eq!(keys.current()?.key_id(), Some("new"));
 /// # Ok(()) }
 /// ```

@@ -68,6 +68,19 @@ pub enum Error {
         key: crate::Algorithm,
     },
 
+    /// A JWT claim (`exp`, `nbf`, `iat`, `aud`, `iss`) or the `typ` header failed its check.
+    #[error("claims: {0}")]
+    Claim(#[from] crate::ClaimError),
+
+    /// The request's content type is not the one the profile requires.
+    #[error("content type must be {expected}, found {found}")]
+    ContentType {
+        /// The required media type.
+        expected: &'static str,
+        /// What the request carried (escaped, cut short), or `none`.
+        found: Escaped,
+    },
+
     /// The input is not a well-formed token, header, key file or payload.
     #[error("malformed input: {0}")]
     Malformed(#[from] Malformed),
@@ -115,6 +128,9 @@ pub enum Malformed {
     /// A segment is not strict unpadded base64url.
     #[error("the {0} segment is not valid unpadded base64url")]
     Base64(Segment),
+    /// The token is not valid UTF-8 text.
+    #[error("the token is not valid UTF-8")]
+    NotUtf8,
     /// A detached-payload token had something in its payload segment.
     #[error("the payload segment must be empty when the payload is detached")]
     PayloadNotDetached,

@@ -2,16 +2,22 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod algorithm;
+#[cfg(feature = "axum")]
+pub mod axum;
 mod backend;
 mod base64url;
+mod claims;
 mod clock;
 pub mod dangerous;
 mod error;
+#[cfg(feature = "http")]
+pub mod http;
 mod json;
 pub mod jws;
 mod key;
 mod limits;
 mod registry;
+pub mod request;
 mod sign;
 mod signing_keys;
 mod verified;
@@ -19,6 +25,7 @@ mod verify;
 
 pub use algorithm::Algorithm;
 pub use backend::ACTIVE_BACKEND;
+pub use claims::{ClaimError, ClaimsPolicy};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Escaped, KeyRejected, Malformed, Result, Segment};
 pub use jws::Header;

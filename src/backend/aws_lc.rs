@@ -1,7 +1,7 @@
 //! The aws-lc-rs backend: the default, fastest RSA here, and the only one
 //! that can generate keys.
 
-use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaEncoding, RsaParameters};
 use aws_lc_rs::{digest, encoding::AsDer};
 use zeroize::Zeroizing;
@@ -72,6 +72,11 @@ impl PublicKey {
             .verify_sig(message, sig)
             .map_err(|_| Error::BadSignature)
     }
+}
+
+/// Fills `buf` from the operating system's generator.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    SystemRandom::new().fill(buf).map_err(|_| Error::backend("aws-lc-rs random generator failed"))
 }
 
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {

@@ -2,7 +2,7 @@
 //! on every verification (it offers no pre-parsed RSA public key).
 
 use ring::digest;
-use ring::rand::SystemRandom;
+use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
 
 use crate::Algorithm;
@@ -80,6 +80,11 @@ impl PublicKey {
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
         self.0.verify(message, sig).map_err(|_| Error::BadSignature)
     }
+}
+
+/// Fills `buf` from the operating system's generator.
+pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    SystemRandom::new().fill(buf).map_err(|_| Error::backend("ring random generator failed"))
 }
 
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {

@@ -1,0 +1,136 @@
+//! An axum extractor for signed JSON request bodies (feature `axum`).
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::request::RequestVerifier;
+use crate::{Verified, http};
+
+/// Extracts a signed JSON body: `Content-Type: application/jwt`, a compact
+/// JWT verified by the [`RequestVerifier`] in the router state, its payload
+/// deserialized into `T`.
+///
+/// The state must provide an `Arc<RequestVerifier>` (directly or through
+/// [`FromRef`]). Failures become [`SignedJsonRejection`]s: 415 for the wrong
+/// content type, 413 for an oversized body, 400 for a malformed token or
+/// payload, 401 for a signature, key or claim that does not verify.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::{Router, routing::post};
+/// use serde::Deserialize;
+/// use signed_payloads::{axum::SignedJson, request::RequestVerifier};
+///
+/// #[derive(Deserialize)]
+/// struct CreateUser { first_name: String }
+///
+/// async fn create_user(SignedJson(user): SignedJson<CreateUser>) -> String {
+///     format!("hello {} (key {})", user.payload().first_name, user.key_id().unwrap_or("?"))
+/// }
+///
+/// fn app(verifier: Arc<RequestVerifier>) -> Router {
+///     Router::new().route("/v1/user", post(create_user)).with_state(verifier)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct SignedJson<T>(pub Verified<T>);
+
+impl<T, S> FromRequest<S> for SignedJson<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+    Arc<RequestVerifier>: FromRef<S>,
+{
+    type Rejection = SignedJsonRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<RequestVerifier>::from_ref(state);
+        let (parts, body) = request.into_parts();
+        // Refuse the content type before reading a byte of the body.
+        let content_type = http::content_type(&parts.headers).map_err(SignedJsonRejection::from)?;
+        crate::request::check_content_type(content_type)?;
+        let limit = verifier.limits().max_token_bytes().saturating_add(crate::request::SLACK);
+        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
+            SignedJsonRejection::from(Error::TooLarge { what: "request body", actual: limit + 1, limit })
+        })?;
+        let verified = verifier.verify_request(content_type, &body)?;
+        Ok(SignedJson(verified))
+    }
+}
+
+/// Why a [`SignedJson`] extraction failed.
+///
+/// The response a client sees is deliberately generic (a status and a short
+/// JSON body); the full reason is in [`SignedJsonRejection::error`] and in
+/// `Display`, for server logs.
+pub struct SignedJsonRejection {
+    error: Error,
+    _private: PhantomData<()>,
+}
+
+impl SignedJsonRejection {
+    /// The full reason, for logs.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// The status the client receives.
+    pub fn status(&self) -> StatusCode {
+        match &self.error {
+            Error::ContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Malformed(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    fn public_reason(&self) -> (&'static str, &'static str) {
+        match self.status() {
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected Content-Type: application/jwt"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
+            StatusCode::BAD_REQUEST => ("malformed_request", "the request body is not a well-formed signed payload"),
+            _ => ("unauthorized", "the signed payload could not be verified"),
+        }
+    }
+}
+
+impl From<Error> for SignedJsonRejection {
+    fn from(error: Error) -> Self {
+        SignedJsonRejection { error, _private: PhantomData }
+    }
+}
+
+impl fmt::Debug for SignedJsonRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignedJsonRejection").field("status", &self.status()).field("error", &self.error).finish()
+    }
+}
+
+impl fmt::Display for SignedJsonRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "signed request rejected ({}): {}", self.status(), self.error)
+    }
+}
+
+impl std::error::Error for SignedJsonRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl IntoResponse for SignedJsonRejection {
+    fn into_response(self) -> Response {
+        let (code, message) = self.public_reason();
+        let body = serde_json::json!({ "error": code, "message": message }).to_string();
+        let mut response = (self.status(), body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+}

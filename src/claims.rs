@@ -1,0 +1,252 @@
+//! JWT claim checks (RFC 7519): `exp`, `nbf`, `iat` with leeway, `aud`, `iss`.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::{Error, Escaped, Malformed};
+use crate::{Clock, SystemClock};
+
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
+const MAX_NUMERIC_DATE: f64 = 253_402_300_799.0;
+
+/// Why the claims of a verified token were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClaimError {
+    /// `exp` is in the past (beyond the leeway).
+    #[error("the token has expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("the token was issued in the future")]
+    IssuedInFuture,
+    /// A required claim is absent.
+    #[error("the {0} claim is required")]
+    Missing(&'static str),
+    /// A claim has the wrong JSON type (a string `exp`, a numeric `aud`, ...).
+    #[error("the {0} claim has the wrong type")]
+    WrongType(&'static str),
+    /// A date claim is negative, not finite, or past year 9999.
+    #[error("the {0} claim is out of range")]
+    OutOfRange(&'static str),
+    /// `aud` does not name the expected audience.
+    #[error("the token is not meant for this audience")]
+    AudienceMismatch,
+    /// `iss` is not the expected issuer.
+    #[error("the token is not from the expected issuer")]
+    IssuerMismatch,
+    /// The payload of a JWT must be a JSON object.
+    #[error("the claims set must be a JSON object")]
+    NotAnObject,
+    /// The header `typ` is not the expected one.
+    #[error("the typ header is not {0}")]
+    Type(Escaped),
+}
+
+/// What a claim looked like in the JSON: absent, or present with any value (even `null`).
+#[derive(Default)]
+enum Claim {
+    #[default]
+    Absent,
+    Present(Value),
+}
+
+impl<'de> Deserialize<'de> for Claim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Claim::Present)
+    }
+}
+
+/// The registered claims this crate checks; everything else is skipped.
+#[derive(Deserialize)]
+struct Registered {
+    #[serde(default)]
+    exp: Claim,
+    #[serde(default)]
+    nbf: Claim,
+    #[serde(default)]
+    iat: Claim,
+    #[serde(default)]
+    aud: Claim,
+    #[serde(default)]
+    iss: Claim,
+}
+
+/// Which claims to require and what to compare them with.
+///
+/// By default `exp`, `nbf` and `iat` are checked when present with 60 s of
+/// leeway, none is required, and `aud` and `iss` are not compared. A claim of
+/// the wrong JSON type is always an error, never treated as absent.
+///
+/// ```
+/// use std::time::Duration;
+/// use signed_payloads::ClaimsPolicy;
+/// let policy = ClaimsPolicy::new()
+///     .require_exp()
+///     .with_leeway(Duration::from_secs(30))
+///     .with_audience("https://api.example.com")
+///     .with_issuer("program-1234");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClaimsPolicy {
+    leeway: Duration,
+    require_exp: bool,
+    require_nbf: bool,
+    require_iat: bool,
+    audience: Option<Vec<String>>,
+    issuer: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for ClaimsPolicy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClaimsPolicy {
+    /// The default policy (see the type's documentation).
+    pub fn new() -> Self {
+        ClaimsPolicy {
+            leeway: Duration::from_secs(60),
+            require_exp: false,
+            require_nbf: false,
+            require_iat: false,
+            audience: None,
+            issuer: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Sets the clock-skew allowance for `exp`, `nbf` and `iat`.
+    #[must_use]
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens without `exp`.
+    #[must_use]
+    pub fn require_exp(mut self) -> Self {
+        self.require_exp = true;
+        self
+    }
+
+    /// Refuses tokens without `nbf`.
+    #[must_use]
+    pub fn require_nbf(mut self) -> Self {
+        self.require_nbf = true;
+        self
+    }
+
+    /// Refuses tokens without `iat`.
+    #[must_use]
+    pub fn require_iat(mut self) -> Self {
+        self.require_iat = true;
+        self
+    }
+
+    /// Requires `aud` to be, or to contain, this value (exact comparison).
+    /// Call again to accept several audiences.
+    #[must_use]
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience.get_or_insert_with(Vec::new).push(audience.into());
+        self
+    }
+
+    /// Requires `iss` to equal this value exactly.
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Uses `clock` for the time checks.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the time checks use.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// Checks the claims of a JSON payload already checked for strictness.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Claim`] naming the failed check.
+    pub fn check(&self, payload: &[u8]) -> Result<(), Error> {
+        if payload.trim_ascii_start().first() != Some(&b'{') {
+            return Err(ClaimError::NotAnObject.into());
+        }
+        let claims: Registered =
+            serde_json::from_slice(payload).map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
+        let now = seconds(self.clock.now());
+        let leeway = self.leeway.as_secs_f64();
+        if let Some(exp) = numeric_date(&claims.exp, "exp", self.require_exp)? {
+            if now > exp + leeway {
+                return Err(ClaimError::Expired.into());
+            }
+        }
+        if let Some(nbf) = numeric_date(&claims.nbf, "nbf", self.require_nbf)? {
+            if now + leeway < nbf {
+                return Err(ClaimError::NotYetValid.into());
+            }
+        }
+        if let Some(iat) = numeric_date(&claims.iat, "iat", self.require_iat)? {
+            if iat > now + leeway {
+                return Err(ClaimError::IssuedInFuture.into());
+            }
+        }
+        let audiences = audiences(&claims.aud)?;
+        if let Some(expected) = &self.audience {
+            if !audiences.iter().any(|a| expected.iter().any(|e| e == a)) {
+                return Err(ClaimError::AudienceMismatch.into());
+            }
+        }
+        match (&claims.iss, &self.issuer) {
+            (Claim::Present(Value::String(iss)), Some(expected)) if iss != expected => {
+                Err(ClaimError::IssuerMismatch.into())
+            }
+            (Claim::Present(Value::String(_)), _) | (Claim::Absent, None) => Ok(()),
+            (Claim::Absent, Some(_)) => Err(ClaimError::Missing("iss").into()),
+            (Claim::Present(_), _) => Err(ClaimError::WrongType("iss").into()),
+        }
+    }
+}
+
+fn seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn numeric_date(claim: &Claim, name: &'static str, required: bool) -> Result<Option<f64>, ClaimError> {
+    match claim {
+        Claim::Absent if required => Err(ClaimError::Missing(name)),
+        Claim::Absent => Ok(None),
+        Claim::Present(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() && (0.0..=MAX_NUMERIC_DATE).contains(&v) => Ok(Some(v)),
+            _ => Err(ClaimError::OutOfRange(name)),
+        },
+        Claim::Present(_) => Err(ClaimError::WrongType(name)),
+    }
+}
+
+fn audiences(claim: &Claim) -> Result<Vec<&str>, ClaimError> {
+    match claim {
+        Claim::Absent => Ok(Vec::new()),
+        Claim::Present(Value::String(a)) => Ok(vec![a.as_str()]),
+        Claim::Present(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().ok_or(ClaimError::WrongType("aud")))
+            .collect(),
+        Claim::Present(_) => Err(ClaimError::WrongType("aud")),
+    }
+}

@@ -56,9 +56,16 @@ where
         // Refuse the content type before reading a byte of the body.
         let content_type = http::content_type(&parts.headers).map_err(SignedJsonRejection::from)?;
         crate::request::check_content_type(content_type)?;
-        let limit = verifier.limits().max_token_bytes().saturating_add(crate::request::SLACK);
+        let limit = verifier
+            .limits()
+            .max_token_bytes()
+            .saturating_add(crate::request::SLACK);
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            SignedJsonRejection::from(Error::TooLarge { what: "request body", actual: limit + 1, limit })
+            SignedJsonRejection::from(Error::TooLarge {
+                what: "request body",
+                actual: limit + 1,
+                limit,
+            })
         })?;
         let verified = verifier.verify_request(content_type, &body)?;
         Ok(SignedJson(verified))
@@ -93,9 +100,15 @@ impl SignedJsonRejection {
 
     fn public_reason(&self) -> (&'static str, &'static str) {
         match self.status() {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected Content-Type: application/jwt"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "expected Content-Type: application/jwt",
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
-            StatusCode::BAD_REQUEST => ("malformed_request", "the request body is not a well-formed signed payload"),
+            StatusCode::BAD_REQUEST => (
+                "malformed_request",
+                "the request body is not a well-formed signed payload",
+            ),
             _ => ("unauthorized", "the signed payload could not be verified"),
         }
     }
@@ -103,19 +116,30 @@ impl SignedJsonRejection {
 
 impl From<Error> for SignedJsonRejection {
     fn from(error: Error) -> Self {
-        SignedJsonRejection { error, _private: PhantomData }
+        SignedJsonRejection {
+            error,
+            _private: PhantomData,
+        }
     }
 }
 
 impl fmt::Debug for SignedJsonRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignedJsonRejection").field("status", &self.status()).field("error", &self.error).finish()
+        f.debug_struct("SignedJsonRejection")
+            .field("status", &self.status())
+            .field("error", &self.error)
+            .finish()
     }
 }
 
 impl fmt::Display for SignedJsonRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "signed request rejected ({}): {}", self.status(), self.error)
+        write!(
+            f,
+            "signed request rejected ({}): {}",
+            self.status(),
+            self.error
+        )
     }
 }
 
@@ -130,7 +154,10 @@ impl IntoResponse for SignedJsonRejection {
         let (code, message) = self.public_reason();
         let body = serde_json::json!({ "error": code, "message": message }).to_string();
         let mut response = (self.status(), body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         response
     }
 }

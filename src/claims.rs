@@ -155,7 +155,9 @@ impl ClaimsPolicy {
     /// Call again to accept several audiences.
     #[must_use]
     pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience.get_or_insert_with(Vec::new).push(audience.into());
+        self.audience
+            .get_or_insert_with(Vec::new)
+            .push(audience.into());
         self
     }
 
@@ -187,8 +189,8 @@ impl ClaimsPolicy {
         if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err(ClaimError::NotAnObject.into());
         }
-        let claims: Registered =
-            serde_json::from_slice(payload).map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
+        let claims: Registered = serde_json::from_slice(payload)
+            .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
         let now = seconds(self.clock.now());
         let leeway = self.leeway.as_secs_f64();
         if let Some(exp) = numeric_date(&claims.exp, "exp", self.require_exp)? {
@@ -224,10 +226,15 @@ impl ClaimsPolicy {
 }
 
 fn seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
-fn numeric_date(claim: &Claim, name: &'static str, required: bool) -> Result<Option<f64>, ClaimError> {
+fn numeric_date(
+    claim: &Claim,
+    name: &'static str,
+    required: bool,
+) -> Result<Option<f64>, ClaimError> {
     match claim {
         Claim::Absent if required => Err(ClaimError::Missing(name)),
         Claim::Absent => Ok(None),

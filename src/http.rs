@@ -17,10 +17,18 @@ pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Error> {
     let mut values = headers.get_all(CONTENT_TYPE).iter();
     let first = values.next();
     if values.next().is_some() {
-        return Err(Error::ContentType { expected: JWT_CONTENT_TYPE, found: Escaped::new("several values") });
+        return Err(Error::ContentType {
+            expected: JWT_CONTENT_TYPE,
+            found: Escaped::new("several values"),
+        });
     }
     first
-        .map(|v| v.to_str().map_err(|_| Error::ContentType { expected: JWT_CONTENT_TYPE, found: Escaped::new("non-text") }))
+        .map(|v| {
+            v.to_str().map_err(|_| Error::ContentType {
+                expected: JWT_CONTENT_TYPE,
+                found: Escaped::new("non-text"),
+            })
+        })
         .transpose()
 }
 
@@ -30,7 +38,11 @@ impl RequestVerifier {
     /// # Errors
     ///
     /// As for [`RequestVerifier::verify_request`].
-    pub fn verify_http<T: DeserializeOwned>(&self, headers: &HeaderMap, body: &[u8]) -> Result<Verified<T>, Error> {
+    pub fn verify_http<T: DeserializeOwned>(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
         let content_type = content_type(headers)?;
         request::check_content_type(content_type)?;
         self.verify_request(content_type, body)

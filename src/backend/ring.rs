@@ -84,7 +84,9 @@ impl PublicKey {
 
 /// Fills `buf` from the operating system's generator.
 pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    SystemRandom::new().fill(buf).map_err(|_| Error::backend("ring random generator failed"))
+    SystemRandom::new()
+        .fill(buf)
+        .map_err(|_| Error::backend("ring random generator failed"))
 }
 
 pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {

@@ -20,13 +20,21 @@ pub const JWT_CONTENT_TYPE: &str = "application/jwt";
 /// [`Error::ContentType`] for any other or a missing media type.
 pub fn check_content_type(value: Option<&str>) -> Result<(), Error> {
     let found = match value {
-        None => return Err(Error::ContentType { expected: JWT_CONTENT_TYPE, found: Escaped::new("none") }),
+        None => {
+            return Err(Error::ContentType {
+                expected: JWT_CONTENT_TYPE,
+                found: Escaped::new("none"),
+            });
+        }
         Some(value) => value,
     };
     let essence = found.split(';').next().unwrap_or_default().trim();
     if essence.eq_ignore_ascii_case(JWT_CONTENT_TYPE) {
         Ok(())
     } else {
-        Err(Error::ContentType { expected: JWT_CONTENT_TYPE, found: Escaped::new(found) })
+        Err(Error::ContentType {
+            expected: JWT_CONTENT_TYPE,
+            found: Escaped::new(found),
+        })
     }
 }

@@ -56,7 +56,14 @@ impl RequestSigner {
     }
 
     fn with_source(key: KeySource) -> Self {
-        RequestSigner { key, iat: true, ttl: None, jti: false, clock: Arc::new(SystemClock), limits: Limits::default() }
+        RequestSigner {
+            key,
+            iat: true,
+            ttl: None,
+            jti: false,
+            clock: Arc::new(SystemClock),
+            limits: Limits::default(),
+        }
     }
 
     /// Leaves `iat` out.
@@ -101,7 +108,8 @@ impl RequestSigner {
     /// As for [`RequestSigner::sign_json`], and [`Error::Malformed`] when
     /// `payload` cannot be serialized.
     pub fn sign<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
-        let json = serde_json::to_vec(payload).map_err(|e| Error::header(format!("payload: {e}")))?;
+        let json =
+            serde_json::to_vec(payload).map_err(|e| Error::header(format!("payload: {e}")))?;
         self.sign_json(&json)
     }
 
@@ -114,7 +122,11 @@ impl RequestSigner {
     /// rotating key is usable, or the signer's error.
     pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
         if json.len() > self.limits.max_token_bytes() {
-            return Err(Error::TooLarge { what: "payload", actual: json.len(), limit: self.limits.max_token_bytes() });
+            return Err(Error::TooLarge {
+                what: "payload",
+                actual: json.len(),
+                limit: self.limits.max_token_bytes(),
+            });
         }
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
@@ -129,7 +141,10 @@ impl RequestSigner {
     /// Appends the configured claims the payload does not already have.
     fn with_claims(&self, json: &[u8]) -> Result<Vec<u8>, Error> {
         let trimmed = json.trim_ascii();
-        let Some((b'}', head)) = trimmed.split_last().filter(|_| trimmed.first() == Some(&b'{')) else {
+        let Some((b'}', head)) = trimmed
+            .split_last()
+            .filter(|_| trimmed.first() == Some(&b'{'))
+        else {
             return Err(crate::ClaimError::NotAnObject.into());
         };
         if !self.iat && self.ttl.is_none() && !self.jti {
@@ -137,7 +152,11 @@ impl RequestSigner {
         }
         let members: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(json).map_err(|_| crate::ClaimError::NotAnObject)?;
-        let now = self.clock.now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now = self
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let mut added = String::new();
         let mut add = |name: &str, value: String| {
             if !members.contains_key(name) {
@@ -157,7 +176,11 @@ impl RequestSigner {
         }
         let mut out = Vec::with_capacity(json.len() + added.len());
         out.extend_from_slice(head);
-        let added = if members.is_empty() { added.trim_start_matches(',') } else { added.as_str() };
+        let added = if members.is_empty() {
+            added.trim_start_matches(',')
+        } else {
+            added.as_str()
+        };
         out.extend_from_slice(added.as_bytes());
         out.push(b'}');
         Ok(out)

@@ -46,7 +46,12 @@ pub struct RequestVerifier {
 impl RequestVerifier {
     /// A verifier over `registry` with the default claims policy and limits.
     pub fn new(registry: Arc<KeyRegistry>) -> Self {
-        RequestVerifier { registry, claims: ClaimsPolicy::new(), limits: Limits::default(), expected_typ: None }
+        RequestVerifier {
+            registry,
+            claims: ClaimsPolicy::new(),
+            limits: Limits::default(),
+            expected_typ: None,
+        }
     }
 
     /// Sets the claims policy.
@@ -95,11 +100,19 @@ impl RequestVerifier {
             return Err(Error::header("b64 must not be false in a JWT"));
         }
         if let Some(expected) = &self.expected_typ {
-            if !header.typ.as_deref().is_some_and(|typ| typ.eq_ignore_ascii_case(expected)) {
+            if !header
+                .typ
+                .as_deref()
+                .is_some_and(|typ| typ.eq_ignore_ascii_case(expected))
+            {
                 return Err(ClaimError::Type(Escaped::new(expected)).into());
             }
         }
-        json::check(verified.payload(), Segment::Payload, self.limits.max_json_depth())?;
+        json::check(
+            verified.payload(),
+            Segment::Payload,
+            self.limits.max_json_depth(),
+        )?;
         self.claims.check(verified.payload())?;
         Ok(verified)
     }
@@ -127,10 +140,18 @@ impl RequestVerifier {
     ///
     /// [`Error::ContentType`], [`Error::TooLarge`], [`Error::Malformed`] for
     /// a body that is not UTF-8, and the errors of [`RequestVerifier::verify`].
-    pub fn verify_request<T: DeserializeOwned>(&self, content_type: Option<&str>, body: &[u8]) -> Result<Verified<T>, Error> {
+    pub fn verify_request<T: DeserializeOwned>(
+        &self,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
         super::check_content_type(content_type)?;
         if body.len() > self.limits.max_token_bytes().saturating_add(SLACK) {
-            return Err(Error::TooLarge { what: "request body", actual: body.len(), limit: self.limits.max_token_bytes() });
+            return Err(Error::TooLarge {
+                what: "request body",
+                actual: body.len(),
+                limit: self.limits.max_token_bytes(),
+            });
         }
         let token = std::str::from_utf8(body).map_err(|_| Malformed::NotUtf8)?;
         self.verify(token)

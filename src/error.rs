@@ -81,6 +81,15 @@ pub enum Error {
         found: Escaped,
     },
 
+    /// A JWE could not be decrypted. No detail, on purpose: a decryption
+    /// oracle must not learn which step failed.
+    #[error("decryption failed")]
+    DecryptionFailed,
+
+    /// A response token (nonce) was seen before: a replay.
+    #[error("this response was seen before (replayed nonce)")]
+    Replayed,
+
     /// The input is not a well-formed token, header, key file or payload.
     #[error("malformed input: {0}")]
     Malformed(#[from] Malformed),
@@ -167,6 +176,18 @@ pub enum Malformed {
     /// A `crit` entry names an extension this crate does not understand.
     #[error("header crit names an unsupported extension {0}")]
     UnsupportedCritical(Escaped),
+    /// A response signature header is missing.
+    #[error("the response has no {0} header")]
+    MissingHeader(Escaped),
+    /// A response signature header appears more than once.
+    #[error("the response has more than one {0} header")]
+    DuplicateHeader(Escaped),
+    /// A response signature header has a value that cannot be right.
+    #[error("the {0} header has an invalid value")]
+    BadHeaderValue(Escaped),
+    /// The JWE uses a key-management or content-encryption algorithm that is refused.
+    #[error("JWE: {0}")]
+    Jwe(String),
     /// The verified payload did not deserialize into the requested type.
     #[error("payload does not match the expected type: {0}")]
     PayloadType(Escaped),

@@ -13,6 +13,8 @@ mod error;
 #[cfg(feature = "http")]
 pub mod http;
 mod json;
+#[cfg(feature = "jwe")]
+pub mod jwe;
 pub mod jws;
 mod key;
 mod limits;

@@ -108,3 +108,114 @@ pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
         .map_err(|_| Error::backend("aws-lc-rs key export failed"))?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
 }
+
+/// RSA-OAEP key unwrapping, for JWE (feature `jwe`).
+#[cfg(feature = "jwe")]
+pub(crate) struct OaepDecryptor(aws_lc_rs::rsa::OaepPrivateDecryptingKey);
+
+#[cfg(feature = "jwe")]
+impl OaepDecryptor {
+    pub(crate) fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, KeyRejected> {
+        let key = aws_lc_rs::rsa::PrivateDecryptingKey::from_pkcs8(pkcs8)
+            .map_err(|_| KeyRejected::Inconsistent)?;
+        aws_lc_rs::rsa::OaepPrivateDecryptingKey::new(key)
+            .map(OaepDecryptor)
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    /// Decrypts with OAEP over SHA-256 (`sha256`) or SHA-1.
+    pub(crate) fn decrypt(
+        &self,
+        sha256: bool,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let algorithm = if sha256 {
+            &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256
+        } else {
+            &aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1
+        };
+        let mut out = Zeroizing::new(vec![0; self.0.min_output_size()]);
+        let len = self
+            .0
+            .decrypt(algorithm, ciphertext, &mut out, None)
+            .map_err(|_| Error::DecryptionFailed)?
+            .len();
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
+/// RSA-OAEP key wrapping, for JWE (feature `jwe`).
+#[cfg(feature = "jwe")]
+pub(crate) struct OaepEncryptor(aws_lc_rs::rsa::OaepPublicEncryptingKey);
+
+#[cfg(feature = "jwe")]
+impl OaepEncryptor {
+    pub(crate) fn from_spki(spki: &[u8]) -> Result<Self, KeyRejected> {
+        let key = aws_lc_rs::rsa::PublicEncryptingKey::from_der(spki)
+            .map_err(|_| KeyRejected::Inconsistent)?;
+        aws_lc_rs::rsa::OaepPublicEncryptingKey::new(key)
+            .map(OaepEncryptor)
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    pub(crate) fn encrypt(&self, sha256: bool, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        let algorithm = if sha256 {
+            &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256
+        } else {
+            &aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1
+        };
+        let mut out = vec![0; self.0.ciphertext_size()];
+        let len = self
+            .0
+            .encrypt(algorithm, plaintext, &mut out, None)
+            .map_err(|_| Error::backend("aws-lc-rs RSA-OAEP encryption failed"))?
+            .len();
+        out.truncate(len);
+        Ok(out)
+    }
+}
+
+#[cfg(feature = "jwe")]
+fn aes_gcm_key(key: &[u8]) -> Result<aws_lc_rs::aead::LessSafeKey, Error> {
+    let algorithm = match key.len() {
+        16 => &aws_lc_rs::aead::AES_128_GCM,
+        32 => &aws_lc_rs::aead::AES_256_GCM,
+        _ => return Err(Error::DecryptionFailed),
+    };
+    let key =
+        aws_lc_rs::aead::UnboundKey::new(algorithm, key).map_err(|_| Error::DecryptionFailed)?;
+    Ok(aws_lc_rs::aead::LessSafeKey::new(key))
+}
+
+/// AES-GCM decryption of `ciphertext || tag` in place; returns the plaintext length.
+#[cfg(feature = "jwe")]
+pub(crate) fn aes_gcm_open(
+    key: &[u8],
+    iv: [u8; 12],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Result<usize, Error> {
+    let nonce = aws_lc_rs::aead::Nonce::assume_unique_for_key(iv);
+    aes_gcm_key(key)?
+        .open_in_place(nonce, aws_lc_rs::aead::Aad::from(aad), in_out)
+        .map(|plaintext| plaintext.len())
+        .map_err(|_| Error::DecryptionFailed)
+}
+
+/// AES-GCM encryption in place; returns the 16-byte tag.
+#[cfg(feature = "jwe")]
+pub(crate) fn aes_gcm_seal(
+    key: &[u8],
+    iv: [u8; 12],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Result<[u8; 16], Error> {
+    let nonce = aws_lc_rs::aead::Nonce::assume_unique_for_key(iv);
+    let tag = aes_gcm_key(key)?
+        .seal_in_place_separate_tag(nonce, aws_lc_rs::aead::Aad::from(aad), in_out)
+        .map_err(|_| Error::backend("aws-lc-rs AES-GCM encryption failed"))?;
+    let mut out = [0; 16];
+    out.copy_from_slice(tag.as_ref());
+    Ok(out)
+}

@@ -21,6 +21,23 @@ const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(false),
 );
 
+const STANDARD_PADDED: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// Encodes as standard base64 with padding.
+pub(crate) fn encode_standard(data: &[u8]) -> String {
+    STANDARD_PADDED.encode(data)
+}
+
+/// Decodes strict standard base64 with canonical padding; `None` on any deviation.
+pub(crate) fn decode_standard_padded(text: &[u8]) -> Option<Vec<u8>> {
+    STANDARD_PADDED.decode(text).ok()
+}
+
 /// Encodes as unpadded base64url.
 pub(crate) fn encode(data: &[u8]) -> String {
     URL_SAFE_STRICT.encode(data)

@@ -109,6 +109,10 @@ pub enum Error {
     #[error("key rejected: {0}")]
     KeyRejected(#[from] KeyRejected),
 
+    /// Reading a response from the network failed.
+    #[error("reading the response failed: {0}")]
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
+
     /// The crypto backend (or a user-supplied signer) failed for a reason other
     /// than a bad signature.
     #[error("crypto backend failure: {0}")]

@@ -6,6 +6,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Escaped};
 use crate::request::{JWT_CONTENT_TYPE, RequestVerifier};
+use crate::response::{
+    ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, VerifiedResponse,
+};
 use crate::{Verified, request};
 
 /// Reads the one `Content-Type` of a request.
@@ -46,5 +49,70 @@ impl RequestVerifier {
         let content_type = content_type(headers)?;
         request::check_content_type(content_type)?;
         self.verify_request(content_type, body)
+    }
+}
+
+/// The mode a request asks responses to be signed in: embedded when the
+/// profile's mode header says `jwt` (any case), headers otherwise.
+pub fn requested_mode(headers: &HeaderMap, profile: &ResponseProfile) -> ResponseMode {
+    let jwt = headers
+        .get(profile.mode_header())
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("jwt"));
+    if jwt {
+        ResponseMode::Embedded
+    } else {
+        ResponseMode::Headers
+    }
+}
+
+impl ResponseVerifier {
+    /// Verifies an `http::Response` whose body is in memory, in `mode`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify`].
+    pub fn verify_http<B: AsRef<[u8]>>(
+        &self,
+        response: &http::Response<B>,
+        mode: ResponseMode,
+    ) -> Result<VerifiedResponse, Error> {
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        self.verify(
+            mode,
+            response.status().as_u16(),
+            headers,
+            response.body().as_ref(),
+        )
+    }
+}
+
+impl ResponseSigner {
+    /// Header mode into an `http::HeaderMap`: inserts the three signature
+    /// headers (replacing any already there).
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_headers`]; [`Error::Malformed`] if the
+    /// profile's header names are not valid header names.
+    pub fn sign_into_headers(
+        &self,
+        status: http::StatusCode,
+        body: &[u8],
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        let signed = self.sign_headers(status.as_u16(), body)?;
+        for (name, value) in signed.iter() {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::header(format!("{} is not a valid header name", Escaped::new(name)))
+            })?;
+            let value = http::HeaderValue::from_str(value)
+                .map_err(|_| Error::header("invalid header value"))?;
+            headers.insert(name, value);
+        }
+        Ok(())
     }
 }

@@ -20,8 +20,13 @@ mod key;
 mod limits;
 mod registry;
 pub mod request;
+#[cfg(feature = "reqwest")]
+mod reqwest;
+pub mod response;
 mod sign;
 mod signing_keys;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod verified;
 mod verify;
 

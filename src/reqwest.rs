@@ -1,0 +1,42 @@
+//! Verifying a `reqwest::Response` (feature `reqwest`).
+
+use crate::error::Error;
+use crate::response::{ResponseMode, ResponseVerifier, VerifiedResponse};
+
+impl ResponseVerifier {
+    /// Reads the body of `response` once (refusing more than the size
+    /// limit) and verifies it in `mode`, the mode the request asked for.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] if reading fails, [`Error::TooLarge`], and the
+    /// errors of [`ResponseVerifier::verify`].
+    pub async fn verify_reqwest(
+        &self,
+        mut response: reqwest::Response,
+        mode: ResponseMode,
+    ) -> Result<VerifiedResponse, Error> {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limit = self.limits().max_token_bytes();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::Transport(Box::new(e)))?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::TooLarge {
+                    what: "response body",
+                    actual: body.len() + chunk.len(),
+                    limit,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let headers = headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        self.verify(mode, status, headers, &body)
+    }
+}

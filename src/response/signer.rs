@@ -1,0 +1,202 @@
+//! The API's side: signing each response.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::profile::ResponseProfile;
+use crate::backend::active as backend;
+use crate::error::Error;
+use crate::{Header, Signer, SigningKeys, base64url, jws};
+
+/// How a signed and encrypted embedded response nests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NestingOrder {
+    /// A JWS whose payload is the JWE of the body (the vendor's description).
+    SignedJwe,
+    /// A JWE whose plaintext is the JWS of the body.
+    EncryptedJws,
+}
+
+enum KeySource {
+    Fixed(Arc<dyn Signer>),
+    Rotating(Arc<SigningKeys>),
+}
+
+/// The three signature headers of one response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureHeaders {
+    names: [String; 3],
+    key_id: String,
+    token: String,
+    signature: String,
+}
+
+impl SignatureHeaders {
+    /// The id of the key that signed.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The nonce token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The encoded signature.
+    pub fn signature(&self) -> &str {
+        &self.signature
+    }
+
+    /// `(name, value)` for each of the three headers.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let values = [&self.key_id, &self.token, &self.signature];
+        self.names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+/// Signs responses in header or embedded mode.
+///
+/// The signing key is the current one of a [`SigningKeys`] (the unexpired
+/// key with the latest expiry) or one fixed signer; it must have a key id.
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use std::sync::Arc;
+/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+/// use signed_payloads::response::ResponseSigner;
+/// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
+/// let signer = ResponseSigner::new(Arc::new(RsaSigner::new(key, Algorithm::PS384).with_key_id("api-2026")));
+/// let headers = signer.sign_headers(200, br#"{"id":1}"#)?;
+/// assert_eq!(headers.key_id(), "api-2026");
+/// assert_eq!(headers.iter().count(), 3);
+/// # Ok(()) }
+/// ```
+pub struct ResponseSigner {
+    keys: KeySource,
+    profile: ResponseProfile,
+    #[cfg(feature = "jwe")]
+    encryption: Option<(Arc<crate::jwe::RsaEncrypter>, NestingOrder)>,
+}
+
+impl ResponseSigner {
+    /// Signs with one fixed signer.
+    pub fn new(signer: Arc<dyn Signer>) -> Self {
+        Self::with_source(KeySource::Fixed(signer))
+    }
+
+    /// Signs with whichever of `keys` is current at each response.
+    pub fn rotating(keys: Arc<SigningKeys>) -> Self {
+        Self::with_source(KeySource::Rotating(keys))
+    }
+
+    fn with_source(keys: KeySource) -> Self {
+        ResponseSigner {
+            keys,
+            profile: ResponseProfile::default(),
+            #[cfg(feature = "jwe")]
+            encryption: None,
+        }
+    }
+
+    /// Uses another profile (header names, layout, encoding).
+    #[must_use]
+    pub fn with_profile(mut self, profile: ResponseProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Turns on message-level encryption for embedded mode: bodies are
+    /// encrypted to the client's key and nested with the signature in `order`.
+    #[cfg(feature = "jwe")]
+    #[must_use]
+    pub fn with_encryption(
+        mut self,
+        encrypter: crate::jwe::RsaEncrypter,
+        order: NestingOrder,
+    ) -> Self {
+        self.encryption = Some((Arc::new(encrypter), order));
+        self
+    }
+
+    /// The profile in use.
+    pub fn profile(&self) -> &ResponseProfile {
+        &self.profile
+    }
+
+    fn current(&self) -> Result<Arc<dyn Signer>, Error> {
+        let signer = match &self.keys {
+            KeySource::Fixed(signer) => Arc::clone(signer),
+            KeySource::Rotating(keys) => keys.current()?,
+        };
+        if signer.key_id().is_none() {
+            return Err(Error::MissingKeyId);
+        }
+        Ok(signer)
+    }
+
+    /// Header mode: signs `{body};{status};{token}` with a fresh 128-bit nonce token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSigningKey`], [`Error::MissingKeyId`], or the signer's error.
+    pub fn sign_headers(&self, status: u16, body: &[u8]) -> Result<SignatureHeaders, Error> {
+        let signer = self.current()?;
+        let mut nonce = [0u8; 16];
+        backend::fill_random(&mut nonce)?;
+        let token = base64url::encode(&nonce);
+        let input = self.profile.signing_input(body, status, &token)?;
+        let signature = self.profile.encode_signature(&signer.sign(&input)?);
+        Ok(SignatureHeaders {
+            names: [
+                self.profile.key_id_header().to_owned(),
+                self.profile.token_header().to_owned(),
+                self.profile.signature_header().to_owned(),
+            ],
+            key_id: signer.key_id().unwrap_or_default().to_owned(),
+            token,
+            signature,
+        })
+    }
+
+    /// Embedded mode: the body becomes a compact JWS with the key id in
+    /// `kid`; with encryption on, nested with a JWE for the client.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_headers`], and encryption errors.
+    pub fn sign_embedded(&self, body: &[u8]) -> Result<String, Error> {
+        let signer = self.current()?;
+        let header = Header::for_signer(&*signer);
+        #[cfg(feature = "jwe")]
+        if let Some((encrypter, order)) = &self.encryption {
+            return match order {
+                NestingOrder::SignedJwe => {
+                    let jwe = encrypter.encrypt(body, None)?;
+                    jws::sign(&header.with_cty("JOSE"), jwe.as_bytes(), &*signer)
+                }
+                NestingOrder::EncryptedJws => {
+                    let jws = jws::sign(&header, body, &*signer)?;
+                    encrypter.encrypt(jws.as_bytes(), Some("JOSE"))
+                }
+            };
+        }
+        jws::sign(&header, body, &*signer)
+    }
+}
+
+impl fmt::Debug for ResponseSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: &dyn fmt::Debug = match &self.keys {
+            KeySource::Fixed(signer) => signer,
+            KeySource::Rotating(keys) => keys,
+        };
+        let mut s = f.debug_struct("ResponseSigner");
+        s.field("keys", keys).field("profile", &self.profile);
+        #[cfg(feature = "jwe")]
+        s.field("encryption", &self.encryption);
+        s.finish()
+    }
+}

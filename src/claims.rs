@@ -180,12 +180,19 @@ impl ClaimsPolicy {
         &*self.clock
     }
 
-    /// Checks the claims of a JSON payload already checked for strictness.
+    /// Checks the claims of a JSON payload: strict JSON (no duplicate
+    /// members, default depth limit), an object, and every configured claim rule.
     ///
     /// # Errors
     ///
-    /// [`Error::Claim`] naming the failed check.
+    /// [`Error::Malformed`] for JSON that is not strict, [`Error::Claim`]
+    /// naming the failed check.
     pub fn check(&self, payload: &[u8]) -> Result<(), Error> {
+        self.check_with_depth(payload, crate::Limits::DEFAULT_MAX_JSON_DEPTH)
+    }
+
+    pub(crate) fn check_with_depth(&self, payload: &[u8], max_depth: usize) -> Result<(), Error> {
+        crate::json::check(payload, crate::Segment::Payload, max_depth)?;
         if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err(ClaimError::NotAnObject.into());
         }

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Escaped, Malformed, Segment};
-use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, Verified, json};
+use crate::error::{Error, Escaped, Malformed};
+use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, Verified};
 
 /// Verifies signed request bodies against a program's [`KeyRegistry`].
 ///
@@ -108,12 +108,8 @@ impl RequestVerifier {
                 return Err(ClaimError::Type(Escaped::new(expected)).into());
             }
         }
-        json::check(
-            verified.payload(),
-            Segment::Payload,
-            self.limits.max_json_depth(),
-        )?;
-        self.claims.check(verified.payload())?;
+        self.claims
+            .check_with_depth(verified.payload(), self.limits.max_json_depth())?;
         Ok(verified)
     }
 

@@ -1,0 +1,637 @@
+//! `signed-payloads`: sign, verify and inspect signed API payloads from a
+//! shell, the way people use `openssl` or a JWT debugger.
+//!
+//! The interface is a contract for scripts: exit status 0 on success, 1 when
+//! the input was rejected (with exactly one `error: ...` line on stderr), 2
+//! for usage and I/O errors (missing file, unreadable key).
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use signed_payloads::jwe::RsaDecrypter;
+use signed_payloads::request::RequestSigner;
+use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
+use signed_payloads::{
+    Algorithm, ClaimError, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyRegistry, Limits,
+    PrivateKey, PublicKey, RsaSigner, SystemClock, VerificationKey,
+};
+
+/// Inputs larger than this are refused before they are read whole.
+const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+#[derive(Parser)]
+#[command(
+    name = "signed-payloads",
+    version,
+    about = "Sign, verify and inspect RS256/PS JWS payloads and signed API responses"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate an RSA key pair (private key as PKCS#8 PEM, mode 0600).
+    #[command(
+        after_help = "Example:\n  signed-payloads keygen --private-out private.pem --public-out public.pem --kid key-1 --jwks-out jwks.json"
+    )]
+    Keygen(KeygenArgs),
+    /// Sign a JSON payload as a compact JWT (typ JWT, iat unless --no-iat).
+    #[command(
+        after_help = "Example:\n  echo '{\"user\":\"ada\"}' | signed-payloads sign --key private.pem --kid key-1 --expires-in 300"
+    )]
+    Sign(SignArgs),
+    /// Verify a token and print its payload exactly as signed.
+    #[command(
+        after_help = "Keys given without --kid are known by their RFC 7638 thumbprint.\n\nExample:\n  signed-payloads verify --key public.pem --kid key-1 token.txt"
+    )]
+    Verify(VerifyArgs),
+    /// Show a token's header and payload without verifying anything.
+    #[command(after_help = "Example:\n  signed-payloads inspect token.txt")]
+    Inspect(InspectArgs),
+    /// Print public keys as a JWKS.
+    #[command(
+        after_help = "Example:\n  signed-payloads jwks --key key-1.pem --kid key-1 --key key-2.pem --kid key-2 --alg PS256"
+    )]
+    Jwks(JwksArgs),
+    /// Sign or verify API responses (header mode or embedded JWS).
+    #[command(subcommand)]
+    Response(ResponseCommand),
+}
+
+#[derive(Subcommand)]
+enum ResponseCommand {
+    /// Sign a response body: print the three signature headers, or the JWS in jwt mode.
+    #[command(
+        after_help = "Example:\n  signed-payloads response sign --key api.pem --kid api-1 --status 200 body.json"
+    )]
+    Sign(ResponseSignArgs),
+    /// Verify a response and print its body exactly.
+    #[command(
+        after_help = "Example:\n  signed-payloads response verify --key api-public.pem --kid api-1 --status 200 --headers headers.txt body.json"
+    )]
+    Verify(ResponseVerifyArgs),
+}
+
+#[derive(Args)]
+struct KeygenArgs {
+    /// Modulus size.
+    #[arg(long, default_value = "2048", value_parser = ["2048", "3072", "4096"])]
+    bits: String,
+    /// Where to write the private key (PKCS#8 PEM).
+    #[arg(long)]
+    private_out: PathBuf,
+    /// Where to write the public key (SPKI PEM).
+    #[arg(long)]
+    public_out: Option<PathBuf>,
+    /// Key id for the JWKS (default: the RFC 7638 thumbprint).
+    #[arg(long)]
+    kid: Option<String>,
+    /// Where to write the public key as a JWKS.
+    #[arg(long)]
+    jwks_out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// Private key: PEM (PKCS#1 or PKCS#8), DER or JWK.
+    #[arg(long)]
+    key: PathBuf,
+    /// Key id to put in the header.
+    #[arg(long)]
+    kid: Option<String>,
+    /// Algorithm.
+    #[arg(long, value_parser = parse_algorithm, default_value = "RS256")]
+    alg: Algorithm,
+    /// Leave out the iat claim.
+    #[arg(long)]
+    no_iat: bool,
+    /// Add exp, this many seconds from now.
+    #[arg(long, value_name = "SECONDS")]
+    expires_in: Option<u64>,
+    /// The JSON payload (default: standard input).
+    #[arg(value_name = "PAYLOAD_FILE|-")]
+    input: Option<String>,
+}
+
+/// The key options shared by the verifying commands; `--kid` and `--alg`
+/// belong to the `--key` before them.
+#[derive(Args)]
+struct KeyOptions {
+    /// A verification key (any format; a private key's public half is used). At most two.
+    #[arg(long, action = clap::ArgAction::Append, required_unless_present = "jwks", conflicts_with = "jwks")]
+    key: Vec<PathBuf>,
+    /// Key id of the --key before it.
+    #[arg(long, action = clap::ArgAction::Append)]
+    kid: Vec<String>,
+    /// Algorithm of the --key before it.
+    #[arg(long, action = clap::ArgAction::Append, value_parser = parse_algorithm)]
+    alg: Vec<Algorithm>,
+    /// A JWKS file instead of --key.
+    #[arg(long)]
+    jwks: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    keys: KeyOptions,
+    /// Refuse tokens without kid.
+    #[arg(long)]
+    require_kid: bool,
+    /// Check exp/nbf/iat against this time instead of the clock.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<u64>,
+    /// Clock-skew allowance for exp/nbf/iat (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    leeway: Option<u64>,
+    /// Require aud to be or contain this value.
+    #[arg(long)]
+    aud: Option<String>,
+    /// Require iss to be this value.
+    #[arg(long)]
+    iss: Option<String>,
+    /// Private key to decrypt a JWE (nested either way with the JWS).
+    #[arg(long, value_name = "FILE")]
+    decrypt_key: Option<PathBuf>,
+    /// The token (default: standard input).
+    #[arg(value_name = "TOKEN_FILE|-")]
+    input: Option<String>,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// The token (default: standard input).
+    #[arg(value_name = "TOKEN_FILE|-")]
+    input: Option<String>,
+}
+
+#[derive(Args)]
+struct JwksArgs {
+    /// A public or private key (any format). Repeatable.
+    #[arg(long, action = clap::ArgAction::Append, required = true)]
+    key: Vec<PathBuf>,
+    /// Key id of the --key before it (required for each key).
+    #[arg(long, action = clap::ArgAction::Append)]
+    kid: Vec<String>,
+    /// Algorithm of the --key before it (default RS256).
+    #[arg(long, action = clap::ArgAction::Append, value_parser = parse_algorithm)]
+    alg: Vec<Algorithm>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mode {
+    /// Three signature headers.
+    Headers,
+    /// The body is a compact JWS.
+    Jwt,
+}
+
+impl From<Mode> for ResponseMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Headers => ResponseMode::Headers,
+            Mode::Jwt => ResponseMode::Embedded,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ResponseSignArgs {
+    /// The API's private key.
+    #[arg(long)]
+    key: PathBuf,
+    /// The key id to announce.
+    #[arg(long)]
+    kid: String,
+    /// Algorithm.
+    #[arg(long, value_parser = parse_algorithm, default_value = "PS384")]
+    alg: Algorithm,
+    /// HTTP status of the response.
+    #[arg(long, default_value_t = 200)]
+    status: u16,
+    /// Where the signature goes.
+    #[arg(long, value_enum, default_value = "headers")]
+    mode: Mode,
+    /// The raw body (default: standard input).
+    #[arg(value_name = "BODY_FILE|-")]
+    input: Option<String>,
+}
+
+#[derive(Args)]
+struct ResponseVerifyArgs {
+    #[command(flatten)]
+    keys: KeyOptions,
+    /// HTTP status of the response.
+    #[arg(long, default_value_t = 200)]
+    status: u16,
+    /// Where the signature is.
+    #[arg(long, value_enum, default_value = "headers")]
+    mode: Mode,
+    /// File of `Name: value` header lines (headers mode).
+    #[arg(long, value_name = "FILE")]
+    headers: Option<PathBuf>,
+    /// Private key to decrypt an encrypted (MLE) body in jwt mode.
+    #[arg(long, value_name = "FILE")]
+    decrypt_key: Option<PathBuf>,
+    /// The raw body (default: standard input).
+    #[arg(value_name = "BODY_FILE|-")]
+    input: Option<String>,
+}
+
+fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(name).map_err(|e| e.to_string())
+}
+
+/// How a command failed, and so which exit status it gets.
+enum Failure {
+    /// The input was rejected: exit 1.
+    Rejected(String),
+    /// Usage or I/O: exit 2.
+    Usage(String),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Rejected(e.to_string())
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Rejected(m) | Failure::Usage(m) => f.write_str(m),
+        }
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m);
+    let result = match cli.command {
+        Command::Keygen(args) => keygen(&args),
+        Command::Sign(args) => sign(&args),
+        Command::Verify(args) => verify(&args, sub),
+        Command::Inspect(args) => inspect(&args),
+        Command::Jwks(args) => jwks(&args, sub),
+        Command::Response(ResponseCommand::Sign(args)) => response_sign(&args),
+        Command::Response(ResponseCommand::Verify(args)) => {
+            let inner = sub.and_then(|m| m.subcommand()).map(|(_, m)| m);
+            response_verify(&args, inner)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            let message = failure.to_string().replace('\n', " ");
+            eprintln!("error: {message}");
+            ExitCode::from(match failure {
+                Failure::Rejected(_) => 1,
+                Failure::Usage(_) => 2,
+            })
+        }
+    }
+}
+
+fn read_input(input: Option<&str>) -> Result<Vec<u8>, Failure> {
+    let mut data = Vec::new();
+    let read = match input {
+        None | Some("-") => std::io::stdin()
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut data),
+        Some(path) => std::fs::File::open(path)
+            .map_err(|e| Failure::Usage(format!("cannot read {path}: {e}")))?
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_end(&mut data),
+    };
+    read.map_err(|e| Failure::Usage(format!("cannot read input: {e}")))?;
+    if data.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Failure::Rejected(format!(
+            "input is larger than {MAX_INPUT_BYTES} bytes"
+        )));
+    }
+    Ok(data)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
+}
+
+fn write_stdout(bytes: &[u8]) -> Outcome {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::Usage(format!("cannot write output: {e}")))
+}
+
+fn write_file(path: &Path, contents: &[u8], private: bool) -> Outcome {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(contents))
+        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+}
+
+fn load_private(path: &Path) -> Result<PrivateKey, Failure> {
+    PrivateKey::parse(&read_file(path)?)
+        .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))
+}
+
+/// Any key file, public or private; a private key gives its public half.
+fn load_public(path: &Path) -> Result<PublicKey, Failure> {
+    let bytes = read_file(path)?;
+    match PublicKey::parse(&bytes) {
+        Ok(key) => Ok(key),
+        Err(public_error) => match PrivateKey::parse(&bytes) {
+            Ok(private) => Ok(private.public_key().clone()),
+            Err(_) => Err(Failure::Usage(format!(
+                "cannot use key {}: {public_error}",
+                path.display()
+            ))),
+        },
+    }
+}
+
+/// For one `--key`: the positions, among the `--kid` and `--alg` values, of its own.
+type KeySpec = (Option<usize>, Option<usize>);
+
+/// Pairs each `--kid`/`--alg` with the `--key` given before it.
+fn key_specs(matches: Option<&ArgMatches>, count: usize) -> Result<Vec<KeySpec>, Failure> {
+    let indices = |name: &str| -> Vec<usize> {
+        matches
+            .and_then(|m| m.indices_of(name))
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let keys = indices("key");
+    if keys.len() != count {
+        return Err(Failure::Usage("could not read the --key options".into()));
+    }
+    let mut specs = vec![(None, None); keys.len()];
+    for (option, slot) in [("kid", 0), ("alg", 1)] {
+        for (n, at) in indices(option).into_iter().enumerate() {
+            let owner = keys.iter().rposition(|&k| k < at).ok_or_else(|| {
+                Failure::Usage(format!("--{option} must follow the --key it belongs to"))
+            })?;
+            let entry = &mut specs[owner];
+            let field = if slot == 0 {
+                &mut entry.0
+            } else {
+                &mut entry.1
+            };
+            if field.replace(n).is_some() {
+                return Err(Failure::Usage(format!("one --{option} per --key")));
+            }
+        }
+    }
+    Ok(specs)
+}
+
+fn registry(
+    options: &KeyOptions,
+    matches: Option<&ArgMatches>,
+    default_alg: Algorithm,
+) -> Result<KeyRegistry, Failure> {
+    if let Some(path) = &options.jwks {
+        let text = String::from_utf8(read_file(path)?)
+            .map_err(|_| Failure::Usage("the JWKS is not UTF-8".into()))?;
+        return KeyRegistry::from_jwks(&text, default_alg)
+            .map_err(|e| Failure::Usage(format!("cannot use JWKS {}: {e}", path.display())));
+    }
+    if options.key.len() > 2 {
+        return Err(Failure::Usage("at most two --key options".into()));
+    }
+    let mut keys = Vec::new();
+    for ((kid, alg), path) in key_specs(matches, options.key.len())?
+        .into_iter()
+        .zip(&options.key)
+    {
+        let public = load_public(path)?;
+        let kid = kid.map_or_else(|| public.thumbprint(), |i| options.kid[i].clone());
+        let alg = alg.map_or(default_alg, |i| options.alg[i]);
+        keys.push(
+            VerificationKey::new(kid, public, alg).map_err(|e| Failure::Usage(e.to_string()))?,
+        );
+    }
+    KeyRegistry::from_keys(keys).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn keygen(args: &KeygenArgs) -> Outcome {
+    let bits = args
+        .bits
+        .parse()
+        .map_err(|_| Failure::Usage("--bits must be 2048, 3072 or 4096".into()))?;
+    let key = PrivateKey::generate(bits)?;
+    write_file(&args.private_out, key.secret_pkcs8_pem().as_bytes(), true)?;
+    if let Some(path) = &args.public_out {
+        write_file(path, key.public_key().to_pem().as_bytes(), false)?;
+    }
+    if let Some(path) = &args.jwks_out {
+        let kid = args
+            .kid
+            .clone()
+            .unwrap_or_else(|| key.public_key().thumbprint());
+        let jwks = JwkSet::new(vec![
+            key.public_key().to_jwk().with_kid(kid).for_signatures(),
+        ]);
+        write_file(path, format!("{}\n", jwks.to_json()).as_bytes(), false)?;
+    }
+    Ok(())
+}
+
+fn sign(args: &SignArgs) -> Outcome {
+    let mut signer = RsaSigner::new(load_private(&args.key)?, args.alg);
+    if let Some(kid) = &args.kid {
+        signer = signer.with_key_id(kid);
+    }
+    let mut request = RequestSigner::new(Arc::new(signer))
+        .with_limits(Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize));
+    if args.no_iat {
+        request = request.without_iat();
+    }
+    if let Some(seconds) = args.expires_in {
+        request = request.with_ttl(Duration::from_secs(seconds));
+    }
+    let token = request.sign_json(&read_input(args.input.as_deref())?)?;
+    write_stdout(format!("{token}\n").as_bytes())
+}
+
+fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
+    let clock: Arc<dyn signed_payloads::Clock> = match args.now {
+        Some(now) => Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(now))),
+        None => Arc::new(SystemClock),
+    };
+    let registry = registry(&args.keys, matches, Algorithm::RS256)?
+        .require_kid(args.require_kid)
+        .with_clock(clock.clone());
+    let input = read_input(args.input.as_deref())?;
+    let token = std::str::from_utf8(&input)
+        .map_err(|_| Error::from(signed_payloads::Malformed::NotUtf8))?
+        .trim();
+    let payload = match &args.decrypt_key {
+        Some(path) => {
+            let decrypter = RsaDecrypter::new(&load_private(path)?)?;
+            ResponseVerifier::new(Arc::new(registry))
+                .with_decrypter(Arc::new(decrypter))
+                .verify_embedded(token.as_bytes())?
+                .into_body()
+        }
+        None => registry.verify(token, &Limits::default())?.into_payload(),
+    };
+
+    let mut policy = ClaimsPolicy::new().with_clock(clock);
+    if let Some(leeway) = args.leeway {
+        policy = policy.with_leeway(Duration::from_secs(leeway));
+    }
+    if let Some(aud) = &args.aud {
+        policy = policy.with_audience(aud);
+    }
+    if let Some(iss) = &args.iss {
+        policy = policy.with_issuer(iss);
+    }
+    // Anything that opens like a JSON object is held to the strict rules (a
+    // malformed or over-deep "object" must not skip the claim checks).
+    let is_object = payload.trim_ascii_start().first() == Some(&b'{');
+    if is_object {
+        policy.check(&payload)?;
+    } else if args.aud.is_some() || args.iss.is_some() {
+        return Err(Error::from(ClaimError::NotAnObject).into());
+    }
+    write_stdout(&payload)
+}
+
+fn inspect(args: &InspectArgs) -> Outcome {
+    use base64::Engine;
+    let input = read_input(args.input.as_deref())?;
+    let token = std::str::from_utf8(&input)
+        .map_err(|_| Error::from(signed_payloads::Malformed::NotUtf8))?
+        .trim();
+    let segments: Vec<&str> = token.split('.').collect();
+    if segments.len() != 3 && segments.len() != 5 {
+        return Err(Error::from(signed_payloads::Malformed::SegmentCount {
+            found: segments.len().min(6),
+        })
+        .into());
+    }
+    let decode = |segment: &str, what: signed_payloads::Segment| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| Failure::from(Error::from(signed_payloads::Malformed::Base64(what))))
+    };
+    let header: serde_json::Value =
+        serde_json::from_slice(&decode(segments[0], signed_payloads::Segment::Header)?)
+            .map_err(|_| Failure::Rejected("malformed input: the header is not JSON".into()))?;
+    let payload = if segments.len() == 5 {
+        serde_json::Value::Null
+    } else {
+        let bytes = decode(segments[1], signed_payloads::Segment::Payload)?;
+        match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(value) => value,
+            Err(_) => match String::from_utf8(bytes) {
+                Ok(text) => serde_json::Value::String(text),
+                Err(e) => serde_json::Value::String(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.as_bytes()),
+                ),
+            },
+        }
+    };
+    let out = serde_json::json!({ "header": header, "payload": payload, "verified": false });
+    write_stdout(format!("{out}\n").as_bytes())
+}
+
+fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
+    let mut keys: Vec<Jwk> = Vec::new();
+    for ((kid, alg), path) in key_specs(matches, args.key.len())?
+        .into_iter()
+        .zip(&args.key)
+    {
+        let kid = kid
+            .map(|i| args.kid[i].clone())
+            .ok_or_else(|| Failure::Usage("each --key needs a --kid".into()))?;
+        let alg = alg.map_or(Algorithm::RS256, |i| args.alg[i]);
+        keys.push(
+            load_public(path)?
+                .to_jwk()
+                .with_kid(kid)
+                .with_alg(alg)
+                .for_signatures(),
+        );
+    }
+    write_stdout(format!("{}\n", JwkSet::new(keys).to_json()).as_bytes())
+}
+
+fn response_sign(args: &ResponseSignArgs) -> Outcome {
+    let signer = ResponseSigner::new(Arc::new(
+        RsaSigner::new(load_private(&args.key)?, args.alg).with_key_id(&args.kid),
+    ));
+    let body = read_input(args.input.as_deref())?;
+    match args.mode {
+        Mode::Headers => {
+            let headers = signer.sign_headers(args.status, &body)?;
+            let lines: String = headers
+                .iter()
+                .map(|(name, value)| format!("{name}: {value}\n"))
+                .collect();
+            write_stdout(lines.as_bytes())
+        }
+        Mode::Jwt => write_stdout(format!("{}\n", signer.sign_embedded(&body)?).as_bytes()),
+    }
+}
+
+fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
+    let profile = ResponseProfile::default();
+    let registry = registry(&args.keys, matches, profile.default_algorithm())?;
+    let mut verifier = ResponseVerifier::new(Arc::new(registry))
+        .with_limits(Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize));
+    if let Some(path) = &args.decrypt_key {
+        verifier = verifier.with_decrypter(Arc::new(RsaDecrypter::new(&load_private(path)?)?));
+    }
+    let headers = match (&args.headers, args.mode) {
+        (Some(path), _) => parse_header_lines(&read_file(path)?)?,
+        (None, Mode::Headers) => {
+            return Err(Failure::Usage("headers mode needs --headers FILE".into()));
+        }
+        (None, Mode::Jwt) => Vec::new(),
+    };
+    let body = read_input(args.input.as_deref())?;
+    let verified = verifier.verify(args.mode.into(), args.status, headers, &body)?;
+    write_stdout(verified.body())
+}
+
+/// Reads `Name: value` lines; blank lines and an HTTP status line are skipped.
+fn parse_header_lines(text: &[u8]) -> Result<Vec<(String, String)>, Failure> {
+    let text = std::str::from_utf8(text)
+        .map_err(|_| Failure::Rejected("the headers file is not UTF-8".into()))?;
+    let mut headers = Vec::new();
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("HTTP/"))
+    {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| Failure::Rejected("a header line has no ':'".into()))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    Ok(headers)
+}

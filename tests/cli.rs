@@ -1,0 +1,614 @@
+//! The command-line tool as a black box: every subcommand, every exit code,
+//! every key format.
+#![cfg(feature = "cli")]
+// A test that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use signed_payloads::jwe::RsaEncrypter;
+use signed_payloads::response::{NestingOrder, ResponseSigner};
+use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn cli() -> Command {
+    Command::cargo_bin("signed-payloads").unwrap()
+}
+
+struct Run {
+    code: i32,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn run(args: &[&str], stdin: &[u8]) -> Run {
+    let output = cli()
+        .args(args)
+        .write_stdin(stdin.to_vec())
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap(),
+        stdout: output.stdout,
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn assert_rejected(r: &Run, fragment: &str) {
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error: ") && r.stderr.contains(fragment),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn rfc7515_a2_verify_prints_the_exact_payload() {
+    // Its exp is 1300819380 (March 2011).
+    let now = ["--now", "1300819000"];
+    let r = run(
+        &[
+            "verify",
+            "--key",
+            path(&data("rfc7515/A2.rsa_public_spki.pem")),
+            now[0],
+            now[1],
+            path(&data("rfc7515/A2.compact.txt")),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        std::fs::read(data("rfc7515/A2.payload.bin")).unwrap()
+    );
+    // The same through standard input, with '-'.
+    let token = std::fs::read(data("rfc7515/A2.compact.txt")).unwrap();
+    let r = run(
+        &[
+            "verify",
+            "--key",
+            path(&data("rfc7515/A2.rsa_private_pkcs1.pem")),
+            now[0],
+            now[1],
+            "-",
+        ],
+        &token,
+    );
+    assert_eq!(
+        r.stdout,
+        std::fs::read(data("rfc7515/A2.payload.bin")).unwrap()
+    );
+    // Without --now the RFC token has long expired.
+    assert_rejected(
+        &run(
+            &[
+                "verify",
+                "--key",
+                path(&data("rfc7515/A2.rsa_public_spki.pem")),
+            ],
+            &token,
+        ),
+        "expired",
+    );
+}
+
+#[test]
+fn keygen_sign_verify_round_trip() {
+    let dir = tempdir();
+    let (private, public, jwks) = (
+        dir.join("p.pem"),
+        dir.join("pub.pem"),
+        dir.join("jwks.json"),
+    );
+    let r = run(
+        &[
+            "keygen",
+            "--private-out",
+            path(&private),
+            "--public-out",
+            path(&public),
+            "--kid",
+            "k1",
+            "--jwks-out",
+            path(&jwks),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let set: Value = serde_json::from_slice(&std::fs::read(&jwks).unwrap()).unwrap();
+    assert_eq!(set["keys"][0]["kid"], "k1");
+
+    let r = run(
+        &[
+            "sign",
+            "--key",
+            path(&private),
+            "--kid",
+            "k1",
+            "--expires-in",
+            "600",
+        ],
+        br#"{"user":"ada"}"#,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = String::from_utf8(r.stdout).unwrap();
+    assert!(token.ends_with('\n') && token.matches('.').count() == 2);
+    for keys in [
+        vec!["--key", path(&public), "--kid", "k1"],
+        vec!["--jwks", path(&jwks)],
+        vec!["--key", path(&private), "--kid", "k1"],
+    ] {
+        let mut args = vec!["verify"];
+        args.extend(keys);
+        let r = run(&args, token.as_bytes());
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let payload: Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(payload["user"], "ada");
+        assert!(payload["iat"].is_u64() && payload["exp"].is_u64());
+    }
+    let r = run(
+        &[
+            "sign",
+            "--key",
+            path(&private),
+            "--no-iat",
+            "--alg",
+            "PS512",
+        ],
+        br#"{"a":1}"#,
+    );
+    let r = run(
+        &["verify", "--key", path(&public), "--alg", "PS512"],
+        &r.stdout,
+    );
+    assert_eq!(r.stdout, br#"{"a":1}"#);
+}
+
+#[test]
+fn every_key_format_signs_and_verifies() {
+    let private_formats = [
+        "keys/rsa2048.pkcs1.pem",
+        "keys/rsa2048.pkcs8.pem",
+        "keys/rsa2048.pkcs1.der",
+        "keys/rsa2048.pkcs8.der",
+        "keys/rsa2048.private.jwk",
+    ];
+    let public_formats = [
+        "keys/rsa2048.spki.pem",
+        "keys/rsa2048.pkcs1-public.pem",
+        "keys/rsa2048.cert.pem",
+        "keys/rsa2048.spki.der",
+        "keys/rsa2048.pkcs1-public.der",
+        "keys/rsa2048.cert.der",
+        "keys/rsa2048.spki.b64",
+        "keys/rsa2048.public.jwk",
+    ];
+    for private in private_formats {
+        let signed = run(
+            &["sign", "--key", path(&data(private)), "--kid", "k"],
+            b"{}",
+        );
+        assert_eq!(signed.code, 0, "{private}: {}", signed.stderr);
+        for public in public_formats {
+            let r = run(
+                &["verify", "--key", path(&data(public)), "--kid", "k"],
+                &signed.stdout,
+            );
+            assert_eq!(r.code, 0, "{private} / {public}: {}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn exit_codes_and_single_line_errors() {
+    let key = data("keys/rsa2048.pkcs8.pem");
+    let token = run(&["sign", "--key", path(&key), "--kid", "k1"], b"{}").stdout;
+    // 1: rejected input.
+    assert_rejected(
+        &run(
+            &[
+                "verify",
+                "--key",
+                path(&data("rfc7515/A2.rsa_public_spki.pem")),
+                "--kid",
+                "k1",
+            ],
+            &token,
+        ),
+        "signature verification failed",
+    );
+    assert_rejected(
+        &run(&["verify", "--key", path(&key), "--kid", "other"], &token),
+        "unknown key id",
+    );
+    assert_rejected(
+        &run(
+            &["verify", "--key", path(&key), "--kid", "k1"],
+            b"not.a.token",
+        ),
+        "malformed input",
+    );
+    assert_rejected(
+        &run(&["verify", "--key", path(&key), "--kid", "k1"], b"\xff\xfe"),
+        "UTF-8",
+    );
+    assert_rejected(
+        &run(&["sign", "--key", path(&key)], b"{not json"),
+        "malformed",
+    );
+    assert_rejected(&run(&["sign", "--key", path(&key)], b"[1,2]"), "object");
+    assert_rejected(&run(&["inspect"], b"a.b"), "segments");
+    let none = std::fs::read(data("rfc7515/A5.compact.txt")).unwrap();
+    assert_rejected(&run(&["verify", "--key", path(&key)], &none), "malformed");
+    // 2: usage and I/O.
+    for args in [
+        vec!["verify", "--key", "/nonexistent/key.pem"],
+        vec!["verify", "--key", path(&data("keys/rsa1024.pkcs1.pem"))],
+        vec![
+            "verify",
+            "--key",
+            path(&data("keys/rsa2048.encrypted-pkcs8.pem")),
+        ],
+        vec!["verify", "--kid", "k", "--key", path(&key)],
+        vec![
+            "verify",
+            "--key",
+            path(&key),
+            "--key",
+            path(&key),
+            "--key",
+            path(&key),
+        ],
+        vec!["verify", "--key", path(&key), "--kid", "a", "--kid", "b"],
+        vec!["verify"],
+        vec!["sign", "--key", path(&key), "--alg", "HS256"],
+        vec!["sign", "--key", path(&key), "/nonexistent/payload.json"],
+        vec!["keygen", "--bits", "1024", "--private-out", "/tmp/never"],
+        vec!["response", "verify", "--key", path(&key), "--kid", "a"],
+        vec!["frobnicate"],
+    ] {
+        let r = run(&args, b"{}");
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("panicked") && !r.stderr.contains("RUST_BACKTRACE"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn claim_flags() {
+    let key = data("keys/rsa2048.pkcs8.pem");
+    let signed = |payload: &str| {
+        run(
+            &["sign", "--key", path(&key), "--kid", "k", "--no-iat"],
+            payload.as_bytes(),
+        )
+        .stdout
+    };
+    let verify = |token: &[u8], extra: &[&str]| {
+        let mut args = vec!["verify", "--key", path(&key), "--kid", "k"];
+        args.extend_from_slice(extra);
+        run(&args, token)
+    };
+    let token = signed(r#"{"exp":1000,"nbf":500,"aud":["api"],"iss":"program-1"}"#);
+    assert_eq!(verify(&token, &["--now", "900"]).code, 0);
+    assert_rejected(
+        &verify(&token, &["--now", "1100", "--leeway", "0"]),
+        "expired",
+    );
+    assert_eq!(verify(&token, &["--now", "1030", "--leeway", "60"]).code, 0);
+    assert_rejected(
+        &verify(&token, &["--now", "400", "--leeway", "0"]),
+        "not valid yet",
+    );
+    assert_eq!(
+        verify(
+            &token,
+            &["--now", "900", "--aud", "api", "--iss", "program-1"]
+        )
+        .code,
+        0
+    );
+    assert_rejected(
+        &verify(&token, &["--now", "900", "--aud", "web"]),
+        "audience",
+    );
+    assert_rejected(
+        &verify(&token, &["--now", "900", "--iss", "program-"]),
+        "issuer",
+    );
+    // Plain text is returned as is, unless audience or issuer are required.
+    let text = {
+        let signer = RsaSigner::new(
+            PrivateKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap(),
+            Algorithm::RS256,
+        )
+        .with_key_id("k");
+        signed_payloads::jws::sign(
+            &signed_payloads::Header::for_signer(&signer),
+            b"plain text",
+            &signer,
+        )
+        .unwrap()
+    };
+    assert_eq!(verify(text.as_bytes(), &[]).stdout, b"plain text");
+    assert_rejected(&verify(text.as_bytes(), &["--aud", "api"]), "object");
+    // kid handling.
+    let no_kid = run(&["sign", "--key", path(&key)], b"{}").stdout;
+    assert_eq!(verify(&no_kid, &[]).code, 0);
+    assert_rejected(&verify(&no_kid, &["--require-kid"]), "no kid");
+    // Two keys: each with its own kid and algorithm.
+    let other = data("rfc7515/A2.rsa_private_pkcs8.pem");
+    let ps = run(
+        &[
+            "sign",
+            "--key",
+            path(&other),
+            "--kid",
+            "two",
+            "--alg",
+            "PS256",
+        ],
+        b"{}",
+    )
+    .stdout;
+    let r = run(
+        &[
+            "verify",
+            "--key",
+            path(&key),
+            "--kid",
+            "one",
+            "--key",
+            path(&other),
+            "--kid",
+            "two",
+            "--alg",
+            "PS256",
+        ],
+        &ps,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(
+        &[
+            "verify",
+            "--key",
+            path(&key),
+            "--kid",
+            "one",
+            "--alg",
+            "PS256",
+            "--key",
+            path(&other),
+            "--kid",
+            "two",
+        ],
+        &ps,
+    );
+    assert_rejected(&r, "does not match");
+}
+
+#[test]
+fn inspect_prints_header_and_payload_and_never_claims_validity() {
+    let r = run(&["inspect", path(&data("rfc7515/A2.compact.txt"))], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let shown: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(shown["header"]["alg"], "RS256");
+    assert_eq!(shown["payload"]["iss"], "joe");
+    assert_eq!(shown["verified"], false);
+    assert_eq!(shown.as_object().unwrap().len(), 3);
+    // Even a token this crate would never accept can be looked at.
+    let r = run(
+        &["inspect"],
+        &std::fs::read(data("rfc7515/A1.compact.txt")).unwrap(),
+    );
+    let shown: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(
+        (shown["header"]["alg"].as_str(), shown["verified"].as_bool()),
+        (Some("HS256"), Some(false))
+    );
+}
+
+#[test]
+fn jwks_command() {
+    let r = run(
+        &[
+            "jwks",
+            "--key",
+            path(&data("keys/rsa2048.spki.pem")),
+            "--kid",
+            "a",
+            "--key",
+            path(&data("rfc7515/A2.rsa_private_pkcs1.pem")),
+            "--kid",
+            "b",
+            "--alg",
+            "PS384",
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let set: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(
+        (
+            set["keys"][0]["kid"].as_str(),
+            set["keys"][0]["alg"].as_str()
+        ),
+        (Some("a"), Some("RS256"))
+    );
+    assert_eq!(
+        (
+            set["keys"][1]["kid"].as_str(),
+            set["keys"][1]["alg"].as_str()
+        ),
+        (Some("b"), Some("PS384"))
+    );
+    assert!(set["keys"][1].get("d").is_none());
+    assert_eq!(
+        run(
+            &["jwks", "--key", path(&data("keys/rsa2048.spki.pem"))],
+            b""
+        )
+        .code,
+        2
+    );
+}
+
+#[test]
+fn response_sign_and_verify_in_both_modes() {
+    let dir = tempdir();
+    let key = data("keys/rsa2048.pkcs8.pem");
+    let public = data("keys/rsa2048.spki.pem");
+    let body = br#"{"Status":"Active"}"#;
+    let r = run(
+        &[
+            "response",
+            "sign",
+            "--key",
+            path(&key),
+            "--kid",
+            "api-1",
+            "--status",
+            "201",
+        ],
+        body,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines = String::from_utf8(r.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 3);
+    assert!(lines.starts_with("X-Splitit-ResponseSignature-KeyId: api-1\n"));
+    let headers = dir.join("headers.txt");
+    std::fs::write(&headers, &lines).unwrap();
+    let verify = |status: &str, body: &[u8]| {
+        run(
+            &[
+                "response",
+                "verify",
+                "--key",
+                path(&public),
+                "--kid",
+                "api-1",
+                "--status",
+                status,
+                "--headers",
+                path(&headers),
+            ],
+            body,
+        )
+    };
+    let r = verify("201", body);
+    assert_eq!(
+        (r.code, r.stdout.as_slice()),
+        (0, &body[..]),
+        "{}",
+        r.stderr
+    );
+    assert_rejected(&verify("200", body), "signature verification failed");
+    assert_rejected(&verify("201", b"{}"), "signature verification failed");
+    std::fs::write(&headers, lines.replace("api-1", "api-2")).unwrap();
+    assert_rejected(&verify("201", body), "unknown key id");
+    std::fs::write(&headers, "X-Splitit-ResponseSignature-KeyId: api-1\n").unwrap();
+    assert_rejected(&verify("201", body), "X-Splitit-ResponseSignature-Token");
+
+    let r = run(
+        &[
+            "response",
+            "sign",
+            "--key",
+            path(&key),
+            "--kid",
+            "api-1",
+            "--mode",
+            "jwt",
+        ],
+        body,
+    );
+    let r = run(
+        &[
+            "response",
+            "verify",
+            "--key",
+            path(&public),
+            "--kid",
+            "api-1",
+            "--mode",
+            "jwt",
+        ],
+        &r.stdout,
+    );
+    assert_eq!(
+        (r.code, r.stdout.as_slice()),
+        (0, &body[..]),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn decrypt_key_handles_both_nesting_orders() {
+    let api =
+        PrivateKey::from_pem(&std::fs::read_to_string(data("keys/rsa2048.pkcs8.pem")).unwrap())
+            .unwrap();
+    let client = data("rfc7515/A2.rsa_private_pkcs8.pem");
+    let client_public = PrivateKey::from_pem(&std::fs::read_to_string(&client).unwrap())
+        .unwrap()
+        .public_key()
+        .clone();
+    let signer = Arc::new(RsaSigner::new(api, Algorithm::RS256).with_key_id("api-1"));
+    for order in [NestingOrder::SignedJwe, NestingOrder::EncryptedJws] {
+        let token = ResponseSigner::new(signer.clone())
+            .with_encryption(RsaEncrypter::new(&client_public).unwrap(), order)
+            .sign_embedded(br#"{"secret":1}"#)
+            .unwrap();
+        let api_public = data("keys/rsa2048.spki.pem");
+        let base = ["verify", "--key", path(&api_public), "--kid", "api-1"];
+        let mut args = base.to_vec();
+        args.extend(["--decrypt-key", path(&client)]);
+        let r = run(&args, token.as_bytes());
+        assert_eq!(
+            (r.code, r.stdout.as_slice()),
+            (0, &br#"{"secret":1}"#[..]),
+            "{order:?}: {}",
+            r.stderr
+        );
+        if order == NestingOrder::EncryptedJws {
+            assert_rejected(&run(&base, token.as_bytes()), "JWE");
+        }
+    }
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "signed-payloads-cli-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -146,8 +146,8 @@ fn no_error_echoes_the_token_or_signature() {
         format!("{head}.{sig}x"),
         format!("{head}.{sig}="),
         format!("{token}.{token}"),
-        token.replace('.', "."),
-        format!("{}", &token[1..]),
+        token.replacen('.', "..", 1),
+        token[1..].to_owned(),
         format!("{{\"payload\":\"{token}\"}}"),
         format!("{token}{}", "A".repeat(2 << 20)),
     ];

@@ -192,7 +192,7 @@ impl ClaimsPolicy {
     }
 
     pub(crate) fn check_with_depth(&self, payload: &[u8], max_depth: usize) -> Result<(), Error> {
-        crate::json::check(payload, crate::Segment::Payload, max_depth)?;
+        crate::json::check_structure(payload, crate::Segment::Payload, max_depth)?;
         if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err(ClaimError::NotAnObject.into());
         }

@@ -26,16 +26,14 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
     if bytes.first() == Some(&b'{') {
         return Err(Malformed::JsonSerialization.into());
     }
+    // memchr finds the dots with SIMD; counting stops at six segments.
     let mut dots = [0usize; 2];
     let mut count = 0;
-    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'.') {
+    for i in memchr::memchr_iter(b'.', bytes).take(5) {
         if count < 2 {
             dots[count] = i;
         }
         count += 1;
-        if count == 5 {
-            break; // six segments or more: no need to count further
-        }
     }
     match count + 1 {
         3 => {}

@@ -103,9 +103,9 @@ impl Header {
 
     /// Parses and checks a decoded header.
     pub(crate) fn from_json(bytes: &[u8], max_depth: usize) -> Result<Self, Error> {
-        json::check(bytes, Segment::Header, max_depth)?;
+        json::check_structure(bytes, Segment::Header, max_depth)?;
         let mut map: Map<String, Value> =
-            serde_json::from_slice(bytes).map_err(|_| Error::header("must be a JSON object"))?;
+            serde_json::from_slice(bytes).map_err(|e| json::header_error(&e))?;
         let alg = match map.shift_remove("alg") {
             None => return Err(Error::header("missing alg")),
             Some(Value::String(name)) => Algorithm::from_name(&name)?,

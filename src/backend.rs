@@ -11,6 +11,34 @@ compile_error!(
     "signed-payloads needs a crypto backend: enable the `aws-lc-rs` feature (the default) or the `ring` feature"
 );
 
+/// The algorithm tables of a backend whose `signature` module follows ring's
+/// API (aws-lc-rs and ring both do): parameters to verify, encodings to sign.
+macro_rules! rsa_algorithm_tables {
+    ($signature:ident) => {
+        fn verification(alg: Algorithm) -> &'static $signature::RsaParameters {
+            match alg {
+                Algorithm::RS256 => &$signature::RSA_PKCS1_2048_8192_SHA256,
+                Algorithm::RS384 => &$signature::RSA_PKCS1_2048_8192_SHA384,
+                Algorithm::RS512 => &$signature::RSA_PKCS1_2048_8192_SHA512,
+                Algorithm::PS256 => &$signature::RSA_PSS_2048_8192_SHA256,
+                Algorithm::PS384 => &$signature::RSA_PSS_2048_8192_SHA384,
+                Algorithm::PS512 => &$signature::RSA_PSS_2048_8192_SHA512,
+            }
+        }
+
+        fn encoding(alg: Algorithm) -> &'static dyn $signature::RsaEncoding {
+            match alg {
+                Algorithm::RS256 => &$signature::RSA_PKCS1_SHA256,
+                Algorithm::RS384 => &$signature::RSA_PKCS1_SHA384,
+                Algorithm::RS512 => &$signature::RSA_PKCS1_SHA512,
+                Algorithm::PS256 => &$signature::RSA_PSS_SHA256,
+                Algorithm::PS384 => &$signature::RSA_PSS_SHA384,
+                Algorithm::PS512 => &$signature::RSA_PSS_SHA512,
+            }
+        }
+    };
+}
+
 #[cfg(feature = "aws-lc-rs")]
 pub(crate) mod aws_lc;
 #[cfg(feature = "ring")]

@@ -2,7 +2,7 @@
 //! that can generate keys.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{self, ParsedPublicKey, RsaEncoding, RsaParameters};
+use aws_lc_rs::signature::{self, ParsedPublicKey};
 use aws_lc_rs::{digest, encoding::AsDer};
 use zeroize::Zeroizing;
 
@@ -11,27 +11,7 @@ use crate::error::{Error, KeyRejected};
 
 pub(crate) const NAME: &str = "aws-lc-rs";
 
-fn verification(alg: Algorithm) -> &'static RsaParameters {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-    }
-}
-
-fn encoding(alg: Algorithm) -> &'static dyn RsaEncoding {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-    }
-}
+rsa_algorithm_tables!(signature);
 
 /// An RSA private key, parsed once.
 pub(crate) struct KeyPair(signature::RsaKeyPair);

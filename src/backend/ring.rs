@@ -3,34 +3,14 @@
 
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{self, RsaEncoding, RsaParameters, UnparsedPublicKey};
+use ring::signature::{self, UnparsedPublicKey};
 
 use crate::Algorithm;
 use crate::error::{Error, KeyRejected};
 
 pub(crate) const NAME: &str = "ring";
 
-fn verification(alg: Algorithm) -> &'static RsaParameters {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-    }
-}
-
-fn encoding(alg: Algorithm) -> &'static dyn RsaEncoding {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
-    }
-}
+rsa_algorithm_tables!(signature);
 
 /// An RSA private key, parsed once.
 pub(crate) struct KeyPair(signature::RsaKeyPair);

@@ -27,6 +27,12 @@ const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 /// 1.2.840.113549.1.5.13 (PBES2, the usual encrypted PKCS#8 scheme)
 const OID_PBES2: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d];
 
+/// `AlgorithmIdentifier { rsaEncryption, NULL }`, as SPKI and PKCS#8 carry it.
+#[rustfmt::skip]
+const RSA_ALGORITHM_IDENTIFIER: [u8; 15] = [
+    TAG_SEQUENCE, 13, TAG_OID, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, TAG_NULL, 0,
+];
+
 /// A cursor over DER bytes.
 struct Reader<'a> {
     rest: &'a [u8],
@@ -368,28 +374,11 @@ pub(crate) fn encode_pkcs1_private(p: &RsaPrivateParts<'_>) -> Zeroizing<Vec<u8>
 /// Encodes a `SubjectPublicKeyInfo` for an RSA key.
 pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
     let pkcs1 = encode_pkcs1_public(n, e);
-    let alg: [u8; 15] = [
-        TAG_SEQUENCE,
-        13,
-        TAG_OID,
-        9,
-        0x2a,
-        0x86,
-        0x48,
-        0x86,
-        0xf7,
-        0x0d,
-        0x01,
-        0x01,
-        0x01,
-        TAG_NULL,
-        0,
-    ];
     let bit_string_len = pkcs1.len() + 1;
-    let body = alg.len() + 1 + length_len(bit_string_len) + bit_string_len;
+    let body = RSA_ALGORITHM_IDENTIFIER.len() + 1 + length_len(bit_string_len) + bit_string_len;
     let mut out = Vec::with_capacity(body + 4);
     write_header(&mut out, TAG_SEQUENCE, body);
-    out.extend_from_slice(&alg);
+    out.extend_from_slice(&RSA_ALGORITHM_IDENTIFIER);
     write_header(&mut out, TAG_BIT_STRING, bit_string_len);
     out.push(0);
     out.extend_from_slice(&pkcs1);
@@ -398,28 +387,11 @@ pub(crate) fn encode_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
 
 /// Wraps a PKCS#1 `RSAPrivateKey` in a PKCS#8 `PrivateKeyInfo`.
 pub(crate) fn wrap_pkcs8(pkcs1: &[u8]) -> Zeroizing<Vec<u8>> {
-    let alg: [u8; 15] = [
-        TAG_SEQUENCE,
-        13,
-        TAG_OID,
-        9,
-        0x2a,
-        0x86,
-        0x48,
-        0x86,
-        0xf7,
-        0x0d,
-        0x01,
-        0x01,
-        0x01,
-        TAG_NULL,
-        0,
-    ];
-    let body = 3 + alg.len() + 1 + length_len(pkcs1.len()) + pkcs1.len();
+    let body = 3 + RSA_ALGORITHM_IDENTIFIER.len() + 1 + length_len(pkcs1.len()) + pkcs1.len();
     let mut out = Zeroizing::new(Vec::with_capacity(body + 4));
     write_header(&mut out, TAG_SEQUENCE, body);
     out.extend_from_slice(&[TAG_INTEGER, 1, 0]);
-    out.extend_from_slice(&alg);
+    out.extend_from_slice(&RSA_ALGORITHM_IDENTIFIER);
     write_header(&mut out, TAG_OCTET_STRING, pkcs1.len());
     out.extend_from_slice(pkcs1);
     out

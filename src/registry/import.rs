@@ -19,14 +19,16 @@ impl KeyRegistry {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for invalid JSON, the key errors above,
-    /// [`Error::LastKey`] when no entry is usable, [`Error::KeyLimit`] for
+    /// [`Error::Malformed`] for invalid JSON or when no entry is usable, the
+    /// key errors above, [`Error::KeyLimit`] for
     /// more than two, [`Error::DuplicateKeyId`] for a repeated id.
     pub fn from_jwks(json: &str, default_alg: Algorithm) -> Result<Self, Error> {
         let set = JwkSet::from_json(json)?;
         let mut keys = Vec::new();
+        let mut skipped = 0;
         for jwk in &set.keys {
             if jwk.kty != "RSA" || !jwk.allows_verification() {
+                skipped += 1;
                 continue;
             }
             let public = PublicKey::from_jwk(jwk)?;
@@ -36,6 +38,11 @@ impl KeyRegistry {
             };
             let kid = jwk.kid.clone().unwrap_or_else(|| public.thumbprint());
             keys.push(VerificationKey::new(kid, public, alg)?);
+        }
+        if keys.is_empty() {
+            return Err(Error::key(format!(
+                "the JWKS has no RSA signature key ({skipped} other entries skipped)"
+            )));
         }
         if keys.len() > MAX_ACTIVE_KEYS {
             return Err(Error::KeyLimit {

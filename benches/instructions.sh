@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Instructions per operation, counted by callgrind: each operation runs at
+# N and 2N iterations and the difference is divided by N, so key parsing and
+# setup cancel out. Deterministic for a given binary, whatever else the
+# machine is doing. Usage: bash benches/instructions.sh [N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-200}
+cargo bench --bench instructions --no-run 2>/dev/null
+bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
+count() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
+}
+for op in verify-raw verify-bytes verify-typed verify-jsonwebtoken headers-raw headers-ours \
+          verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
+    m=$n
+    case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac
+    a=$(count "$op" "$m"); b=$(count "$op" $((2 * m)))
+    echo "$op $(( (b - a) / m ))"
+done

@@ -36,10 +36,11 @@ struct Big {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
     let (Some(operation), Some(n)) = (args.next(), args.next()) else {
-        eprintln!("usage: instructions <operation> <iterations>");
-        std::process::exit(2);
+        // Run by `cargo bench` or `cargo test --benches` without arguments: nothing to count.
+        eprintln!("usage: instructions <operation> <iterations> (see benches/instructions.sh)");
+        return;
     };
     let n: u32 = n.parse().unwrap();
     let key = PrivateKey::from_pem(KEY_PEM).unwrap();

@@ -16,7 +16,9 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
-use signed_payloads::{Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey, jws};
+use signed_payloads::{
+    Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
+};
 
 const KEY_PEM: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
 const PUBLIC_PEM: &str = include_str!("../tests/data/keys/rsa2048.spki.pem");
@@ -44,24 +46,42 @@ fn main() {
     };
     let n: u32 = n.parse().unwrap();
     let key = PrivateKey::from_pem(KEY_PEM).unwrap();
-    let registry = KeyRegistry::new(VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256).unwrap());
+    let registry = KeyRegistry::new(
+        VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256).unwrap(),
+    );
     let signer = RsaSigner::new(key, Algorithm::RS256).with_key_id("k1");
     let items = (0..52).map(|i| format!("item-{i:04}-abcdef")).collect();
-    let payload = serde_json::to_vec(&Payload { sub: "user-1234".into(), iat: 1_800_000_000, items }).unwrap();
+    let payload = serde_json::to_vec(&Payload {
+        sub: "user-1234".into(),
+        iat: 1_800_000_000,
+        items,
+    })
+    .unwrap();
     let big = format!(r#"{{"data":"{}"}}"#, "x".repeat((1 << 20) - 11)).into_bytes();
     let token = jws::sign(&Header::for_signer(&signer), &payload, &signer).unwrap();
     let big_token = jws::sign(&Header::for_signer(&signer), &big, &signer).unwrap();
     let limits = Limits::default();
     let roomy = Limits::default().with_max_token_bytes(4 << 20);
-    let rs256 = aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, PUBLIC_PKCS1_DER).unwrap();
-    let ps384 = aws_lc_rs::signature::ParsedPublicKey::new(&aws_lc_rs::signature::RSA_PSS_2048_8192_SHA384, PUBLIC_PKCS1_DER).unwrap();
+    let rs256 = aws_lc_rs::signature::ParsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+        PUBLIC_PKCS1_DER,
+    )
+    .unwrap();
+    let ps384 = aws_lc_rs::signature::ParsedPublicKey::new(
+        &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA384,
+        PUBLIC_PKCS1_DER,
+    )
+    .unwrap();
     let jwt_key = jsonwebtoken::DecodingKey::from_rsa_pem(PUBLIC_PEM.as_bytes()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.required_spec_claims.clear();
     validation.validate_exp = false;
     let split = |t: &str| {
         let (input, sig) = t.rsplit_once('.').unwrap();
-        (input.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(sig).unwrap())
+        (
+            input.as_bytes().to_vec(),
+            URL_SAFE_NO_PAD.decode(sig).unwrap(),
+        )
     };
 
     match operation.as_str() {
@@ -69,34 +89,67 @@ fn main() {
             let (input, sig) = split(&token);
             (0..n).for_each(|_| rs256.verify_sig(black_box(&input), &sig).unwrap());
         }
-        "verify-bytes" => (0..n).for_each(|_| drop(black_box(registry.verify(&token, &limits).unwrap()))),
+        "verify-bytes" => {
+            (0..n).for_each(|_| drop(black_box(registry.verify(&token, &limits).unwrap())))
+        }
         "verify-typed" => (0..n).for_each(|_| {
-            drop(black_box(registry.verify(&token, &limits).unwrap().deserialize_json::<Payload>(&limits).unwrap()))
+            drop(black_box(
+                registry
+                    .verify(&token, &limits)
+                    .unwrap()
+                    .deserialize_json::<Payload>(&limits)
+                    .unwrap(),
+            ))
         }),
         "verify-jsonwebtoken" => (0..n).for_each(|_| {
-            drop(black_box(jsonwebtoken::decode::<Payload>(&token, &jwt_key, &validation).unwrap()));
+            drop(black_box(
+                jsonwebtoken::decode::<Payload>(&token, &jwt_key, &validation).unwrap(),
+            ));
         }),
         "verify-1MiB-raw" => {
             let (input, sig) = split(&big_token);
             (0..n).for_each(|_| rs256.verify_sig(black_box(&input), &sig).unwrap());
         }
-        "verify-1MiB-bytes" => (0..n).for_each(|_| drop(black_box(registry.verify(&big_token, &roomy).unwrap()))),
+        "verify-1MiB-bytes" => {
+            (0..n).for_each(|_| drop(black_box(registry.verify(&big_token, &roomy).unwrap())))
+        }
         "verify-1MiB-jsonwebtoken" => (0..n).for_each(|_| {
-            drop(black_box(jsonwebtoken::decode::<Big>(&big_token, &jwt_key, &validation).unwrap()));
+            drop(black_box(
+                jsonwebtoken::decode::<Big>(&big_token, &jwt_key, &validation).unwrap(),
+            ));
         }),
         "headers-raw" | "headers-ours" => {
-            let ps = Arc::new(RsaSigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::PS384).with_key_id("k1"));
+            let ps = Arc::new(
+                RsaSigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::PS384)
+                    .with_key_id("k1"),
+            );
             let signed = ResponseSigner::new(ps).sign_headers(200, &payload).unwrap();
             let message = [&payload[..], b";200;", signed.token().as_bytes()].concat();
             let sig = STANDARD.decode(signed.signature()).unwrap();
-            let key = VerificationKey::new("k1", PrivateKey::from_pem(KEY_PEM).unwrap().public_key().clone(), Algorithm::PS384).unwrap();
+            let key = VerificationKey::new(
+                "k1",
+                PrivateKey::from_pem(KEY_PEM).unwrap().public_key().clone(),
+                Algorithm::PS384,
+            )
+            .unwrap();
             let verifier = ResponseVerifier::new(Arc::new(KeyRegistry::new(key)));
-            let headers: Vec<(String, String)> = signed.iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
+            let headers: Vec<(String, String)> = signed
+                .iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect();
             if operation == "headers-raw" {
                 (0..n).for_each(|_| ps384.verify_sig(black_box(&message), &sig).unwrap());
             } else {
                 (0..n).for_each(|_| {
-                    drop(black_box(verifier.verify_headers(200, headers.iter().map(|(a, b)| (a.as_str(), b.as_str())), &payload).unwrap()));
+                    drop(black_box(
+                        verifier
+                            .verify_headers(
+                                200,
+                                headers.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+                                &payload,
+                            )
+                            .unwrap(),
+                    ));
                 });
             }
         }

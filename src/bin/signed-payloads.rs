@@ -325,6 +325,11 @@ fn read_input(input: Option<&str>) -> Result<Vec<u8>, Failure> {
     Ok(data)
 }
 
+/// The crate's default limits, with the token size raised to what the tool reads.
+fn input_limits() -> Limits {
+    Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize)
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
 }
@@ -464,8 +469,7 @@ fn sign(args: &SignArgs) -> Outcome {
     if let Some(kid) = &args.kid {
         signer = signer.with_key_id(kid);
     }
-    let mut request = RequestSigner::new(Arc::new(signer))
-        .with_limits(Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize));
+    let mut request = RequestSigner::new(Arc::new(signer)).with_limits(input_limits());
     if args.no_iat {
         request = request.without_iat();
     }
@@ -488,15 +492,18 @@ fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
     let token = std::str::from_utf8(&input)
         .map_err(|_| Error::from(signed_payloads::Malformed::NotUtf8))?
         .trim();
+    // Whatever `sign` can produce, `verify` can read back.
+    let limits = input_limits();
     let payload = match &args.decrypt_key {
         Some(path) => {
             let decrypter = RsaDecrypter::new(&load_private(path)?)?;
             ResponseVerifier::new(Arc::new(registry))
+                .with_limits(limits)
                 .with_decrypter(Arc::new(decrypter))
                 .verify_embedded(token.as_bytes())?
                 .into_body()
         }
-        None => registry.verify(token, &Limits::default())?.into_payload(),
+        None => registry.verify(token, &limits)?.into_payload(),
     };
 
     let mut policy = ClaimsPolicy::new().with_clock(clock);
@@ -601,8 +608,7 @@ fn response_sign(args: &ResponseSignArgs) -> Outcome {
 fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
     let profile = ResponseProfile::default();
     let registry = registry(&args.keys, matches, profile.default_algorithm())?;
-    let mut verifier = ResponseVerifier::new(Arc::new(registry))
-        .with_limits(Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize));
+    let mut verifier = ResponseVerifier::new(Arc::new(registry)).with_limits(input_limits());
     if let Some(path) = &args.decrypt_key {
         verifier = verifier.with_decrypter(Arc::new(RsaDecrypter::new(&load_private(path)?)?));
     }

@@ -617,7 +617,10 @@ fn tempdir() -> PathBuf {
 fn what_sign_produces_verify_reads_back_even_when_large() {
     let key = data("keys/rsa2048.pkcs8.pem");
     let payload = format!(r#"{{"d":"{}"}}"#, "x".repeat(2_000_000));
-    let signed = run(&["sign", "--key", path(&key), "--no-iat"], payload.as_bytes());
+    let signed = run(
+        &["sign", "--key", path(&key), "--no-iat"],
+        payload.as_bytes(),
+    );
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     let verified = run(&["verify", "--key", path(&key)], &signed.stdout);
     assert_eq!(verified.code, 0, "{}", verified.stderr);

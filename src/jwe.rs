@@ -291,27 +291,12 @@ pub fn decrypt(
     limits: &Limits,
 ) -> Result<Decrypted, Error> {
     let bytes = token.as_bytes();
-    if bytes.len() > limits.max_token_bytes() {
-        return Err(Error::TooLarge {
-            what: "token",
-            actual: bytes.len(),
-            limit: limits.max_token_bytes(),
-        });
-    }
+    limits.check_size("token", bytes.len())?;
     let parts: Vec<&[u8]> = bytes.splitn(6, |&b| b == b'.').collect();
     let [header_segment, encrypted_key, iv, ciphertext, tag] = parts[..] else {
         return Err(Malformed::SegmentCount { found: parts.len() }.into());
     };
-    if header_segment.is_empty() {
-        return Err(Malformed::EmptySegment(Segment::Header).into());
-    }
-    if header_segment.len() > limits.max_header_bytes() {
-        return Err(Error::TooLarge {
-            what: "header",
-            actual: header_segment.len(),
-            limit: limits.max_header_bytes(),
-        });
-    }
+    limits.check_header_segment(header_segment)?;
     let header_json =
         base64url::decode(header_segment).ok_or(Malformed::Base64(Segment::Header))?;
     let header = parse_header(&header_json, limits)?;

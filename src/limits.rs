@@ -1,5 +1,7 @@
 //! Size and depth limits applied before any expensive work.
 
+use crate::error::{Error, Malformed, Segment};
+
 /// Limits on untrusted input, on by default.
 ///
 /// Every verifier checks these before decoding: a token over
@@ -78,6 +80,35 @@ impl Limits {
     /// The deepest accepted JSON nesting.
     pub const fn max_json_depth(&self) -> usize {
         self.max_json_depth
+    }
+}
+
+impl Limits {
+    /// Refuses an input of `len` bytes over the token limit; `what` names it.
+    pub(crate) fn check_size(&self, what: &'static str, len: usize) -> Result<(), Error> {
+        if len > self.max_token_bytes {
+            return Err(Error::TooLarge {
+                what,
+                actual: len,
+                limit: self.max_token_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Refuses an empty or oversized encoded protected header (JWS and JWE alike).
+    pub(crate) fn check_header_segment(&self, segment: &[u8]) -> Result<(), Error> {
+        if segment.is_empty() {
+            return Err(Malformed::EmptySegment(Segment::Header).into());
+        }
+        if segment.len() > self.max_header_bytes {
+            return Err(Error::TooLarge {
+                what: "header",
+                actual: segment.len(),
+                limit: self.max_header_bytes,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -18,20 +18,14 @@ impl ResponseVerifier {
     ) -> Result<VerifiedResponse, Error> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let limit = self.limits().max_token_bytes();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| Error::Transport(Box::new(e)))?
         {
-            if body.len() + chunk.len() > limit {
-                return Err(Error::TooLarge {
-                    what: "response body",
-                    actual: body.len() + chunk.len(),
-                    limit,
-                });
-            }
+            self.limits()
+                .check_size("response body", body.len() + chunk.len())?;
             body.extend_from_slice(&chunk);
         }
         let headers = headers

@@ -16,13 +16,7 @@ pub(crate) struct Parsed<'a> {
 /// Splits and decodes `token`, enforcing `limits` before each step.
 pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, Error> {
     let bytes = token.as_bytes();
-    if bytes.len() > limits.max_token_bytes() {
-        return Err(Error::TooLarge {
-            what: "token",
-            actual: bytes.len(),
-            limit: limits.max_token_bytes(),
-        });
-    }
+    limits.check_size("token", bytes.len())?;
     if bytes.first() == Some(&b'{') {
         return Err(Malformed::JsonSerialization.into());
     }
@@ -43,16 +37,7 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
     let header_segment = &bytes[..dots[0]];
     let payload_segment = &bytes[dots[0] + 1..dots[1]];
     let signature_segment = &bytes[dots[1] + 1..];
-    if header_segment.is_empty() {
-        return Err(Malformed::EmptySegment(Segment::Header).into());
-    }
-    if header_segment.len() > limits.max_header_bytes() {
-        return Err(Error::TooLarge {
-            what: "header",
-            actual: header_segment.len(),
-            limit: limits.max_header_bytes(),
-        });
-    }
+    limits.check_header_segment(header_segment)?;
     if signature_segment.is_empty() {
         return Err(Malformed::EmptySegment(Segment::Signature).into());
     }

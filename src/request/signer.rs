@@ -121,13 +121,7 @@ impl RequestSigner {
     /// [`Error::TooLarge`] above the limits, [`Error::NoSigningKey`] when no
     /// rotating key is usable, or the signer's error.
     pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
-        if json.len() > self.limits.max_token_bytes() {
-            return Err(Error::TooLarge {
-                what: "payload",
-                actual: json.len(),
-                limit: self.limits.max_token_bytes(),
-            });
-        }
+        self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
         let signer = match &self.key {

@@ -186,13 +186,7 @@ impl ResponseVerifier {
         N: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        if body.len() > self.limits.max_token_bytes() {
-            return Err(Error::TooLarge {
-                what: "response body",
-                actual: body.len(),
-                limit: self.limits.max_token_bytes(),
-            });
-        }
+        self.limits.check_size("response body", body.len())?;
         let names = [
             self.profile.key_id_header(),
             self.profile.token_header(),

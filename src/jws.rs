@@ -3,7 +3,7 @@
 mod compact;
 mod header;
 
-pub use compact::{sign, sign_detached, sign_with_raw_header, verify, verify_detached};
+pub use compact::{sign, sign_async, sign_detached, sign_with_raw_header, verify, verify_detached};
 pub use header::Header;
 
 pub(crate) use compact::parse;

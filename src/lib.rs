@@ -2,6 +2,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod algorithm;
+mod async_sign;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod backend;
@@ -31,6 +32,7 @@ mod verified;
 mod verify;
 
 pub use algorithm::Algorithm;
+pub use async_sign::{AsyncSigner, SignFuture};
 pub use backend::ACTIVE_BACKEND;
 pub use claims::{ClaimError, ClaimsPolicy};
 pub use clock::{Clock, FixedClock, SystemClock};

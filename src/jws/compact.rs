@@ -1,7 +1,7 @@
 //! The compact serialization: `BASE64URL(header).payload.BASE64URL(signature)`.
 
 use crate::error::{Error, Malformed, Segment};
-use crate::{Header, Limits, Signer, Verified, Verifier, base64url};
+use crate::{AsyncSigner, Header, Limits, Signer, Verified, Verifier, base64url};
 
 /// A compact JWS split and decoded, but not yet verified.
 pub(crate) struct Parsed<'a> {
@@ -234,35 +234,90 @@ fn sign_raw(
     signer: &dyn Signer,
     detached: bool,
 ) -> Result<String, Error> {
-    if header.alg != signer.algorithm() {
-        return Err(Error::AlgorithmMismatch {
-            token: header.alg,
-            key: signer.algorithm(),
+    let pending = Pending::new(header, header_json, payload, signer.algorithm(), detached)?;
+    let signature = signer.sign(pending.signing_input())?;
+    Ok(pending.finish(&signature))
+}
+
+/// Signs `payload` under `header` with a signer that answers asynchronously
+/// (a KMS or HSM behind a network call).
+///
+/// # Errors
+///
+/// As for [`sign`].
+pub async fn sign_async(
+    header: &Header,
+    payload: &[u8],
+    signer: &dyn AsyncSigner,
+) -> Result<String, Error> {
+    let header_json = header.to_json()?;
+    let pending = Pending::new(header, &header_json, payload, signer.algorithm(), false)?;
+    let signature = signer.sign_async(pending.signing_input()).await?;
+    Ok(pending.finish(&signature))
+}
+
+/// A compact JWS waiting for its signature.
+struct Pending {
+    /// `header.payload.` (or `header..` when detached), without the signature.
+    token: String,
+    /// The signing input when it differs from the token (detached payloads).
+    detached_input: Option<Vec<u8>>,
+}
+
+impl Pending {
+    fn new(
+        header: &Header,
+        header_json: &[u8],
+        payload: &[u8],
+        signer_alg: crate::Algorithm,
+        detached: bool,
+    ) -> Result<Self, Error> {
+        if header.alg != signer_alg {
+            return Err(Error::AlgorithmMismatch {
+                token: header.alg,
+                key: signer_alg,
+            });
+        }
+        let unencoded = header.is_unencoded();
+        if unencoded
+            && !detached
+            && (payload.contains(&b'.') || std::str::from_utf8(payload).is_err())
+        {
+            return Err(Malformed::UnencodedPayloadHasDot.into());
+        }
+        let mut token =
+            String::with_capacity(header_json.len() * 4 / 3 + payload.len() * 4 / 3 + 360);
+        base64url::encode_into(header_json, &mut token);
+        let header_end = token.len();
+        token.push('.');
+        if unencoded {
+            // Checked above to be UTF-8 when it goes into the token.
+            token.push_str(&String::from_utf8_lossy(payload));
+        } else {
+            base64url::encode_into(payload, &mut token);
+        }
+        let detached_input = detached.then(|| {
+            let input = signing_input(&token.as_bytes()[..header_end], payload, unencoded);
+            token.truncate(header_end + 1);
+            input
         });
+        Ok(Pending {
+            token,
+            detached_input,
+        })
     }
-    let unencoded = header.is_unencoded();
-    if unencoded && !detached && (payload.contains(&b'.') || std::str::from_utf8(payload).is_err())
-    {
-        return Err(Malformed::UnencodedPayloadHasDot.into());
+
+    fn signing_input(&self) -> &[u8] {
+        match &self.detached_input {
+            Some(input) => input,
+            // Before the signature is appended, the token is the signing input.
+            None => self.token.as_bytes(),
+        }
     }
-    let mut token = String::with_capacity(header_json.len() * 4 / 3 + payload.len() * 4 / 3 + 360);
-    base64url::encode_into(header_json, &mut token);
-    let header_end = token.len();
-    token.push('.');
-    if unencoded {
-        // Checked above to be UTF-8 when it goes into the token.
-        token.push_str(&String::from_utf8_lossy(payload));
-    } else {
-        base64url::encode_into(payload, &mut token);
+
+    fn finish(mut self, signature: &[u8]) -> String {
+        self.token.push('.');
+        base64url::encode_into(signature, &mut self.token);
+        self.token
     }
-    let signature = if detached {
-        let input = signing_input(&token.as_bytes()[..header_end], payload, unencoded);
-        token.truncate(header_end + 1);
-        signer.sign(&input)?
-    } else {
-        signer.sign(token.as_bytes())?
-    };
-    token.push('.');
-    base64url::encode_into(&signature, &mut token);
-    Ok(token)
 }

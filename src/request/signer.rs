@@ -6,14 +6,18 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::async_sign::{Ready, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::{Error, Segment};
-use crate::{Clock, Header, Limits, Signer, SigningKeys, SystemClock, base64url, json, jws};
+use crate::{
+    AsyncSigner, Clock, Header, Limits, Signer, SigningKeys, SystemClock, base64url, json, jws,
+};
 
 /// Where the signing key comes from.
 enum KeySource {
     Fixed(Arc<dyn Signer>),
     Rotating(Arc<SigningKeys>),
+    Remote(Arc<dyn AsyncSigner>),
 }
 
 /// Signs JSON payloads as compact JWTs (`typ: JWT`, `kid` when the key has one).
@@ -53,6 +57,12 @@ impl RequestSigner {
     /// Signs with whichever of `keys` is current at each call.
     pub fn rotating(keys: Arc<SigningKeys>) -> Self {
         Self::with_source(KeySource::Rotating(keys))
+    }
+
+    /// Signs with a key behind a network call (KMS, HSM service); use the
+    /// `*_async` methods, since the sync ones cannot wait for it.
+    pub fn remote(signer: Arc<dyn AsyncSigner>) -> Self {
+        Self::with_source(KeySource::Remote(signer))
     }
 
     fn with_source(key: KeySource) -> Self {
@@ -108,9 +118,16 @@ impl RequestSigner {
     /// As for [`RequestSigner::sign_json`], and [`Error::Malformed`] when
     /// `payload` cannot be serialized.
     pub fn sign<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
-        let json =
-            serde_json::to_vec(payload).map_err(|e| Error::header(format!("payload: {e}")))?;
-        self.sign_json(&json)
+        self.sign_json(&to_json(payload)?)
+    }
+
+    /// As [`RequestSigner::sign`], waiting for an async signer if needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestSigner::sign`].
+    pub async fn sign_async<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
+        self.sign_json_async(&to_json(payload)?).await
     }
 
     /// Signs raw JSON bytes, which must be one strict JSON object.
@@ -121,15 +138,27 @@ impl RequestSigner {
     /// [`Error::TooLarge`] above the limits, [`Error::NoSigningKey`] when no
     /// rotating key is usable, or the signer's error.
     pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
+        now_or_never(self.sign_json_async(json))
+            .unwrap_or_else(|| Err(needs_async("sign_json_async")))
+    }
+
+    /// As [`RequestSigner::sign_json`], waiting for an async signer if needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestSigner::sign_json`].
+    pub async fn sign_json_async(&self, json: &[u8]) -> Result<String, Error> {
         self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
-        let signer = match &self.key {
-            KeySource::Fixed(signer) => Arc::clone(signer),
-            KeySource::Rotating(keys) => keys.current()?,
+        let signer: Arc<dyn AsyncSigner> = match &self.key {
+            KeySource::Fixed(signer) => Arc::new(Ready(Arc::clone(signer))),
+            KeySource::Rotating(keys) => Arc::new(Ready(keys.current()?)),
+            KeySource::Remote(signer) => Arc::clone(signer),
         };
-        let header = Header::for_signer(&*signer).with_typ("JWT");
-        jws::sign(&header, &payload, &*signer)
+        let mut header = Header::new(signer.algorithm()).with_typ("JWT");
+        header.kid = signer.key_id().map(str::to_owned);
+        jws::sign_async(&header, &payload, &*signer).await
     }
 
     /// Appends the configured claims the payload does not already have.
@@ -186,6 +215,7 @@ impl fmt::Debug for RequestSigner {
         let key: &dyn fmt::Debug = match &self.key {
             KeySource::Fixed(signer) => signer,
             KeySource::Rotating(keys) => keys,
+            KeySource::Remote(signer) => signer,
         };
         f.debug_struct("RequestSigner")
             .field("key", key)
@@ -194,4 +224,8 @@ impl fmt::Debug for RequestSigner {
             .field("jti", &self.jti)
             .finish_non_exhaustive()
     }
+}
+
+fn to_json<T: Serialize + ?Sized>(payload: &T) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(payload).map_err(|e| Error::header(format!("payload: {e}")))
 }

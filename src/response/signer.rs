@@ -4,9 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::profile::ResponseProfile;
+use crate::async_sign::{Ready, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::Error;
-use crate::{Header, Signer, SigningKeys, base64url, jws};
+use crate::{AsyncSigner, Header, Signer, SigningKeys, base64url, jws};
 
 /// How a signed and encrypted embedded response nests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,7 @@ pub enum NestingOrder {
 enum KeySource {
     Fixed(Arc<dyn Signer>),
     Rotating(Arc<SigningKeys>),
+    Remote(Arc<dyn AsyncSigner>),
 }
 
 /// The three signature headers of one response.
@@ -92,6 +94,12 @@ impl ResponseSigner {
         Self::with_source(KeySource::Rotating(keys))
     }
 
+    /// Signs with a key behind a network call (KMS, HSM service); use the
+    /// `*_async` methods, since the sync ones cannot wait for it.
+    pub fn remote(signer: Arc<dyn AsyncSigner>) -> Self {
+        Self::with_source(KeySource::Remote(signer))
+    }
+
     fn with_source(keys: KeySource) -> Self {
         ResponseSigner {
             keys,
@@ -126,10 +134,11 @@ impl ResponseSigner {
         &self.profile
     }
 
-    fn current(&self) -> Result<Arc<dyn Signer>, Error> {
-        let signer = match &self.keys {
-            KeySource::Fixed(signer) => Arc::clone(signer),
-            KeySource::Rotating(keys) => keys.current()?,
+    fn current(&self) -> Result<Arc<dyn AsyncSigner>, Error> {
+        let signer: Arc<dyn AsyncSigner> = match &self.keys {
+            KeySource::Fixed(signer) => Arc::new(Ready(Arc::clone(signer))),
+            KeySource::Rotating(keys) => Arc::new(Ready(keys.current()?)),
+            KeySource::Remote(signer) => Arc::clone(signer),
         };
         if signer.key_id().is_none() {
             return Err(Error::MissingKeyId);
@@ -143,12 +152,28 @@ impl ResponseSigner {
     ///
     /// [`Error::NoSigningKey`], [`Error::MissingKeyId`], or the signer's error.
     pub fn sign_headers(&self, status: u16, body: &[u8]) -> Result<SignatureHeaders, Error> {
+        now_or_never(self.sign_headers_async(status, body))
+            .unwrap_or_else(|| Err(needs_async("sign_headers_async")))
+    }
+
+    /// As [`ResponseSigner::sign_headers`], waiting for an async signer if needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_headers`].
+    pub async fn sign_headers_async(
+        &self,
+        status: u16,
+        body: &[u8],
+    ) -> Result<SignatureHeaders, Error> {
         let signer = self.current()?;
         let mut nonce = [0u8; 16];
         backend::fill_random(&mut nonce)?;
         let token = base64url::encode(&nonce);
         let input = self.profile.signing_input(body, status, &token)?;
-        let signature = self.profile.encode_signature(&signer.sign(&input)?);
+        let signature = self
+            .profile
+            .encode_signature(&signer.sign_async(&input).await?);
         Ok(SignatureHeaders {
             names: [
                 self.profile.key_id_header().to_owned(),
@@ -168,22 +193,33 @@ impl ResponseSigner {
     ///
     /// As for [`ResponseSigner::sign_headers`], and encryption errors.
     pub fn sign_embedded(&self, body: &[u8]) -> Result<String, Error> {
+        now_or_never(self.sign_embedded_async(body))
+            .unwrap_or_else(|| Err(needs_async("sign_embedded_async")))
+    }
+
+    /// As [`ResponseSigner::sign_embedded`], waiting for an async signer if needed.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_embedded`].
+    pub async fn sign_embedded_async(&self, body: &[u8]) -> Result<String, Error> {
         let signer = self.current()?;
-        let header = Header::for_signer(&*signer);
+        let mut header = Header::new(signer.algorithm());
+        header.kid = signer.key_id().map(str::to_owned);
         #[cfg(feature = "jwe")]
         if let Some((encrypter, order)) = &self.encryption {
             return match order {
                 NestingOrder::SignedJwe => {
                     let jwe = encrypter.encrypt(body, None)?;
-                    jws::sign(&header.with_cty("JOSE"), jwe.as_bytes(), &*signer)
+                    jws::sign_async(&header.with_cty("JOSE"), jwe.as_bytes(), &*signer).await
                 }
                 NestingOrder::EncryptedJws => {
-                    let jws = jws::sign(&header, body, &*signer)?;
+                    let jws = jws::sign_async(&header, body, &*signer).await?;
                     encrypter.encrypt(jws.as_bytes(), Some("JOSE"))
                 }
             };
         }
-        jws::sign(&header, body, &*signer)
+        jws::sign_async(&header, body, &*signer).await
     }
 }
 
@@ -192,6 +228,7 @@ impl fmt::Debug for ResponseSigner {
         let keys: &dyn fmt::Debug = match &self.keys {
             KeySource::Fixed(signer) => signer,
             KeySource::Rotating(keys) => keys,
+            KeySource::Remote(signer) => signer,
         };
         let mut s = f.debug_struct("ResponseSigner");
         s.field("keys", keys).field("profile", &self.profile);

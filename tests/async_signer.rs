@@ -1,0 +1,153 @@
+//! `AsyncSigner`: a signer that runs in another task and answers over a
+//! channel, the way a KMS or HSM client answers over the network, used by
+//! the request and response signers.
+
+// A test that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use signed_payloads::request::{RequestSigner, RequestVerifier};
+use signed_payloads::response::{ResponseSigner, ResponseVerifier};
+use signed_payloads::{
+    Algorithm, AsyncSigner, Error, KeyRegistry, PrivateKey, RsaSigner, SignFuture, Signer,
+    VerificationKey,
+};
+use tokio::sync::{mpsc, oneshot};
+
+type Job = (Vec<u8>, oneshot::Sender<Result<Vec<u8>, Error>>);
+
+/// Holds no key: sends each signing input to a task that owns it.
+#[derive(Debug)]
+struct ChannelSigner {
+    algorithm: Algorithm,
+    kid: String,
+    jobs: mpsc::Sender<Job>,
+}
+
+impl ChannelSigner {
+    /// Starts the key-holding task and returns the client side.
+    fn spawn(key: PrivateKey, algorithm: Algorithm, kid: &str) -> Self {
+        let (jobs, mut inbox) = mpsc::channel::<Job>(16);
+        let signer = RsaSigner::new(key, algorithm);
+        tokio::spawn(async move {
+            while let Some((message, reply)) = inbox.recv().await {
+                // Let the caller actually wait, as a network call would.
+                tokio::task::yield_now().await;
+                let _ = reply.send(signer.sign(&message));
+            }
+        });
+        ChannelSigner {
+            algorithm,
+            kid: kid.to_owned(),
+            jobs,
+        }
+    }
+}
+
+impl AsyncSigner for ChannelSigner {
+    fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    fn key_id(&self) -> Option<&str> {
+        Some(&self.kid)
+    }
+
+    fn sign_async<'a>(&'a self, message: &'a [u8]) -> SignFuture<'a> {
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            self.jobs
+                .send((message.to_vec(), reply))
+                .await
+                .map_err(|_| Error::backend("signing task is gone"))?;
+            answer
+                .await
+                .map_err(|_| Error::backend("signing task dropped the request"))?
+        })
+    }
+}
+
+fn key() -> PrivateKey {
+    PrivateKey::from_pem(include_str!("data/keys/rsa2048.pkcs8.pem")).unwrap()
+}
+
+fn registry(alg: Algorithm) -> Arc<KeyRegistry> {
+    Arc::new(KeyRegistry::new(
+        VerificationKey::new("kms-1", key().public_key().clone(), alg).unwrap(),
+    ))
+}
+
+#[tokio::test]
+async fn request_signer_with_a_remote_key() {
+    let remote = RequestSigner::remote(Arc::new(ChannelSigner::spawn(
+        key(),
+        Algorithm::PS256,
+        "kms-1",
+    )));
+    let token = remote.sign_json_async(br#"{"user":"ada"}"#).await.unwrap();
+    let verified = RequestVerifier::new(registry(Algorithm::PS256))
+        .verify_bytes(&token)
+        .unwrap();
+    assert_eq!(verified.key_id(), Some("kms-1"));
+    assert!(verified.payload().starts_with(br#"{"user":"ada","iat":"#));
+    // The sync method cannot wait for the channel, and says what to call instead.
+    let err = remote.sign_json(b"{}").unwrap_err();
+    assert!(err.to_string().contains("sign_json_async"), "{err}");
+    // Sync keys work through the async methods too.
+    let local = RequestSigner::new(Arc::new(
+        RsaSigner::new(key(), Algorithm::PS256).with_key_id("kms-1"),
+    ));
+    let token = local
+        .sign_async(&serde_json::json!({"user": "ada"}))
+        .await
+        .unwrap();
+    assert!(
+        RequestVerifier::new(registry(Algorithm::PS256))
+            .verify_bytes(&token)
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn response_signer_with_a_remote_key() {
+    let remote = ResponseSigner::remote(Arc::new(ChannelSigner::spawn(
+        key(),
+        Algorithm::PS384,
+        "kms-1",
+    )));
+    let verifier = ResponseVerifier::new(registry(Algorithm::PS384));
+    let headers = remote.sign_headers_async(200, b"{}").await.unwrap();
+    assert_eq!(
+        verifier
+            .verify_headers(200, headers.iter(), b"{}")
+            .unwrap()
+            .key_id(),
+        "kms-1"
+    );
+    let token = remote.sign_embedded_async(b"{}").await.unwrap();
+    assert_eq!(
+        verifier.verify_embedded(token.as_bytes()).unwrap().body(),
+        b"{}"
+    );
+    assert!(
+        remote
+            .sign_headers(200, b"{}")
+            .unwrap_err()
+            .to_string()
+            .contains("sign_headers_async")
+    );
+}
+
+#[tokio::test]
+async fn a_failing_remote_key_is_an_error_not_a_token() {
+    let signer = ChannelSigner::spawn(key(), Algorithm::PS256, "kms-1");
+    let (jobs, inbox) = mpsc::channel::<Job>(1);
+    drop(inbox);
+    let broken = ChannelSigner { jobs, ..signer };
+    let err = RequestSigner::remote(Arc::new(broken))
+        .sign_json_async(b"{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Backend(_)), "{err}");
+}

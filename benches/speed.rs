@@ -57,6 +57,16 @@ struct Payload {
     items: Vec<String>,
 }
 
+/// The same payload, borrowing its strings from the verified bytes.
+#[derive(Deserialize)]
+struct PayloadRef<'a> {
+    #[serde(borrow)]
+    sub: &'a str,
+    iat: u64,
+    #[serde(borrow)]
+    items: Vec<&'a str>,
+}
+
 /// A JSON object of about 1 KiB.
 fn payload_1kib() -> Vec<u8> {
     let items = (0..52).map(|i| format!("item-{i:04}-abcdef")).collect();
@@ -191,6 +201,13 @@ fn verify(c: &mut Criterion) {
     });
     group.bench_function(format!("{}-bytes", ours()), |b| {
         b.iter(|| registry.verify(black_box(&token), &limits).unwrap())
+    });
+    group.bench_function(format!("{}-borrowed", ours()), |b| {
+        b.iter(|| {
+            let verified = registry.verify(black_box(&token), &limits).unwrap();
+            let payload: PayloadRef<'_> = verified.parse_json(&limits).unwrap();
+            black_box((payload.sub.len(), payload.iat, payload.items.len()));
+        })
     });
     group.finish();
 }

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, Escaped, Malformed, Segment};
 
@@ -311,8 +311,8 @@ pub(crate) fn header_error(e: &serde_json::Error) -> Error {
 }
 
 /// Strictly checks and then deserializes a payload into `T`.
-pub(crate) fn from_slice_strict<T: DeserializeOwned>(
-    bytes: &[u8],
+pub(crate) fn from_slice_strict<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
     part: Segment,
     max_depth: usize,
 ) -> Result<T, Error> {

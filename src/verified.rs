@@ -68,4 +68,38 @@ impl Verified<Vec<u8>> {
             key_id: self.key_id,
         })
     }
+
+    /// Deserializes the payload as strict JSON into a `T` that may borrow
+    /// from it (`&str` fields, `Cow`), saving an allocation per string: the
+    /// zero-copy twin of [`Verified::deserialize_json`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Verified::deserialize_json`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), signed_payloads::Error> {
+    /// use serde::Deserialize;
+    /// use signed_payloads::{jws, Algorithm, Header, Limits, PrivateKey, RsaSigner, RsaVerifier};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct User<'a> { name: &'a str }
+    ///
+    /// let key = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
+    /// let verifier = RsaVerifier::new(key.public_key().clone(), Algorithm::RS256)?;
+    /// let signer = RsaSigner::new(key, Algorithm::RS256);
+    /// let token = jws::sign(&Header::for_signer(&signer), br#"{"name":"Ada"}"#, &signer)?;
+    /// let verified = jws::verify(&token, &verifier, &Limits::default())?;
+    /// let user: User<'_> = verified.parse_json(&Limits::default())?;
+    /// assert_eq!(user.name, "Ada");
+    /// # Ok(()) }
+    /// ```
+    pub fn parse_json<'a, T: serde::Deserialize<'a>>(
+        &'a self,
+        limits: &Limits,
+    ) -> Result<T, Error> {
+        json::from_slice_strict(&self.payload, Segment::Payload, limits.max_json_depth())
+    }
 }

@@ -83,3 +83,32 @@ pub(crate) fn needs_async(method: &str) -> Error {
         "this signer holds an AsyncSigner that has to wait: call {method} instead"
     ))
 }
+
+/// Where a request or response signer gets its key: one sync signer, the
+/// current one of a rotating set, or an async (remote) signer.
+pub(crate) enum KeySource {
+    Fixed(std::sync::Arc<dyn crate::Signer>),
+    Rotating(std::sync::Arc<crate::SigningKeys>),
+    Remote(std::sync::Arc<dyn AsyncSigner>),
+}
+
+impl KeySource {
+    /// The signer to use now, seen as async.
+    pub(crate) fn current(&self) -> Result<std::sync::Arc<dyn AsyncSigner>, Error> {
+        Ok(match self {
+            KeySource::Fixed(signer) => std::sync::Arc::new(Ready(std::sync::Arc::clone(signer))),
+            KeySource::Rotating(keys) => std::sync::Arc::new(Ready(keys.current()?)),
+            KeySource::Remote(signer) => std::sync::Arc::clone(signer),
+        })
+    }
+}
+
+impl Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Fixed(signer) => signer.fmt(f),
+            KeySource::Rotating(keys) => keys.fmt(f),
+            KeySource::Remote(signer) => signer.fmt(f),
+        }
+    }
+}

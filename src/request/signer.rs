@@ -6,19 +6,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::async_sign::{Ready, needs_async, now_or_never};
+use crate::async_sign::{KeySource, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::{Error, Segment};
 use crate::{
     AsyncSigner, Clock, Header, Limits, Signer, SigningKeys, SystemClock, base64url, json, jws,
 };
-
-/// Where the signing key comes from.
-enum KeySource {
-    Fixed(Arc<dyn Signer>),
-    Rotating(Arc<SigningKeys>),
-    Remote(Arc<dyn AsyncSigner>),
-}
 
 /// Signs JSON payloads as compact JWTs (`typ: JWT`, `kid` when the key has one).
 ///
@@ -151,11 +144,7 @@ impl RequestSigner {
         self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
-        let signer: Arc<dyn AsyncSigner> = match &self.key {
-            KeySource::Fixed(signer) => Arc::new(Ready(Arc::clone(signer))),
-            KeySource::Rotating(keys) => Arc::new(Ready(keys.current()?)),
-            KeySource::Remote(signer) => Arc::clone(signer),
-        };
+        let signer = self.key.current()?;
         let mut header = Header::new(signer.algorithm()).with_typ("JWT");
         header.kid = signer.key_id().map(str::to_owned);
         jws::sign_async(&header, &payload, &*signer).await
@@ -212,13 +201,8 @@ impl RequestSigner {
 
 impl fmt::Debug for RequestSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key: &dyn fmt::Debug = match &self.key {
-            KeySource::Fixed(signer) => signer,
-            KeySource::Rotating(keys) => keys,
-            KeySource::Remote(signer) => signer,
-        };
         f.debug_struct("RequestSigner")
-            .field("key", key)
+            .field("key", &self.key)
             .field("iat", &self.iat)
             .field("ttl", &self.ttl)
             .field("jti", &self.jti)

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::profile::ResponseProfile;
-use crate::async_sign::{Ready, needs_async, now_or_never};
+use crate::async_sign::{KeySource, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::Error;
 use crate::{AsyncSigner, Header, Signer, SigningKeys, base64url, jws};
@@ -16,12 +16,6 @@ pub enum NestingOrder {
     SignedJwe,
     /// A JWE whose plaintext is the JWS of the body.
     EncryptedJws,
-}
-
-enum KeySource {
-    Fixed(Arc<dyn Signer>),
-    Rotating(Arc<SigningKeys>),
-    Remote(Arc<dyn AsyncSigner>),
 }
 
 /// The three signature headers of one response.
@@ -135,11 +129,7 @@ impl ResponseSigner {
     }
 
     fn current(&self) -> Result<Arc<dyn AsyncSigner>, Error> {
-        let signer: Arc<dyn AsyncSigner> = match &self.keys {
-            KeySource::Fixed(signer) => Arc::new(Ready(Arc::clone(signer))),
-            KeySource::Rotating(keys) => Arc::new(Ready(keys.current()?)),
-            KeySource::Remote(signer) => Arc::clone(signer),
-        };
+        let signer = self.keys.current()?;
         if signer.key_id().is_none() {
             return Err(Error::MissingKeyId);
         }
@@ -225,13 +215,8 @@ impl ResponseSigner {
 
 impl fmt::Debug for ResponseSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: &dyn fmt::Debug = match &self.keys {
-            KeySource::Fixed(signer) => signer,
-            KeySource::Rotating(keys) => keys,
-            KeySource::Remote(signer) => signer,
-        };
         let mut s = f.debug_struct("ResponseSigner");
-        s.field("keys", keys).field("profile", &self.profile);
+        s.field("keys", &self.keys).field("profile", &self.profile);
         #[cfg(feature = "jwe")]
         s.field("encryption", &self.encryption);
         s.finish()

@@ -4,12 +4,12 @@ use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
+use crate::Verified;
 use crate::error::{Error, Escaped};
 use crate::request::{JWT_CONTENT_TYPE, RequestVerifier};
 use crate::response::{
     ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, VerifiedResponse,
 };
-use crate::{Verified, request};
 
 /// Reads the one `Content-Type` of a request.
 ///
@@ -46,9 +46,8 @@ impl RequestVerifier {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Verified<T>, Error> {
-        let content_type = content_type(headers)?;
-        request::check_content_type(content_type)?;
-        self.verify_request(content_type, body)
+        // verify_request checks the content type before anything else.
+        self.verify_request(content_type(headers)?, body)
     }
 }
 

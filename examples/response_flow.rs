@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use signed_payloads::jwe::{RsaDecrypter, RsaEncrypter};
 use signed_payloads::response::{
-    Encryption, MemoryNonceStore, NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier,
+    Encryption, NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier,
 };
-use signed_payloads::{Algorithm, Error, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+use signed_payloads::{
+    Algorithm, Error, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner, VerificationKey,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -160,12 +162,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     report("a tampered body", ok, detail);
 
-    let guarded = verifier
-        .clone()
-        .with_nonce_store(Arc::new(MemoryNonceStore::new(
-            10_000,
-            Duration::from_secs(300),
-        )));
+    let guarded = verifier.clone().with_nonce_store(
+        Arc::new(MemoryNonceStore::new(10_000)),
+        Duration::from_secs(300),
+    );
     let first = guarded
         .verify_headers(captured.status, captured.headers.clone(), &captured.body)
         .is_ok();

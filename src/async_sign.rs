@@ -77,11 +77,9 @@ pub(crate) fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
     }
 }
 
-/// The error of a sync call on a signer that holds a truly async key.
-pub(crate) fn needs_async(method: &str) -> Error {
-    Error::backend(format!(
-        "this signer holds an AsyncSigner that has to wait: call {method} instead"
-    ))
+/// The error of a sync call that met a truly async key, store or signer.
+pub(crate) fn needs_async(method: &'static str) -> Error {
+    Error::NeedsAsync { method }
 }
 
 /// Where a request or response signer gets its key: one sync signer, the

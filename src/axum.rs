@@ -67,7 +67,7 @@ where
                 limit,
             })
         })?;
-        let verified = verifier.verify_request(content_type, &body)?;
+        let verified = verifier.verify_request_async(content_type, &body).await?;
         Ok(SignedJson(verified))
     }
 }

@@ -232,6 +232,42 @@ impl ClaimsPolicy {
     }
 }
 
+/// The claims a replay defence needs: `jti` (to remember) and `exp` (how long).
+#[derive(Deserialize)]
+struct ReplayClaims {
+    #[serde(default)]
+    jti: Claim,
+    #[serde(default)]
+    exp: Claim,
+}
+
+/// The longest `jti` remembered; a longer one is refused rather than stored.
+pub(crate) const MAX_JTI_LEN: usize = 256;
+
+impl ClaimsPolicy {
+    /// The `jti` of an already checked payload and how long to remember it:
+    /// until `exp` plus the leeway, after which the token is refused as
+    /// expired anyway.
+    pub(crate) fn replay_window(&self, payload: &[u8]) -> Result<(String, Duration), Error> {
+        let claims: ReplayClaims = serde_json::from_slice(payload)
+            .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
+        let jti = match claims.jti {
+            Claim::Absent => return Err(ClaimError::Missing("jti").into()),
+            Claim::Present(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => {
+                jti
+            }
+            Claim::Present(Value::String(_)) => return Err(ClaimError::OutOfRange("jti").into()),
+            Claim::Present(_) => return Err(ClaimError::WrongType("jti").into()),
+        };
+        let exp = numeric_date(&claims.exp, "exp", true)?.unwrap_or_default();
+        let remaining = exp + self.leeway.as_secs_f64() - seconds(self.clock.now());
+        // At least a second, so that a token checked at its last instant is
+        // still remembered across the clock skew of two instances.
+        let ttl = Duration::try_from_secs_f64(remaining.max(1.0)).unwrap_or(Duration::from_secs(1));
+        Ok((jti, ttl))
+    }
+}
+
 fn seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())

@@ -86,9 +86,37 @@ pub enum Error {
     #[error("decryption failed")]
     DecryptionFailed,
 
-    /// A response token (nonce) was seen before: a replay.
-    #[error("this response was seen before (replayed nonce)")]
+    /// A response nonce or a request `jti` was seen before: a replay.
+    #[error("this token was seen before (replayed nonce or jti)")]
     Replayed,
+
+    /// No key is registered for this tenant (or all were retired).
+    #[error("no active key is registered for tenant {0}")]
+    UnknownTenant(Escaped),
+
+    /// A key store, nonce store or key endpoint could not answer. The token
+    /// in hand is refused; nothing is accepted on a store's silence.
+    #[error("{what} is unavailable: {source}")]
+    Unavailable {
+        /// Which store or endpoint.
+        what: &'static str,
+        /// What went wrong talking to it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+
+    /// A setting given to a builder is not usable (a JWKS URL that is not
+    /// https, say).
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// A sync method met a key source, signer or nonce store that has to
+    /// wait on the network; its async twin must be called instead.
+    #[error("this call has to wait on a network store or signer: call {method} instead")]
+    NeedsAsync {
+        /// The async method to call.
+        method: &'static str,
+    },
 
     /// The input is not a well-formed token, header, key file or payload.
     #[error("malformed input: {0}")]

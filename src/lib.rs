@@ -19,13 +19,17 @@ pub mod jwe;
 pub mod jws;
 mod key;
 mod limits;
+mod nonce;
 mod registry;
+#[cfg(feature = "jwks-http")]
+mod remote_jwks;
 pub mod request;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 pub mod response;
 mod sign;
 mod signing_keys;
+pub mod store;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod verified;
@@ -40,7 +44,12 @@ pub use error::{Error, Escaped, KeyRejected, Malformed, Result, Segment};
 pub use jws::Header;
 pub use key::{Jwk, JwkSet, PrivateKey, PublicKey};
 pub use limits::Limits;
+#[cfg(feature = "redis")]
+pub use nonce::RedisNonceStore;
+pub use nonce::{MemoryNonceStore, NonceFuture, NonceStore};
 pub use registry::{KeyRegistry, KeySet, MAX_ACTIVE_KEYS, VerificationKey};
+#[cfg(feature = "jwks-http")]
+pub use remote_jwks::RemoteJwks;
 pub use sign::{RsaSigner, Signer};
 pub use signing_keys::SigningKeys;
 pub use verified::Verified;

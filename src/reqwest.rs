@@ -31,6 +31,6 @@ impl ResponseVerifier {
         let headers = headers
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_bytes()));
-        self.verify(mode, status, headers, &body)
+        self.verify_async(mode, status, headers, &body).await
     }
 }

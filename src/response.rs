@@ -3,12 +3,10 @@
 //! `{body};{status};{token}`) or as an embedded compact JWS that may wrap an
 //! encrypted JWE; the integrator verifies it with the API's public keys.
 
-mod nonce;
 mod profile;
 mod signer;
 mod verifier;
 
-pub use nonce::{MemoryNonceStore, NonceStore};
 pub use profile::{InputPart, ResponseMode, ResponseProfile, SignatureEncoding};
 pub use signer::{NestingOrder, ResponseSigner, SignatureHeaders};
 pub use verifier::{Encryption, ResponseVerifier, VerifiedResponse};

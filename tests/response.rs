@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use signed_payloads::response::{
-    Encryption, MemoryNonceStore, ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier,
-    SignatureEncoding,
+    Encryption, ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, SignatureEncoding,
 };
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, Malformed, PrivateKey, PublicKey, RsaSigner, VerificationKey,
+    Algorithm, Error, KeyRegistry, Malformed, MemoryNonceStore, PrivateKey, PublicKey, RsaSigner,
+    VerificationKey,
 };
 
 fn data(path: &str) -> String {
@@ -282,8 +282,8 @@ fn moving_body_bytes_into_the_token_is_refused() {
 #[test]
 fn replays_are_refused_when_the_nonce_store_is_on() {
     let signed = signer().sign_headers(200, b"{}").unwrap();
-    let store = Arc::new(MemoryNonceStore::new(1000, Duration::from_secs(300)));
-    let guarded = verifier().with_nonce_store(store.clone());
+    let store = Arc::new(MemoryNonceStore::new(1000));
+    let guarded = verifier().with_nonce_store(store.clone(), Duration::from_secs(300));
     assert!(
         guarded
             .verify_headers(200, headers_of(&signed), b"{}")

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use signed_payloads::MemoryNonceStore;
 use signed_payloads::request::{RequestSigner, RequestVerifier};
-use signed_payloads::response::{MemoryNonceStore, ResponseSigner, ResponseVerifier};
+use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
     Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, RsaVerifier, SigningKeys,
     VerificationKey, jws,
@@ -101,9 +102,10 @@ fn nothing_secret_in_debug_or_display() {
             "ResponseVerifier",
             format!(
                 "{:?}",
-                ResponseVerifier::new(registry.clone()).with_nonce_store(Arc::new(
-                    MemoryNonceStore::new(10, std::time::Duration::from_secs(1))
-                ))
+                ResponseVerifier::new(registry.clone()).with_nonce_store(
+                    Arc::new(MemoryNonceStore::new(10)),
+                    std::time::Duration::from_secs(1)
+                )
             ),
         ),
     ];

@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use crate::async_sign::{needs_async, now_or_never};
 use crate::error::{Error, Escaped, Malformed};
-use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, Verified};
+use crate::nonce::scoped;
+use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, NonceStore, Verified};
 
 /// Verifies signed request bodies against a program's [`KeyRegistry`].
 ///
@@ -38,63 +40,28 @@ use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, Verified};
 #[derive(Debug, Clone)]
 pub struct RequestVerifier {
     registry: Arc<KeyRegistry>,
-    claims: ClaimsPolicy,
-    limits: Limits,
-    expected_typ: Option<String>,
+    rules: Rules,
 }
 
-impl RequestVerifier {
-    /// A verifier over `registry` with the default claims policy and limits.
-    pub fn new(registry: Arc<KeyRegistry>) -> Self {
-        RequestVerifier {
-            registry,
-            claims: ClaimsPolicy::new(),
-            limits: Limits::default(),
-            expected_typ: None,
-        }
-    }
+/// Everything a request verifier checks besides the signature's key: shared
+/// by [`RequestVerifier`] (one registry) and
+/// [`TenantVerifier`](super::TenantVerifier) (a registry per tenant).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rules {
+    pub(crate) claims: ClaimsPolicy,
+    pub(crate) limits: Limits,
+    pub(crate) expected_typ: Option<String>,
+    pub(crate) replay: Option<Arc<dyn NonceStore>>,
+}
 
-    /// Sets the claims policy.
-    #[must_use]
-    pub fn with_claims(mut self, claims: ClaimsPolicy) -> Self {
-        self.claims = claims;
-        self
-    }
-
-    /// Sets the input limits.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Requires the header `typ` to be `typ` (compared ASCII case-insensitively,
-    /// as media types are).
-    #[must_use]
-    pub fn expect_typ(mut self, typ: impl Into<String>) -> Self {
-        self.expected_typ = Some(typ.into());
-        self
-    }
-
-    /// The limits in force.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
-    /// The registry the keys come from.
-    pub fn registry(&self) -> &Arc<KeyRegistry> {
-        &self.registry
-    }
-
-    /// Verifies a token and returns its payload bytes exactly as signed.
-    ///
-    /// # Errors
-    ///
-    /// The registry's errors ([`Error::BadSignature`], [`Error::UnknownKeyId`],
-    /// ...), [`Error::Malformed`] for a payload that is not strict JSON, and
-    /// [`Error::Claim`] for claims that fail the policy.
-    pub fn verify_bytes(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
-        let verified = self.registry.verify(token.trim_ascii(), &self.limits)?;
+impl Rules {
+    /// Signature, header and claims: everything but the replay check.
+    pub(crate) fn check(
+        &self,
+        registry: &KeyRegistry,
+        token: &str,
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let verified = registry.verify(token.trim_ascii(), &self.limits)?;
         let header = verified.header();
         if header.is_unencoded() {
             return Err(Error::header("b64 must not be false in a JWT"));
@@ -113,6 +80,135 @@ impl RequestVerifier {
         Ok(verified)
     }
 
+    /// With a replay store: records the verified token's `jti` under `scope`
+    /// until its `exp`, refusing one seen before.
+    pub(crate) async fn remember(
+        &self,
+        scope: &str,
+        verified: &Verified<Vec<u8>>,
+    ) -> Result<(), Error> {
+        let Some(store) = &self.replay else {
+            return Ok(());
+        };
+        let (jti, ttl) = self.claims.replay_window(verified.payload())?;
+        if store.check_and_remember(&scoped(scope, &jti), ttl).await? {
+            Ok(())
+        } else {
+            Err(Error::Replayed)
+        }
+    }
+
+    /// The request body as a token: content type, size and UTF-8 checked.
+    pub(crate) fn body_token<'b>(
+        &self,
+        content_type: Option<&str>,
+        body: &'b [u8],
+    ) -> Result<&'b str, Error> {
+        super::check_content_type(content_type)?;
+        if body.len() > self.limits.max_token_bytes().saturating_add(SLACK) {
+            return Err(Error::TooLarge {
+                what: "request body",
+                actual: body.len(),
+                limit: self.limits.max_token_bytes(),
+            });
+        }
+        Ok(std::str::from_utf8(body).map_err(|_| Malformed::NotUtf8)?)
+    }
+}
+
+/// Deserializes a verified payload into `T`.
+pub(crate) fn typed<T: DeserializeOwned>(
+    verified: Verified<Vec<u8>>,
+) -> Result<Verified<T>, Error> {
+    let payload: T = serde_json::from_slice(verified.payload())
+        .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
+    let key_id = verified.key_id().map(str::to_owned);
+    let (_, header) = verified.into_parts();
+    Ok(Verified::new(payload, header, key_id))
+}
+
+/// The replay scope of a single-registry verifier's `jti`s.
+const SCOPE: &str = "request";
+
+impl RequestVerifier {
+    /// A verifier over `registry` with the default claims policy and limits.
+    pub fn new(registry: Arc<KeyRegistry>) -> Self {
+        RequestVerifier {
+            registry,
+            rules: Rules::default(),
+        }
+    }
+
+    /// Sets the claims policy.
+    #[must_use]
+    pub fn with_claims(mut self, claims: ClaimsPolicy) -> Self {
+        self.rules.claims = claims;
+        self
+    }
+
+    /// Sets the input limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.rules.limits = limits;
+        self
+    }
+
+    /// Requires the header `typ` to be `typ` (compared ASCII case-insensitively,
+    /// as media types are).
+    #[must_use]
+    pub fn expect_typ(mut self, typ: impl Into<String>) -> Self {
+        self.rules.expected_typ = Some(typ.into());
+        self
+    }
+
+    /// Refuses a token whose `jti` was seen before. Every token must then
+    /// carry a string `jti` (at most 256 bytes) and an `exp`; the `jti` is
+    /// remembered until `exp` plus the leeway, after which the token is
+    /// refused as expired. Share one store (Redis) between the instances of a
+    /// fleet so that a replay sent to another instance is refused too.
+    ///
+    /// A store that has to wait on the network needs the `*_async` methods.
+    #[must_use]
+    pub fn with_replay_store(mut self, store: Arc<dyn NonceStore>) -> Self {
+        self.rules.replay = Some(store);
+        self
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.rules.limits
+    }
+
+    /// The registry the keys come from.
+    pub fn registry(&self) -> &Arc<KeyRegistry> {
+        &self.registry
+    }
+
+    /// Verifies a token and returns its payload bytes exactly as signed.
+    ///
+    /// # Errors
+    ///
+    /// The registry's errors ([`Error::BadSignature`], [`Error::UnknownKeyId`],
+    /// ...), [`Error::Malformed`] for a payload that is not strict JSON,
+    /// [`Error::Claim`] for claims that fail the policy; with a replay store,
+    /// [`Error::Replayed`], and [`Error::NeedsAsync`] if the store has to wait.
+    pub fn verify_bytes(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
+        now_or_never(self.verify_bytes_async(token))
+            .unwrap_or_else(|| Err(needs_async("verify_bytes_async")))
+    }
+
+    /// As [`RequestVerifier::verify_bytes`], waiting for a network replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_bytes`], and [`Error::Unavailable`]
+    /// when the replay store cannot answer.
+    pub async fn verify_bytes_async(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
+        let verified = self.rules.check(&self.registry, token)?;
+        self.rules.remember(SCOPE, &verified).await?;
+        Ok(verified)
+    }
+
     /// Verifies a token and deserializes its payload into `T`.
     ///
     /// # Errors
@@ -120,12 +216,19 @@ impl RequestVerifier {
     /// As for [`RequestVerifier::verify_bytes`], and [`Malformed::PayloadType`]
     /// when the payload does not fit `T`.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        let verified = self.verify_bytes(token)?;
-        let payload: T = serde_json::from_slice(verified.payload())
-            .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
-        let key_id = verified.key_id().map(str::to_owned);
-        let (_, header) = verified.into_parts();
-        Ok(Verified::new(payload, header, key_id))
+        typed(self.verify_bytes(token)?)
+    }
+
+    /// As [`RequestVerifier::verify`], waiting for a network replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_bytes_async`] and [`RequestVerifier::verify`].
+    pub async fn verify_async<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
+        typed(self.verify_bytes_async(token).await?)
     }
 
     /// Verifies an HTTP request body: the content type must be
@@ -141,16 +244,21 @@ impl RequestVerifier {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Verified<T>, Error> {
-        super::check_content_type(content_type)?;
-        if body.len() > self.limits.max_token_bytes().saturating_add(SLACK) {
-            return Err(Error::TooLarge {
-                what: "request body",
-                actual: body.len(),
-                limit: self.limits.max_token_bytes(),
-            });
-        }
-        let token = std::str::from_utf8(body).map_err(|_| Malformed::NotUtf8)?;
-        self.verify(token)
+        self.verify(self.rules.body_token(content_type, body)?)
+    }
+
+    /// As [`RequestVerifier::verify_request`], waiting for a network replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_request`] and [`RequestVerifier::verify_async`].
+    pub async fn verify_request_async<T: DeserializeOwned>(
+        &self,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
+        self.verify_async(self.rules.body_token(content_type, body)?)
+            .await
     }
 }
 

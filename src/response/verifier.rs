@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use super::nonce::NonceStore;
+use std::time::Duration;
+
 use super::profile::{MAX_TOKEN_LEN, ResponseMode, ResponseProfile};
+use crate::async_sign::{needs_async, now_or_never};
 use crate::error::{Error, Escaped, Malformed};
-use crate::{KeyRegistry, Limits};
+use crate::nonce::scoped;
+use crate::{KeyRegistry, Limits, NonceStore};
 
 /// Whether a verified embedded response was encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +64,12 @@ impl VerifiedResponse {
 /// Replay defence is off by default; [`ResponseVerifier::with_nonce_store`]
 /// turns it on for header mode (a token seen before is [`Error::Replayed`]).
 ///
+/// The keys come from a [`KeyRegistry`] ([`ResponseVerifier::new`]) or, with
+/// feature `jwks-http`, from the API's JWKS endpoint
+/// ([`ResponseVerifier::remote`]). The sync methods serve whenever nothing
+/// has to wait (a registry, a fresh cached JWKS, the in-memory nonce store);
+/// the `*_async` methods also wait for a JWKS fetch or a network nonce store.
+///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
@@ -79,10 +88,10 @@ impl VerifiedResponse {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ResponseVerifier {
-    registry: Arc<KeyRegistry>,
+    keys: Keys,
     profile: ResponseProfile,
     limits: Limits,
-    nonces: Option<Arc<dyn NonceStore>>,
+    nonces: Option<(Arc<dyn NonceStore>, Duration)>,
     #[cfg(feature = "jwe")]
     decrypter: Option<Arc<dyn crate::jwe::Decrypter>>,
 }
@@ -90,8 +99,18 @@ pub struct ResponseVerifier {
 impl ResponseVerifier {
     /// A verifier over the API's keys, with the default profile and limits.
     pub fn new(registry: Arc<KeyRegistry>) -> Self {
+        Self::with_keys(Keys::Registry(registry))
+    }
+
+    /// A verifier over the keys the API publishes at a JWKS endpoint.
+    #[cfg(feature = "jwks-http")]
+    pub fn remote(jwks: Arc<crate::RemoteJwks>) -> Self {
+        Self::with_keys(Keys::Remote(jwks))
+    }
+
+    fn with_keys(keys: Keys) -> Self {
         ResponseVerifier {
-            registry,
+            keys,
             profile: ResponseProfile::default(),
             limits: Limits::default(),
             nonces: None,
@@ -114,10 +133,15 @@ impl ResponseVerifier {
         self
     }
 
-    /// Refuses header-mode responses whose token was seen before.
+    /// Refuses header-mode responses whose token was seen within `window`.
+    ///
+    /// Header-mode responses carry no timestamp, so a replay older than the
+    /// window is not detected: choose it to cover the time a response can
+    /// usefully be replayed. Share one store (Redis) between the instances
+    /// of a fleet; a store that has to wait needs the `*_async` methods.
     #[must_use]
-    pub fn with_nonce_store(mut self, store: Arc<dyn NonceStore>) -> Self {
-        self.nonces = Some(store);
+    pub fn with_nonce_store(mut self, store: Arc<dyn NonceStore>, window: Duration) -> Self {
+        self.nonces = Some((store, window));
         self
     }
 
@@ -162,6 +186,29 @@ impl ResponseVerifier {
         }
     }
 
+    /// As [`ResponseVerifier::verify`], waiting for a JWKS fetch or a network nonce store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify`], and [`Error::Unavailable`].
+    pub async fn verify_async<I, N, V>(
+        &self,
+        mode: ResponseMode,
+        status: u16,
+        headers: I,
+        body: &[u8],
+    ) -> Result<VerifiedResponse, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        match mode {
+            ResponseMode::Headers => self.verify_headers_async(status, headers, body).await,
+            ResponseMode::Embedded => self.verify_embedded_async(body).await,
+        }
+    }
+
     /// Header mode: checks the signature header over `{body};{status};{token}`
     /// with the key the key-id header names. Header names match
     /// case-insensitively; each must appear exactly once.
@@ -181,6 +228,39 @@ impl ResponseVerifier {
         headers: I,
         body: &[u8],
     ) -> Result<VerifiedResponse, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let signed = self.read_headers(headers, body)?;
+        now_or_never(self.check_headers(status, signed, body))
+            .unwrap_or_else(|| Err(needs_async("verify_headers_async")))
+    }
+
+    /// As [`ResponseVerifier::verify_headers`], waiting for a JWKS fetch or
+    /// a network nonce store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify_headers`], and [`Error::Unavailable`].
+    pub async fn verify_headers_async<I, N, V>(
+        &self,
+        status: u16,
+        headers: I,
+        body: &[u8],
+    ) -> Result<VerifiedResponse, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let signed = self.read_headers(headers, body)?;
+        self.check_headers(status, signed, body).await
+    }
+
+    /// Picks the three signature headers out of `headers`.
+    fn read_headers<I, N, V>(&self, headers: I, body: &[u8]) -> Result<[String; 3], Error>
     where
         I: IntoIterator<Item = (N, V)>,
         N: AsRef<str>,
@@ -211,17 +291,30 @@ impl ResponseVerifier {
         }
         let [key_id, token, signature] = values;
         let missing = |i: usize| Error::from(Malformed::MissingHeader(Escaped::new(names[i])));
-        let key_id = key_id.ok_or_else(|| missing(0))?;
-        let token = token.ok_or_else(|| missing(1))?;
-        let signature = self
-            .profile
-            .decode_signature(signature.ok_or_else(|| missing(2))?.as_bytes())?;
+        Ok([
+            key_id.ok_or_else(|| missing(0))?,
+            token.ok_or_else(|| missing(1))?,
+            signature.ok_or_else(|| missing(2))?,
+        ])
+    }
+
+    async fn check_headers(
+        &self,
+        status: u16,
+        [key_id, token, signature]: [String; 3],
+        body: &[u8],
+    ) -> Result<VerifiedResponse, Error> {
+        let signature = self.profile.decode_signature(signature.as_bytes())?;
         let input = self.profile.signing_input(body, status, &token)?;
-        let key = self.registry.select(Some(&key_id), |key| {
+        let registry = self.keys.registry(Some(&key_id)).await?;
+        let key = registry.select(Some(&key_id), |key| {
             key.verifier().verify(&input, &signature)
         })?;
-        if let Some(store) = &self.nonces {
-            if !store.check_and_remember(&token)? {
+        if let Some((store, window)) = &self.nonces {
+            if !store
+                .check_and_remember(&scoped("response", &token), *window)
+                .await?
+            {
                 return Err(Error::Replayed);
             }
         }
@@ -245,13 +338,23 @@ impl ResponseVerifier {
     /// The errors of [`KeyRegistry::verify`], [`Error::DecryptionFailed`], and
     /// [`Malformed::Jwe`] for an encrypted body that cannot be handled.
     pub fn verify_embedded(&self, body: &[u8]) -> Result<VerifiedResponse, Error> {
+        now_or_never(self.verify_embedded_async(body))
+            .unwrap_or_else(|| Err(needs_async("verify_embedded_async")))
+    }
+
+    /// As [`ResponseVerifier::verify_embedded`], waiting for a JWKS fetch.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify_embedded`], and [`Error::Unavailable`].
+    pub async fn verify_embedded_async(&self, body: &[u8]) -> Result<VerifiedResponse, Error> {
         let token = std::str::from_utf8(body)
             .map_err(|_| Malformed::NotUtf8)?
             .trim_ascii();
         if looks_like_jwe(token.as_bytes()) {
-            return self.verify_encrypted_jws(token);
+            return self.verify_encrypted_jws(token).await;
         }
-        let verified = self.registry.verify(token, &self.limits)?;
+        let verified = self.verify_jws(token).await?;
         let key_id = verified.key_id().unwrap_or_default().to_owned();
         let payload = verified.into_payload();
         if !looks_like_jwe(&payload) {
@@ -281,8 +384,21 @@ impl ResponseVerifier {
         })
     }
 
+    /// Verifies a compact JWS against the keys, whichever their source.
+    async fn verify_jws(&self, token: &str) -> Result<crate::Verified<Vec<u8>>, Error> {
+        let registry = match &self.keys {
+            Keys::Registry(registry) => Arc::clone(registry),
+            #[cfg(feature = "jwks-http")]
+            Keys::Remote(jwks) => {
+                let kid = crate::jws::parse(token, &self.limits)?.header.kid;
+                jwks.registry_for(kid.as_deref()).await?
+            }
+        };
+        registry.verify(token, &self.limits)
+    }
+
     #[cfg(feature = "jwe")]
-    fn verify_encrypted_jws(&self, token: &str) -> Result<VerifiedResponse, Error> {
+    async fn verify_encrypted_jws(&self, token: &str) -> Result<VerifiedResponse, Error> {
         let decrypter = self.decrypter.as_ref().ok_or_else(|| {
             Error::from(Malformed::Jwe(
                 "the response is encrypted and no decrypter is configured".into(),
@@ -296,7 +412,7 @@ impl ResponseVerifier {
             )
             .into());
         }
-        let verified = self.registry.verify(inner, &self.limits)?;
+        let verified = self.verify_jws(inner).await?;
         let key_id = verified.key_id().unwrap_or_default().to_owned();
         Ok(VerifiedResponse {
             body: verified.into_payload(),
@@ -307,11 +423,31 @@ impl ResponseVerifier {
     }
 
     #[cfg(not(feature = "jwe"))]
-    fn verify_encrypted_jws(&self, _token: &str) -> Result<VerifiedResponse, Error> {
+    async fn verify_encrypted_jws(&self, _token: &str) -> Result<VerifiedResponse, Error> {
         Err(Malformed::Jwe(
             "the response is encrypted; enable the `jwe` feature to decrypt it".into(),
         )
         .into())
+    }
+}
+
+/// Where a response verifier's keys come from.
+#[derive(Debug, Clone)]
+enum Keys {
+    Registry(Arc<KeyRegistry>),
+    #[cfg(feature = "jwks-http")]
+    Remote(Arc<crate::RemoteJwks>),
+}
+
+impl Keys {
+    /// The registry to check a signature by key `kid` against.
+    #[cfg_attr(not(feature = "jwks-http"), allow(unused_variables))]
+    async fn registry(&self, kid: Option<&str>) -> Result<Arc<KeyRegistry>, Error> {
+        match self {
+            Keys::Registry(registry) => Ok(Arc::clone(registry)),
+            #[cfg(feature = "jwks-http")]
+            Keys::Remote(jwks) => jwks.registry_for(kid).await,
+        }
     }
 }
 

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Starts (or stops) the PostgreSQL and Redis that the service-backed tests and
+# examples/fleet.rs use: Debian's packages, installed if missing, each on
+# 127.0.0.1 only, with its data in a scratch folder.
+#
+#   scripts/services.sh start   # prints the `export ...` lines to run
+#   scripts/services.sh stop
+#
+# Settings (environment): SERVICES_DIR (default /tmp/signed-payloads-services),
+# PG_PORT (default 54329), REDIS_PORT (default 63799).
+set -euo pipefail
+
+dir=${SERVICES_DIR:-/tmp/signed-payloads-services}
+pg_port=${PG_PORT:-54329}
+redis_port=${REDIS_PORT:-63799}
+
+say() { printf '%s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+    local missing=()
+    pg_bin >/dev/null 2>&1 || missing+=(postgresql)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    if [ ${#missing[@]} -gt 0 ]; then
+        say "installing ${missing[*]} from Debian's packages"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+    fi
+}
+
+# The newest installed server's bin folder.
+pg_bin() {
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$bin" ] && [ -x "$bin/initdb" ] && echo "$bin"
+}
+
+
+# PostgreSQL refuses to run as root; the Debian package makes a `postgres` user.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+    local bin data=$dir/postgres
+    bin=$(pg_bin)
+    mkdir -p "$dir"
+    if [ ! -s "$data/PG_VERSION" ]; then
+        mkdir -p "$data"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$data"
+        as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1 ||
+            { cat "$dir/initdb.log" >&2; exit 1; }
+    fi
+    if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        say "postgresql already running"
+    else
+        [ "$(id -u)" -eq 0 ] && { touch "$dir/postgres.log"; chown postgres: "$dir/postgres.log"; }
+        as_pg "$bin/pg_ctl" -D "$data" -l "$dir/postgres.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $data -c max_connections=200 -c fsync=off" \
+            start >&2 || { cat "$dir/postgres.log" >&2; exit 1; }
+    fi
+}
+
+start_redis() {
+    if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
+        say "redis already running"
+        return
+    fi
+    mkdir -p "$dir/redis"
+    redis-server --bind 127.0.0.1 --port "$redis_port" --daemonize yes \
+        --dir "$dir/redis" --save '' --appendonly no \
+        --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+    for _ in $(seq 1 50); do
+        redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1 && return
+        sleep 0.1
+    done
+    cat "$dir/redis.log" >&2
+    exit 1
+}
+
+case "${1:-}" in
+start)
+    install_missing
+    start_postgres
+    start_redis
+    echo "export SIGNED_PAYLOADS_POSTGRES_URL=postgres://postgres@127.0.0.1:$pg_port/postgres"
+    echo "export SIGNED_PAYLOADS_REDIS_URL=redis://127.0.0.1:$redis_port/"
+    ;;
+stop)
+    if bin=$(pg_bin) && [ -d "$dir/postgres" ]; then
+        as_pg "$bin/pg_ctl" -D "$dir/postgres" -m fast -w stop >&2 || true
+    fi
+    redis-cli -h 127.0.0.1 -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+    ;;
+*)
+    say "usage: $0 start|stop"
+    exit 2
+    ;;
+esac

@@ -1,0 +1,168 @@
+//! The per-tenant key cache verifiers read through.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::KeyStore;
+use crate::error::{Error, Escaped};
+use crate::{Clock, KeyRegistry, SystemClock};
+
+/// Each tenant's active keys as a [`KeyRegistry`], fetched from a
+/// [`KeyStore`] and kept for `ttl`.
+///
+/// A rotation made by any instance is seen by every instance within `ttl`
+/// (call [`TenantKeys::invalidate`] after a local write to see it at once).
+/// While an entry is fresh no store call is made; once stale, the next
+/// lookup asks the store, and if the store cannot answer the lookup fails
+/// with [`Error::Unavailable`]: stale keys are not served past `ttl`, since
+/// a retired key must stop verifying. A tenant with no active key is
+/// [`Error::UnknownTenant`], and that answer is cached too, so a flood of
+/// made-up tenant ids costs one store query per id per `ttl`; at most
+/// `capacity` tenants are cached (the least recently fetched are dropped).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), signed_payloads::Error> {
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use signed_payloads::{Algorithm, VerificationKey};
+/// use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
+/// let store = Arc::new(MemoryKeyStore::new());
+/// let pem = include_str!("../../tests/data/keys/rsa2048.spki.pem");
+/// store.add_key("program-1", &VerificationKey::from_pem("k1", pem, Algorithm::RS256)?, "ops").await?;
+///
+/// let keys = TenantKeys::new(store).with_ttl(Duration::from_secs(5));
+/// assert_eq!(keys.registry("program-1").await?.key_ids(), ["k1"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct TenantKeys {
+    store: Arc<dyn KeyStore>,
+    ttl: Duration,
+    capacity: usize,
+    require_kid: bool,
+    leeway: Duration,
+    clock: Arc<dyn Clock>,
+    cache: Mutex<HashMap<String, Entry>>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// `None`: the tenant had no active key.
+    registry: Option<Arc<KeyRegistry>>,
+    fetched: Instant,
+}
+
+impl TenantKeys {
+    /// Reads `store`, caching each tenant's keys for 5 s, at most 10 000 tenants.
+    pub fn new(store: Arc<dyn KeyStore>) -> Self {
+        TenantKeys {
+            store,
+            ttl: Duration::from_secs(5),
+            capacity: 10_000,
+            require_kid: false,
+            leeway: Duration::ZERO,
+            clock: Arc::new(SystemClock),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How long a tenant's keys are used before the store is asked again:
+    /// the longest a retired key keeps verifying on another instance.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The most tenants cached at once (at least 1).
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Each tenant's registry refuses tokens without `kid`
+    /// (see [`KeyRegistry::require_kid`]).
+    #[must_use]
+    pub fn require_kid(mut self, require: bool) -> Self {
+        self.require_kid = require;
+        self
+    }
+
+    /// Clock and leeway for key expiry, passed to each tenant's registry.
+    #[must_use]
+    pub fn with_expiry_clock(mut self, clock: Arc<dyn Clock>, leeway: Duration) -> Self {
+        self.clock = clock;
+        self.leeway = leeway;
+        self
+    }
+
+    /// The store behind the cache.
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.store
+    }
+
+    /// Forgets `tenant`'s cached keys, so the next lookup asks the store.
+    pub fn invalidate(&self, tenant: &str) {
+        self.lock().remove(tenant);
+    }
+
+    /// `tenant`'s active keys, from the cache while fresh, else from the store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownTenant`] when the tenant has no active key,
+    /// [`Error::Unavailable`] when the store cannot answer, and a store's
+    /// keys that break the registry rules ([`Error::KeyLimit`], ...) are
+    /// refused as they are.
+    pub async fn registry(&self, tenant: &str) -> Result<Arc<KeyRegistry>, Error> {
+        if let Some(entry) = self.lock().get(tenant) {
+            if entry.fetched.elapsed() < self.ttl {
+                return found(entry.registry.clone(), tenant);
+            }
+        }
+        let keys = self.store.active_keys(tenant).await?;
+        let registry = if keys.is_empty() {
+            None
+        } else {
+            // Building a registry re-checks the rules on what the store
+            // returned: a store with three active keys is refused here.
+            let registry = KeyRegistry::from_keys(keys)?
+                .require_kid(self.require_kid)
+                .with_clock(Arc::clone(&self.clock))
+                .with_leeway(self.leeway);
+            Some(Arc::new(registry))
+        };
+        self.insert(tenant, registry.clone());
+        found(registry, tenant)
+    }
+
+    fn insert(&self, tenant: &str, registry: Option<Arc<KeyRegistry>>) {
+        let mut cache = self.lock();
+        if cache.len() >= self.capacity && !cache.contains_key(tenant) {
+            cache.retain(|_, e| e.fetched.elapsed() < self.ttl);
+            if cache.len() >= self.capacity {
+                let oldest = cache
+                    .iter()
+                    .min_by_key(|(_, e)| e.fetched)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    cache.remove(&oldest);
+                }
+            }
+        }
+        let fetched = Instant::now();
+        cache.insert(tenant.to_owned(), Entry { registry, fetched });
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // Entries are replaced whole; a panic cannot leave one half-written.
+        self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn found(registry: Option<Arc<KeyRegistry>>, tenant: &str) -> Result<Arc<KeyRegistry>, Error> {
+    registry.ok_or_else(|| Error::UnknownTenant(Escaped::new(tenant)))
+}

@@ -39,3 +39,6 @@ openssl rsa -in rsa2048.pkcs1.pem -traditional -aes256 -passout pass:test -out r
 openssl ecparam -genkey -name prime256v1 -noout -out ec-p256.pem
 openssl pkey -in ec-p256.pem -pubout -out ec-p256.spki.pem
 openssl rsa -in rsa2048.pkcs1.pem -modulus -noout | cut -d= -f2 | tr 'A-F' 'a-f' > rsa2048.modulus.hex
+
+# A second, unrelated 2048-bit key for tests that need two (rotation, races).
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2048-second.pkcs8.pem

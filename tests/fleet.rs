@@ -1,0 +1,358 @@
+//! The fleet building blocks without any server: the in-memory `KeyStore`,
+//! the `TenantKeys` cache, `TenantVerifier`, and replay defence for request
+//! `jti`s with the in-memory `NonceStore`. The same behaviours against the
+//! real PostgreSQL and Redis are in tests/services.rs.
+
+// A test that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use signed_payloads::request::{RequestSigner, RequestVerifier, TenantVerifier};
+use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
+use signed_payloads::{
+    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, MemoryNonceStore, NonceFuture,
+    NonceStore, PrivateKey, RsaSigner, VerificationKey,
+};
+
+fn key(file: &str) -> PrivateKey {
+    PrivateKey::from_pem(&std::fs::read_to_string(format!("tests/data/keys/{file}")).unwrap())
+        .unwrap()
+}
+
+fn public(kid: &str, file: &str) -> VerificationKey {
+    VerificationKey::new(kid, key(file).public_key().clone(), Algorithm::RS256).unwrap()
+}
+
+fn signer(kid: &str, file: &str) -> RequestSigner {
+    RequestSigner::new(Arc::new(
+        RsaSigner::new(key(file), Algorithm::RS256).with_key_id(kid),
+    ))
+}
+
+const A: &str = "rsa2048.pkcs8.pem";
+const B: &str = "rsa2048-second.pkcs8.pem";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_registry_rules_and_history() {
+    let store = MemoryKeyStore::new();
+    store.add_key("t1", &public("k1", A), "alice").await.unwrap();
+    assert!(matches!(
+        store.add_key("t1", &public("k1", A), "alice").await,
+        Err(Error::DuplicateKeyId(_))
+    ));
+    store.add_key("t1", &public("k2", B), "alice").await.unwrap();
+    assert!(matches!(
+        store.add_key("t1", &public("k3", A), "alice").await,
+        Err(Error::KeyLimit { limit: 2 })
+    ));
+    store.retire_key("t1", "k1", "bob").await.unwrap();
+    assert!(matches!(
+        store.retire_key("t1", "k2", "bob").await,
+        Err(Error::LastKey)
+    ));
+    assert!(matches!(
+        store.retire_key("t1", "k1", "bob").await,
+        Err(Error::UnknownKeyId(_))
+    ));
+    // A retired id is never taken again, not even by the same key.
+    assert!(matches!(
+        store.add_key("t1", &public("k1", A), "alice").await,
+        Err(Error::KeyIdReused(_))
+    ));
+    // Tenants are separate: t2 may use k1.
+    store.add_key("t2", &public("k1", B), "carol").await.unwrap();
+
+    let active: Vec<_> = store.active_keys("t1").await.unwrap();
+    assert_eq!(active.iter().map(|k| k.kid()).collect::<Vec<_>>(), ["k2"]);
+    let history = store.list_keys("t1").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].kid, "k1");
+    assert!(!history[0].is_active());
+    assert_eq!(history[0].added_by, "alice");
+    assert_eq!(history[0].retired_by.as_deref(), Some("bob"));
+    assert!(history[0].retired_at.unwrap() >= history[0].added_at);
+    assert!(history[1].is_active());
+    assert_eq!(
+        history[1].thumbprint.as_deref(),
+        Some(key(B).public_key().thumbprint().as_str())
+    );
+}
+
+#[tokio::test]
+async fn tenant_verifier_checks_each_tenant_against_its_own_keys() {
+    let store = Arc::new(MemoryKeyStore::new());
+    store.add_key("t1", &public("k1", A), "ops").await.unwrap();
+    store.add_key("t2", &public("k1", B), "ops").await.unwrap();
+    let verifier = TenantVerifier::new(Arc::new(TenantKeys::new(store)));
+
+    let token = signer("k1", A).sign_json(br#"{"amount":1}"#).unwrap();
+    let verified = verifier.verify_bytes("t1", &token).await.unwrap();
+    assert_eq!(verified.key_id(), Some("k1"));
+    // Same kid under another tenant is another key: refused.
+    assert!(matches!(
+        verifier.verify_bytes("t2", &token).await,
+        Err(Error::BadSignature)
+    ));
+    assert!(matches!(
+        verifier.verify_bytes("nobody", &token).await,
+        Err(Error::UnknownTenant(_))
+    ));
+}
+
+/// Counts the store calls, to see what the cache saves.
+#[derive(Debug)]
+struct Counting {
+    inner: MemoryKeyStore,
+    lookups: AtomicUsize,
+}
+
+impl KeyStore for Counting {
+    fn active_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.inner.active_keys(tenant)
+    }
+    fn add_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a VerificationKey,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.add_key(tenant, key, actor)
+    }
+    fn retire_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        kid: &'a str,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.retire_key(tenant, kid, actor)
+    }
+    fn list_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<signed_payloads::store::KeyRecord>> {
+        self.inner.list_keys(tenant)
+    }
+}
+
+#[tokio::test]
+async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
+    let store = Arc::new(Counting {
+        inner: MemoryKeyStore::new(),
+        lookups: AtomicUsize::new(0),
+    });
+    store.add_key("t1", &public("old", A), "ops").await.unwrap();
+    let ttl = Duration::from_millis(300);
+    let keys = Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl));
+    let verifier = TenantVerifier::new(keys.clone());
+    let old = signer("old", A).sign_json(b"{}").unwrap();
+    let new = signer("new", B).sign_json(b"{}").unwrap();
+
+    for _ in 0..5 {
+        verifier.verify_bytes("t1", &old).await.unwrap();
+    }
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 1, "one lookup for five tokens");
+
+    // Another instance rotates: adds the new key and retires the old one.
+    store.add_key("t1", &public("new", B), "ops").await.unwrap();
+    store.retire_key("t1", "old", "ops").await.unwrap();
+    // Within the TTL this instance still has the old set.
+    assert!(verifier.verify_bytes("t1", &old).await.is_ok());
+    assert!(matches!(
+        verifier.verify_bytes("t1", &new).await,
+        Err(Error::UnknownKeyId(_))
+    ));
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    assert!(verifier.verify_bytes("t1", &new).await.is_ok());
+    assert!(matches!(
+        verifier.verify_bytes("t1", &old).await,
+        Err(Error::UnknownKeyId(_))
+    ));
+    // invalidate makes the next lookup ask the store.
+    keys.invalidate("t1");
+    let before = store.lookups.load(Ordering::SeqCst);
+    verifier.verify_bytes("t1", &new).await.unwrap();
+    assert_eq!(store.lookups.load(Ordering::SeqCst), before + 1);
+}
+
+#[tokio::test]
+async fn unknown_tenants_are_cached_and_the_cache_is_bounded() {
+    let store = Arc::new(Counting {
+        inner: MemoryKeyStore::new(),
+        lookups: AtomicUsize::new(0),
+    });
+    let keys = TenantKeys::new(store.clone()).with_capacity(8);
+    for _ in 0..3 {
+        assert!(matches!(
+            keys.registry("ghost").await,
+            Err(Error::UnknownTenant(_))
+        ));
+    }
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
+    // A flood of made-up tenants: each is one lookup, and the cache keeps
+    // at most its capacity (so "ghost" was pushed out and is asked again).
+    for i in 0..100 {
+        keys.registry(&format!("made-up-{i}")).await.unwrap_err();
+    }
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 101);
+    keys.registry("ghost").await.unwrap_err();
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 102);
+}
+
+/// A store that breaks the rules (three active keys) is refused, not trusted.
+#[derive(Debug)]
+struct Broken;
+
+impl KeyStore for Broken {
+    fn active_keys<'a>(
+        &'a self,
+        _tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
+        Box::pin(async {
+            Ok(vec![public("a", A), public("b", B), public("c", A)])
+        })
+    }
+    fn add_key<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a VerificationKey,
+        _: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn retire_key<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+    fn list_keys<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<signed_payloads::store::KeyRecord>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
+
+#[tokio::test]
+async fn a_store_returning_three_keys_is_refused() {
+    let keys = TenantKeys::new(Arc::new(Broken));
+    assert!(matches!(
+        keys.registry("t").await,
+        Err(Error::KeyLimit { limit: 2 })
+    ));
+}
+
+fn replay_verifier(store: Arc<dyn NonceStore>) -> RequestVerifier {
+    let registry = KeyRegistry::new(public("k1", A));
+    RequestVerifier::new(Arc::new(registry))
+        .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
+        .with_replay_store(store)
+}
+
+#[test]
+fn jti_replays_are_refused_with_the_memory_store() {
+    let verifier = replay_verifier(Arc::new(MemoryNonceStore::new(100)));
+    let exp = now() + 60;
+    let token = signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"p-1","exp":{exp}}}"#).as_bytes())
+        .unwrap();
+    verifier.verify_bytes(&token).unwrap();
+    assert!(matches!(verifier.verify_bytes(&token), Err(Error::Replayed)));
+    // Another jti is fresh.
+    let other = signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"p-2","exp":{exp}}}"#).as_bytes())
+        .unwrap();
+    verifier.verify_bytes(&other).unwrap();
+}
+
+#[test]
+fn a_replay_store_requires_jti_and_exp() {
+    let verifier = replay_verifier(Arc::new(MemoryNonceStore::new(100)));
+    let exp = now() + 60;
+    let cases = [
+        (format!(r#"{{"exp":{exp}}}"#), ClaimError::Missing("jti")),
+        (r#"{"jti":"x"}"#.to_owned(), ClaimError::Missing("exp")),
+        (format!(r#"{{"jti":7,"exp":{exp}}}"#), ClaimError::WrongType("jti")),
+        (format!(r#"{{"jti":"","exp":{exp}}}"#), ClaimError::OutOfRange("jti")),
+        (
+            format!(r#"{{"jti":"{}","exp":{exp}}}"#, "j".repeat(257)),
+            ClaimError::OutOfRange("jti"),
+        ),
+    ];
+    for (payload, expected) in cases {
+        let token = signer("k1", A).sign_json(payload.as_bytes()).unwrap();
+        match verifier.verify_bytes(&token) {
+            Err(Error::Claim(e)) => assert_eq!(e, expected, "{payload}"),
+            other => panic!("{payload}: {other:?}"),
+        }
+    }
+    // Without a replay store, none of this is required.
+    let plain = RequestVerifier::new(Arc::new(KeyRegistry::new(public("k1", A))));
+    let token = signer("k1", A).sign_json(b"{}").unwrap();
+    plain.verify_bytes(&token).unwrap();
+}
+
+/// A store that always has to wait, like a network store.
+#[derive(Debug)]
+struct Waiting;
+
+impl NonceStore for Waiting {
+    fn check_and_remember<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+        Box::pin(async {
+            tokio::task::yield_now().await;
+            Ok(true)
+        })
+    }
+}
+
+/// A store that cannot answer.
+#[derive(Debug)]
+struct Down;
+
+impl NonceStore for Down {
+    fn check_and_remember<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+        Box::pin(async {
+            Err(Error::Unavailable {
+                what: "the test store",
+                source: "connection refused".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_waiting_store_needs_the_async_method_and_a_down_store_refuses() {
+    let token = signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"w","exp":{}}}"#, now() + 60).as_bytes())
+        .unwrap();
+    let verifier = replay_verifier(Arc::new(Waiting));
+    assert!(matches!(
+        verifier.verify_bytes(&token),
+        Err(Error::NeedsAsync {
+            method: "verify_bytes_async"
+        })
+    ));
+    verifier.verify_bytes_async(&token).await.unwrap();
+
+    let verifier = replay_verifier(Arc::new(Down));
+    assert!(matches!(
+        verifier.verify_bytes_async(&token).await,
+        Err(Error::Unavailable { .. })
+    ));
+}

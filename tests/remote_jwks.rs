@@ -1,0 +1,253 @@
+//! `RemoteJwks` against a JWKS endpoint served by axum on 127.0.0.1: cache
+//! hits, refetch on an unknown kid, the cooldown (fetches counted by the
+//! server), the last good set kept while the endpoint is down or serves
+//! garbage, the size limit and the timeout.
+#![cfg(feature = "jwks-http")]
+// A test that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use signed_payloads::response::{ResponseSigner, ResponseVerifier};
+use signed_payloads::{Algorithm, Error, JwkSet, PrivateKey, RemoteJwks, RsaSigner};
+
+const A: &str = "rsa2048.pkcs8.pem";
+const B: &str = "rsa2048-second.pkcs8.pem";
+
+fn key(file: &str) -> PrivateKey {
+    PrivateKey::from_pem(&std::fs::read_to_string(format!("tests/data/keys/{file}")).unwrap())
+        .unwrap()
+}
+
+fn signer(kid: &str, file: &str) -> ResponseSigner {
+    ResponseSigner::new(Arc::new(
+        RsaSigner::new(key(file), Algorithm::PS384).with_key_id(kid),
+    ))
+}
+
+fn jwks(keys: &[(&str, &str)]) -> String {
+    let set = JwkSet::new(
+        keys.iter()
+            .map(|(kid, file)| {
+                key(file)
+                    .public_key()
+                    .to_jwk()
+                    .with_kid(*kid)
+                    .with_alg(Algorithm::PS384)
+                    .for_signatures()
+            })
+            .collect(),
+    );
+    serde_json::to_string(&set).unwrap()
+}
+
+/// What the endpoint serves.
+const ONLY_A: u8 = 0;
+const A_AND_B: u8 = 1;
+const MALFORMED: u8 = 2;
+const SERVER_ERROR: u8 = 3;
+const HUGE: u8 = 4;
+const SLOW: u8 = 5;
+
+struct Endpoint {
+    mode: AtomicU8,
+    fetches: AtomicUsize,
+    only_a: String,
+    a_and_b: String,
+}
+
+async fn serve_jwks(State(endpoint): State<Arc<Endpoint>>) -> (StatusCode, String) {
+    endpoint.fetches.fetch_add(1, Ordering::SeqCst);
+    match endpoint.mode.load(Ordering::SeqCst) {
+        ONLY_A => (StatusCode::OK, endpoint.only_a.clone()),
+        A_AND_B => (StatusCode::OK, endpoint.a_and_b.clone()),
+        MALFORMED => (StatusCode::OK, r#"{"keys":[{"kty":"RSA","n":"AQAB"#.to_owned()),
+        SERVER_ERROR => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
+        HUGE => (StatusCode::OK, format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(300_000))),
+        _ => {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            (StatusCode::OK, endpoint.only_a.clone())
+        }
+    }
+}
+
+async fn start(mode: u8) -> (Arc<Endpoint>, String) {
+    let endpoint = Arc::new(Endpoint {
+        mode: AtomicU8::new(mode),
+        fetches: AtomicUsize::new(0),
+        only_a: jwks(&[("a", A)]),
+        a_and_b: jwks(&[("a", A), ("b", B)]),
+    });
+    let app = Router::new()
+        .route("/jwks.json", get(serve_jwks))
+        .with_state(endpoint.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (endpoint, url)
+}
+
+fn remote(url: &str) -> RemoteJwks {
+    RemoteJwks::new(url, Algorithm::PS384)
+        .unwrap()
+        .allow_http(true)
+        .with_timeout(Duration::from_millis(500))
+}
+
+async fn check(verifier: &ResponseVerifier, kid: &str, file: &str) -> Result<(), Error> {
+    let signed = signer(kid, file).sign_headers(200, b"{}").unwrap();
+    verifier
+        .verify_headers_async(200, signed.iter(), b"{}")
+        .await
+        .map(|v| assert_eq!(v.key_id(), kid))
+}
+
+#[tokio::test]
+async fn cached_set_serves_and_unknown_kid_refetches() {
+    let (endpoint, url) = start(ONLY_A).await;
+    let jwks = Arc::new(remote(&url).with_refetch_cooldown(Duration::from_millis(200)));
+    let verifier = ResponseVerifier::remote(jwks.clone());
+
+    for _ in 0..5 {
+        check(&verifier, "a", A).await.unwrap();
+    }
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1, "cache hits");
+    // The sync method works while the cached set serves.
+    let signed = signer("a", A).sign_headers(200, b"{}").unwrap();
+    verifier.verify_headers(200, signed.iter(), b"{}").unwrap();
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1);
+
+    // The API rotates: b appears. A token signed by b makes a refetch
+    // (once the cooldown since the first fetch has passed).
+    endpoint.mode.store(A_AND_B, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    check(&verifier, "b", B).await.unwrap();
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 2);
+    check(&verifier, "b", B).await.unwrap();
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 2);
+
+    // Embedded mode uses the same keys.
+    let body = signer("b", B).sign_embedded(b"{\"ok\":true}").unwrap();
+    let verified = verifier.verify_embedded_async(body.as_bytes()).await.unwrap();
+    assert_eq!(verified.body(), b"{\"ok\":true}");
+}
+
+#[tokio::test]
+async fn unknown_kids_cannot_make_it_fetch_on_every_token() {
+    let (endpoint, url) = start(ONLY_A).await;
+    let jwks = Arc::new(remote(&url).with_refetch_cooldown(Duration::from_secs(60)));
+    let verifier = ResponseVerifier::remote(jwks);
+    check(&verifier, "a", A).await.unwrap();
+    // 50 tokens naming made-up kids, right after the first fetch.
+    for i in 0..50 {
+        let e = check(&verifier, &format!("made-up-{i}"), B).await.unwrap_err();
+        assert!(matches!(e, Error::UnknownKeyId(_)), "{e}");
+    }
+    assert_eq!(
+        endpoint.fetches.load(Ordering::SeqCst),
+        1,
+        "no fetch within the cooldown"
+    );
+    // Concurrent lookups share one fetch too.
+    let (endpoint, url) = start(ONLY_A).await;
+    let verifier = Arc::new(ResponseVerifier::remote(Arc::new(remote(&url))));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let verifier = verifier.clone();
+            tokio::spawn(async move { check(&verifier, "a", A).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_last_good_set_serves_while_the_endpoint_is_down_or_broken() {
+    let (endpoint, url) = start(ONLY_A).await;
+    let jwks = Arc::new(
+        remote(&url)
+            .with_max_age(Duration::from_millis(100))
+            .with_refetch_cooldown(Duration::from_millis(100)),
+    );
+    let verifier = ResponseVerifier::remote(jwks.clone());
+    check(&verifier, "a", A).await.unwrap();
+    for (mode, what) in [(SERVER_ERROR, "500"), (MALFORMED, "malformed"), (HUGE, "oversized")] {
+        endpoint.mode.store(mode, Ordering::SeqCst);
+        let before = endpoint.fetches.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // The set is past its max age: a fetch is tried, fails, and the
+        // old set keeps verifying.
+        check(&verifier, "a", A).await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(endpoint.fetches.load(Ordering::SeqCst), before + 1, "{what}");
+        // A forced refresh reports the failure and keeps the set.
+        assert!(matches!(jwks.refresh().await, Err(Error::Unavailable { .. })), "{what}");
+        check(&verifier, "a", A).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn without_a_good_set_lookups_fail_clearly() {
+    for (mode, what) in [(MALFORMED, "malformed"), (SERVER_ERROR, "500"), (HUGE, "oversized")] {
+        let (_endpoint, url) = start(mode).await;
+        let verifier = ResponseVerifier::remote(Arc::new(remote(&url)));
+        let e = check(&verifier, "a", A).await.unwrap_err();
+        assert!(matches!(e, Error::Unavailable { .. }), "{what}: {e}");
+        assert!(e.to_string().starts_with("the JWKS endpoint is unavailable"), "{e}");
+    }
+    // Nothing listening.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    drop(listener);
+    let verifier = ResponseVerifier::remote(Arc::new(remote(&url)));
+    assert!(matches!(
+        check(&verifier, "a", A).await,
+        Err(Error::Unavailable { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_slow_endpoint_times_out() {
+    let (_endpoint, url) = start(SLOW).await;
+    let verifier = ResponseVerifier::remote(Arc::new(remote(&url)));
+    let started = Instant::now();
+    let e = check(&verifier, "a", A).await.unwrap_err();
+    assert!(matches!(e, Error::Unavailable { .. }), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn plain_http_needs_allow_http() {
+    let (endpoint, url) = start(ONLY_A).await;
+    let jwks = RemoteJwks::new(&url, Algorithm::PS384).unwrap();
+    let verifier = ResponseVerifier::remote(Arc::new(jwks));
+    assert!(matches!(
+        check(&verifier, "a", A).await,
+        Err(Error::Config(_))
+    ));
+    assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 0);
+    assert!(matches!(
+        RemoteJwks::new("not a url", Algorithm::PS384),
+        Err(Error::Config(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_sync_method_asks_for_async_when_a_fetch_is_due() {
+    let (_endpoint, url) = start(ONLY_A).await;
+    let verifier = ResponseVerifier::remote(Arc::new(remote(&url)));
+    let signed = signer("a", A).sign_headers(200, b"{}").unwrap();
+    assert!(matches!(
+        verifier.verify_headers(200, signed.iter(), b"{}"),
+        Err(Error::NeedsAsync {
+            method: "verify_headers_async"
+        })
+    ));
+}

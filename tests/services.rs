@@ -1,0 +1,554 @@
+//! The fleet against real servers: PostgreSQL (`PostgresKeyStore`) and Redis
+//! (`RedisNonceStore`) on 127.0.0.1, started by `scripts/services.sh start`,
+//! which prints the two URLs to export. Without them these tests skip, and
+//! say so once; with `SIGNED_PAYLOADS_REQUIRE_SERVICES=1` (set by .ci/run) a
+//! missing URL is a failure instead.
+#![cfg(all(feature = "postgres", feature = "redis"))]
+// A test that meets an unexpected result should stop loudly.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use signed_payloads::request::{RequestSigner, TenantVerifier};
+use signed_payloads::response::{ResponseSigner, ResponseVerifier};
+use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
+use signed_payloads::{
+    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, PrivateKey, RedisNonceStore,
+    RsaSigner, VerificationKey,
+};
+use tokio::task::AbortHandle;
+
+const POSTGRES_URL: &str = "SIGNED_PAYLOADS_POSTGRES_URL";
+const REDIS_URL: &str = "SIGNED_PAYLOADS_REDIS_URL";
+
+/// The two URLs, or `None` (after saying so once) when they are not set.
+fn services() -> Option<(String, String)> {
+    match (std::env::var(POSTGRES_URL), std::env::var(REDIS_URL)) {
+        (Ok(pg), Ok(redis)) => Some((pg, redis)),
+        _ if std::env::var_os("SIGNED_PAYLOADS_REQUIRE_SERVICES").is_some() => {
+            panic!("SIGNED_PAYLOADS_REQUIRE_SERVICES is set but {POSTGRES_URL} or {REDIS_URL} is not")
+        }
+        _ => {
+            static SAY: Once = Once::new();
+            SAY.call_once(|| {
+                // Straight to stderr: the test harness captures print macros.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nskipped: the PostgreSQL and Redis tests in tests/services.rs ({POSTGRES_URL} and \
+                     {REDIS_URL} are not set). To run them:\n    eval \"$(scripts/services.sh start)\" \
+                     && cargo test --all-features --test services\n"
+                );
+            });
+            None
+        }
+    }
+}
+
+const A: &str = "rsa2048.pkcs8.pem";
+const B: &str = "rsa2048-second.pkcs8.pem";
+
+fn key(file: &str) -> PrivateKey {
+    PrivateKey::from_pem(&std::fs::read_to_string(format!("tests/data/keys/{file}")).unwrap())
+        .unwrap()
+}
+
+fn public(kid: &str, file: &str) -> VerificationKey {
+    VerificationKey::new(kid, key(file).public_key().clone(), Algorithm::RS256).unwrap()
+}
+
+fn request_signer(kid: &str, file: &str) -> RequestSigner {
+    RequestSigner::new(Arc::new(
+        RsaSigner::new(key(file), Algorithm::RS256).with_key_id(kid),
+    ))
+}
+
+/// A tenant name no other run or test uses.
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn postgres(url: &str) -> PostgresKeyStore {
+    let store = PostgresKeyStore::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_the_rules_and_the_history() {
+    let Some((pg, _)) = services() else { return };
+    let store = postgres(&pg).await;
+    // Migrating again (every instance does at start-up) changes nothing.
+    store.migrate().await.unwrap();
+    let t = unique("rules");
+    assert!(store.active_keys(&t).await.unwrap().is_empty());
+    store.add_key(&t, &public("k1", A), "alice").await.unwrap();
+    assert!(matches!(
+        store.add_key(&t, &public("k1", B), "alice").await,
+        Err(Error::DuplicateKeyId(_))
+    ));
+    store.add_key(&t, &public("k2", B), "alice").await.unwrap();
+    assert!(matches!(
+        store.add_key(&t, &public("k3", A), "alice").await,
+        Err(Error::KeyLimit { limit: 2 })
+    ));
+    store.retire_key(&t, "k1", "bob").await.unwrap();
+    assert!(matches!(
+        store.retire_key(&t, "k2", "bob").await,
+        Err(Error::LastKey)
+    ));
+    assert!(matches!(
+        store.retire_key(&t, "k1", "bob").await,
+        Err(Error::UnknownKeyId(_))
+    ));
+    for file in [A, B] {
+        assert!(matches!(
+            store.add_key(&t, &public("k1", file), "alice").await,
+            Err(Error::KeyIdReused(_))
+        ));
+    }
+    let active = store.active_keys(&t).await.unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].kid(), "k2");
+    assert_eq!(active[0].algorithm(), Algorithm::RS256);
+    assert_eq!(
+        active[0].public_key().unwrap().thumbprint(),
+        key(B).public_key().thumbprint()
+    );
+    let history = store.list_keys(&t).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].kid, "k1");
+    assert_eq!(history[0].added_by, "alice");
+    assert_eq!(history[0].retired_by.as_deref(), Some("bob"));
+    assert!(history[0].retired_at.unwrap() >= history[0].added_at);
+    assert!(history[1].is_active());
+
+    // Keys with an expiry keep it.
+    let t2 = unique("expiry");
+    let expires = UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+    store
+        .add_key(&t2, &public("e", A).with_expiry(expires), "ops")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.active_keys(&t2).await.unwrap()[0].expires_at(),
+        Some(expires)
+    );
+}
+
+#[tokio::test]
+async fn the_database_itself_refuses_rule_breaking_writes() {
+    let Some((pg, _)) = services() else { return };
+    let store = postgres(&pg).await;
+    let t = unique("sql");
+    store.add_key(&t, &public("k1", A), "ops").await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let code = |e: tokio_postgres::Error| e.code().unwrap().code().to_owned();
+    // Rebinding a kid, deleting history, a third active key: refused by the
+    // schema, whoever writes.
+    let e = client
+        .execute(
+            "UPDATE signed_payloads_keys SET public_key = '\\x00' WHERE tenant = $1",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03");
+    let e = client
+        .execute("DELETE FROM signed_payloads_keys WHERE tenant = $1", &[&t])
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03");
+    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by)
+                  VALUES ($1, $2, 'RS256', '\\x00', 'x', 'psql')";
+    client.execute(insert, &[&t, &"k2"]).await.unwrap();
+    let e = client.execute(insert, &[&t, &"k3"]).await.unwrap_err();
+    assert_eq!(code(e), "23514", "the key-limit check constraint");
+}
+
+/// Adds keys to `tenants` from many tasks at once; returns how many adds
+/// succeeded. Every failure must be a rule, never anything else.
+async fn race(store: Arc<PostgresKeyStore>, tenants: &[String], tag: &str) -> usize {
+    let mut tasks = Vec::new();
+    for tenant in tenants {
+        for i in 0..4 {
+            let (s, t) = (store.clone(), tenant.clone());
+            let kid = format!("{tag}-{i}");
+            tasks.push(tokio::spawn(async move {
+                s.add_key(&t, &public(&kid, A), "racer").await
+            }));
+            // Everyone also wants the id "same", with their own material.
+            let (store, tenant) = (store.clone(), tenant.clone());
+            let file = if i % 2 == 0 { A } else { B };
+            tasks.push(tokio::spawn(async move {
+                store.add_key(&tenant, &public("same", file), "racer").await
+            }));
+        }
+    }
+    let mut added = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => added += 1,
+            Err(Error::KeyLimit { .. } | Error::DuplicateKeyId(_) | Error::KeyIdReused(_)) => {}
+            Err(e) => panic!("an add failed for another reason than a rule: {e}"),
+        }
+    }
+    added
+}
+
+/// Each tenant ends with exactly two active keys, no retired rows, and the
+/// id "same" at most once.
+async fn assert_two_keys_each(store: &PostgresKeyStore, tenants: &[String]) {
+    for tenant in tenants {
+        let history = store.list_keys(tenant).await.unwrap();
+        assert_eq!(history.len(), 2, "{tenant}: {history:?}");
+        assert!(history.iter().all(|r| r.is_active()));
+        assert!(history.iter().filter(|r| r.kid == "same").count() <= 1);
+        assert_eq!(store.active_keys(tenant).await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_tasks_never_get_a_third_key() {
+    let Some((pg, _)) = services() else { return };
+    let store = Arc::new(postgres(&pg).await);
+    let tenants: Vec<String> = (0..10).map(|i| unique(&format!("tasks-{i}"))).collect();
+    let added = race(store.clone(), &tenants, "task").await;
+    assert_eq!(added, 2 * tenants.len());
+    assert_two_keys_each(&store, &tenants).await;
+
+    // Two retirements racing on a two-key tenant: one wins, one is LastKey.
+    let mut outcomes = Vec::new();
+    for tenant in &tenants {
+        let kids: Vec<String> = store
+            .active_keys(tenant)
+            .await
+            .unwrap()
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect();
+        let tasks: Vec<_> = kids
+            .into_iter()
+            .map(|kid| {
+                let (store, tenant) = (store.clone(), tenant.clone());
+                tokio::spawn(async move { store.retire_key(&tenant, &kid, "racer").await })
+            })
+            .collect();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        assert_eq!(store.active_keys(tenant).await.unwrap().len(), 1);
+    }
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), tenants.len());
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| o.is_ok() || matches!(o, Err(Error::LastKey)))
+    );
+}
+
+/// One side of `two_processes_never_get_a_third_key`: run by the parent as
+/// a child process, with the tenants' prefix and a start instant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "run as a child process by two_processes_never_get_a_third_key"]
+async fn racing_process() {
+    let (Ok(prefix), Ok(start)) = (
+        std::env::var("SP_RACE_PREFIX"),
+        std::env::var("SP_RACE_START_MS"),
+    ) else {
+        return;
+    };
+    let (pg, _) = services().unwrap();
+    let store = Arc::new(postgres(&pg).await);
+    let tenants: Vec<String> = (0..10).map(|i| format!("{prefix}-{i}")).collect();
+    // Both processes start adding at the same instant.
+    let start = UNIX_EPOCH + Duration::from_millis(start.parse().unwrap());
+    if let Ok(wait) = start.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let added = race(store, &tenants, &format!("pid{}", std::process::id())).await;
+    println!("added {added}");
+}
+
+#[tokio::test]
+async fn two_processes_never_get_a_third_key() {
+    let Some((pg, _)) = services() else { return };
+    let store = postgres(&pg).await;
+    let prefix = unique("processes");
+    let start = SystemTime::now() + Duration::from_millis(1500);
+    let start_ms = start.duration_since(UNIX_EPOCH).unwrap().as_millis();
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--ignored", "--exact", "racing_process", "--nocapture"])
+                .env("SP_RACE_PREFIX", &prefix)
+                .env("SP_RACE_START_MS", start_ms.to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut added = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        added += stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("added "))
+            .unwrap_or_else(|| panic!("the child did not race: {stdout}"))
+            .parse::<usize>()
+            .unwrap();
+    }
+    let tenants: Vec<String> = (0..10).map(|i| format!("{prefix}-{i}")).collect();
+    assert_eq!(added, 2 * tenants.len(), "two adds per tenant, across both processes");
+    assert_two_keys_each(&store, &tenants).await;
+}
+
+#[tokio::test]
+async fn a_rotation_on_one_instance_reaches_the_other_within_the_ttl() {
+    let Some((pg, _)) = services() else { return };
+    let tenant = unique("rotation");
+    let ttl = Duration::from_millis(300);
+    // Two instances: each with its own pool and cache.
+    let first = Arc::new(postgres(&pg).await);
+    let second = Arc::new(postgres(&pg).await);
+    first.add_key(&tenant, &public("old", A), "ops").await.unwrap();
+    let one = TenantVerifier::new(Arc::new(TenantKeys::new(first.clone()).with_ttl(ttl)));
+    let two = TenantVerifier::new(Arc::new(TenantKeys::new(second).with_ttl(ttl)));
+    let old = request_signer("old", A).sign_json(b"{}").unwrap();
+    let new = request_signer("new", B).sign_json(b"{}").unwrap();
+    one.verify_bytes(&tenant, &old).await.unwrap();
+    two.verify_bytes(&tenant, &old).await.unwrap();
+
+    // The first instance rotates.
+    first.add_key(&tenant, &public("new", B), "ops").await.unwrap();
+    first.retire_key(&tenant, "old", "ops").await.unwrap();
+    one.keys().invalidate(&tenant);
+    one.verify_bytes(&tenant, &new).await.unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    two.verify_bytes(&tenant, &new).await.unwrap();
+    assert!(matches!(
+        two.verify_bytes(&tenant, &old).await,
+        Err(Error::UnknownKeyId(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_response_replayed_to_another_instance_is_refused() {
+    let Some((_, redis)) = services() else { return };
+    let key = key(A);
+    let registry = Arc::new(KeyRegistry::new(
+        VerificationKey::new("api", key.public_key().clone(), Algorithm::PS384).unwrap(),
+    ));
+    let signer = ResponseSigner::new(Arc::new(
+        RsaSigner::new(key, Algorithm::PS384).with_key_id("api"),
+    ));
+    let window = Duration::from_millis(1000);
+    let instance = |store: RedisNonceStore| {
+        ResponseVerifier::new(registry.clone())
+            .with_nonce_store(Arc::new(store.with_prefix(unique("responses"))), window)
+    };
+    // Both instances share one prefix (one fleet), each its own connection.
+    let prefix = unique("fleet");
+    let one = ResponseVerifier::new(registry.clone()).with_nonce_store(
+        Arc::new(RedisNonceStore::connect(&redis).await.unwrap().with_prefix(&prefix)),
+        window,
+    );
+    let two = ResponseVerifier::new(registry.clone()).with_nonce_store(
+        Arc::new(RedisNonceStore::connect(&redis).await.unwrap().with_prefix(&prefix)),
+        window,
+    );
+    let signed = signer.sign_headers(200, b"{}").unwrap();
+    one.verify_headers_async(200, signed.iter(), b"{}")
+        .await
+        .unwrap();
+    assert!(matches!(
+        two.verify_headers_async(200, signed.iter(), b"{}").await,
+        Err(Error::Replayed)
+    ));
+    assert!(matches!(
+        one.verify_headers_async(200, signed.iter(), b"{}").await,
+        Err(Error::Replayed)
+    ));
+    // The sync method cannot wait for Redis and says so.
+    assert!(matches!(
+        two.verify_headers(200, signed.iter(), b"{}"),
+        Err(Error::NeedsAsync { .. })
+    ));
+    // After the window the nonce is forgotten; the signature is still good,
+    // so the response verifies again (header mode carries no timestamp).
+    tokio::time::sleep(window + Duration::from_millis(200)).await;
+    two.verify_headers_async(200, signed.iter(), b"{}")
+        .await
+        .unwrap();
+    // A fleet with another prefix does not see this one's nonces.
+    let other = instance(RedisNonceStore::connect(&redis).await.unwrap());
+    let fresh = signer.sign_headers(200, b"{}").unwrap();
+    one.verify_headers_async(200, fresh.iter(), b"{}")
+        .await
+        .unwrap();
+    other
+        .verify_headers_async(200, fresh.iter(), b"{}")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires() {
+    let Some((pg, redis)) = services() else { return };
+    let tenant = unique("jti");
+    let store = Arc::new(postgres(&pg).await);
+    store.add_key(&tenant, &public("k1", A), "ops").await.unwrap();
+    let prefix = unique("jti-fleet");
+    let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
+        TenantVerifier::new(Arc::new(TenantKeys::new(store)))
+            .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
+            .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
+    };
+    let one = instance(store.clone(), RedisNonceStore::connect(&redis).await.unwrap());
+    let two = instance(
+        Arc::new(postgres(&pg).await),
+        RedisNonceStore::connect(&redis).await.unwrap(),
+    );
+    let exp = unix_now() + 2;
+    let token = request_signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"pay-1","exp":{exp}}}"#).as_bytes())
+        .unwrap();
+    one.verify_bytes(&tenant, &token).await.unwrap();
+    assert!(matches!(
+        two.verify_bytes(&tenant, &token).await,
+        Err(Error::Replayed)
+    ));
+    // The same jti from another tenant is another request.
+    let other = unique("jti-other");
+    store.add_key(&other, &public("k1", A), "ops").await.unwrap();
+    two.verify_bytes(&other, &token).await.unwrap();
+
+    // Once the window (until exp) has passed, Redis has forgotten the jti,
+    // and the token is refused as expired instead: never accepted again.
+    let wait = UNIX_EPOCH + Duration::from_secs(exp + 1);
+    tokio::time::sleep(wait.duration_since(SystemTime::now()).unwrap_or_default()).await;
+    assert!(matches!(
+        two.verify_bytes(&tenant, &token).await,
+        Err(Error::Claim(ClaimError::Expired))
+    ));
+}
+
+/// A TCP relay to a server, which the test can cut: the server "goes down"
+/// for everyone connected through it.
+struct Relay {
+    addr: SocketAddr,
+    tasks: Arc<Mutex<Vec<AbortHandle>>>,
+}
+
+impl Relay {
+    async fn to(upstream: &str) -> Relay {
+        let upstream: SocketAddr = upstream.parse().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tasks = Arc::new(Mutex::new(Vec::new()));
+        let registry = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                registry.lock().unwrap().push(conn.abort_handle());
+            }
+        });
+        tasks.lock().unwrap().push(accept.abort_handle());
+        Relay { addr, tasks }
+    }
+
+    /// Stops accepting and drops every relayed connection.
+    async fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `scheme://[user@]host:port/rest` → (`host:port`, a function putting another address in).
+fn split_address(url: &str) -> (String, impl Fn(SocketAddr) -> String + '_) {
+    let after_scheme = url.find("//").unwrap() + 2;
+    let host_start = url[after_scheme..].find('@').map_or(after_scheme, |at| after_scheme + at + 1);
+    let host_end = url[host_start..].find('/').map_or(url.len(), |slash| host_start + slash);
+    (url[host_start..host_end].to_owned(), move |addr| {
+        format!("{}{addr}{}", &url[..host_start], &url[host_end..])
+    })
+}
+
+#[tokio::test]
+async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
+    let Some((pg, redis)) = services() else { return };
+    let (pg_addr, pg_via) = split_address(&pg);
+    let (redis_addr, redis_via) = split_address(&redis);
+    let pg_relay = Relay::to(&pg_addr).await;
+    let redis_relay = Relay::to(&redis_addr).await;
+
+    let tenant = unique("outage");
+    let store = Arc::new(
+        postgres(&pg_via(pg_relay.addr))
+            .await
+            .with_timeout(Duration::from_secs(2)),
+    );
+    store.add_key(&tenant, &public("k1", A), "ops").await.unwrap();
+    let nonces = RedisNonceStore::connect_with_timeout(&redis_via(redis_relay.addr), Duration::from_secs(1))
+        .await
+        .unwrap()
+        .with_prefix(unique("outage"));
+    let ttl = Duration::from_millis(200);
+    let verifier = TenantVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
+        .with_replay_store(Arc::new(nonces));
+    let token = |jti: &str| {
+        request_signer("k1", A)
+            .sign_json(format!(r#"{{"jti":"{jti}","exp":{}}}"#, unix_now() + 60).as_bytes())
+            .unwrap()
+    };
+    verifier.verify_bytes(&tenant, &token("before")).await.unwrap();
+
+    // Redis goes down: a good, fresh token is refused, not waved through.
+    redis_relay.cut().await;
+    let e = verifier.verify_bytes(&tenant, &token("during-redis")).await.unwrap_err();
+    assert!(matches!(e, Error::Unavailable { what, .. } if what.contains("Redis")), "{e}");
+
+    // PostgreSQL goes down too: once the cached keys are older than the
+    // TTL, lookups fail rather than serve keys that may have been retired.
+    pg_relay.cut().await;
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let e = verifier.verify_bytes(&tenant, &token("during-pg")).await.unwrap_err();
+    assert!(matches!(e, Error::Unavailable { what, .. } if what.contains("PostgreSQL")), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(matches!(
+        store.add_key(&tenant, &public("k2", B), "ops").await,
+        Err(Error::Unavailable { .. })
+    ));
+    // The messages name the store and carry no key or token material.
+    assert!(!e.to_string().contains("k1"), "{e}");
+}

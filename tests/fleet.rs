@@ -45,12 +45,18 @@ fn now() -> u64 {
 #[tokio::test]
 async fn memory_store_keeps_the_registry_rules_and_history() {
     let store = MemoryKeyStore::new();
-    store.add_key("t1", &public("k1", A), "alice").await.unwrap();
+    store
+        .add_key("t1", &public("k1", A), "alice")
+        .await
+        .unwrap();
     assert!(matches!(
         store.add_key("t1", &public("k1", A), "alice").await,
         Err(Error::DuplicateKeyId(_))
     ));
-    store.add_key("t1", &public("k2", B), "alice").await.unwrap();
+    store
+        .add_key("t1", &public("k2", B), "alice")
+        .await
+        .unwrap();
     assert!(matches!(
         store.add_key("t1", &public("k3", A), "alice").await,
         Err(Error::KeyLimit { limit: 2 })
@@ -70,7 +76,10 @@ async fn memory_store_keeps_the_registry_rules_and_history() {
         Err(Error::KeyIdReused(_))
     ));
     // Tenants are separate: t2 may use k1.
-    store.add_key("t2", &public("k1", B), "carol").await.unwrap();
+    store
+        .add_key("t2", &public("k1", B), "carol")
+        .await
+        .unwrap();
 
     let active: Vec<_> = store.active_keys("t1").await.unwrap();
     assert_eq!(active.iter().map(|k| k.kid()).collect::<Vec<_>>(), ["k2"]);
@@ -164,7 +173,11 @@ async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
     for _ in 0..5 {
         verifier.verify_bytes("t1", &old).await.unwrap();
     }
-    assert_eq!(store.lookups.load(Ordering::SeqCst), 1, "one lookup for five tokens");
+    assert_eq!(
+        store.lookups.load(Ordering::SeqCst),
+        1,
+        "one lookup for five tokens"
+    );
 
     // Another instance rotates: adds the new key and retires the old one.
     store.add_key("t1", &public("new", B), "ops").await.unwrap();
@@ -221,9 +234,7 @@ impl KeyStore for Broken {
         &'a self,
         _tenant: &'a str,
     ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
-        Box::pin(async {
-            Ok(vec![public("a", A), public("b", B), public("c", A)])
-        })
+        Box::pin(async { Ok(vec![public("a", A), public("b", B), public("c", A)]) })
     }
     fn add_key<'a>(
         &'a self,
@@ -273,7 +284,10 @@ fn jti_replays_are_refused_with_the_memory_store() {
         .sign_json(format!(r#"{{"jti":"p-1","exp":{exp}}}"#).as_bytes())
         .unwrap();
     verifier.verify_bytes(&token).unwrap();
-    assert!(matches!(verifier.verify_bytes(&token), Err(Error::Replayed)));
+    assert!(matches!(
+        verifier.verify_bytes(&token),
+        Err(Error::Replayed)
+    ));
     // Another jti is fresh.
     let other = signer("k1", A)
         .sign_json(format!(r#"{{"jti":"p-2","exp":{exp}}}"#).as_bytes())
@@ -288,8 +302,14 @@ fn a_replay_store_requires_jti_and_exp() {
     let cases = [
         (format!(r#"{{"exp":{exp}}}"#), ClaimError::Missing("jti")),
         (r#"{"jti":"x"}"#.to_owned(), ClaimError::Missing("exp")),
-        (format!(r#"{{"jti":7,"exp":{exp}}}"#), ClaimError::WrongType("jti")),
-        (format!(r#"{{"jti":"","exp":{exp}}}"#), ClaimError::OutOfRange("jti")),
+        (
+            format!(r#"{{"jti":7,"exp":{exp}}}"#),
+            ClaimError::WrongType("jti"),
+        ),
+        (
+            format!(r#"{{"jti":"","exp":{exp}}}"#),
+            ClaimError::OutOfRange("jti"),
+        ),
         (
             format!(r#"{{"jti":"{}","exp":{exp}}}"#, "j".repeat(257)),
             ClaimError::OutOfRange("jti"),

@@ -67,9 +67,15 @@ async fn serve_jwks(State(endpoint): State<Arc<Endpoint>>) -> (StatusCode, Strin
     match endpoint.mode.load(Ordering::SeqCst) {
         ONLY_A => (StatusCode::OK, endpoint.only_a.clone()),
         A_AND_B => (StatusCode::OK, endpoint.a_and_b.clone()),
-        MALFORMED => (StatusCode::OK, r#"{"keys":[{"kty":"RSA","n":"AQAB"#.to_owned()),
+        MALFORMED => (
+            StatusCode::OK,
+            r#"{"keys":[{"kty":"RSA","n":"AQAB"#.to_owned(),
+        ),
         SERVER_ERROR => (StatusCode::INTERNAL_SERVER_ERROR, String::new()),
-        HUGE => (StatusCode::OK, format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(300_000))),
+        HUGE => (
+            StatusCode::OK,
+            format!("{{\"keys\":[],\"pad\":\"{}\"}}", "x".repeat(300_000)),
+        ),
         _ => {
             tokio::time::sleep(Duration::from_secs(5)).await;
             (StatusCode::OK, endpoint.only_a.clone())
@@ -134,7 +140,10 @@ async fn cached_set_serves_and_unknown_kid_refetches() {
 
     // Embedded mode uses the same keys.
     let body = signer("b", B).sign_embedded(b"{\"ok\":true}").unwrap();
-    let verified = verifier.verify_embedded_async(body.as_bytes()).await.unwrap();
+    let verified = verifier
+        .verify_embedded_async(body.as_bytes())
+        .await
+        .unwrap();
     assert_eq!(verified.body(), b"{\"ok\":true}");
 }
 
@@ -146,7 +155,9 @@ async fn unknown_kids_cannot_make_it_fetch_on_every_token() {
     check(&verifier, "a", A).await.unwrap();
     // 50 tokens naming made-up kids, right after the first fetch.
     for i in 0..50 {
-        let e = check(&verifier, &format!("made-up-{i}"), B).await.unwrap_err();
+        let e = check(&verifier, &format!("made-up-{i}"), B)
+            .await
+            .unwrap_err();
         assert!(matches!(e, Error::UnknownKeyId(_)), "{e}");
     }
     assert_eq!(
@@ -179,28 +190,49 @@ async fn the_last_good_set_serves_while_the_endpoint_is_down_or_broken() {
     );
     let verifier = ResponseVerifier::remote(jwks.clone());
     check(&verifier, "a", A).await.unwrap();
-    for (mode, what) in [(SERVER_ERROR, "500"), (MALFORMED, "malformed"), (HUGE, "oversized")] {
+    for (mode, what) in [
+        (SERVER_ERROR, "500"),
+        (MALFORMED, "malformed"),
+        (HUGE, "oversized"),
+    ] {
         endpoint.mode.store(mode, Ordering::SeqCst);
         let before = endpoint.fetches.load(Ordering::SeqCst);
         tokio::time::sleep(Duration::from_millis(150)).await;
         // The set is past its max age: a fetch is tried, fails, and the
         // old set keeps verifying.
-        check(&verifier, "a", A).await.unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert_eq!(endpoint.fetches.load(Ordering::SeqCst), before + 1, "{what}");
+        check(&verifier, "a", A)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            endpoint.fetches.load(Ordering::SeqCst),
+            before + 1,
+            "{what}"
+        );
         // A forced refresh reports the failure and keeps the set.
-        assert!(matches!(jwks.refresh().await, Err(Error::Unavailable { .. })), "{what}");
+        assert!(
+            matches!(jwks.refresh().await, Err(Error::Unavailable { .. })),
+            "{what}"
+        );
         check(&verifier, "a", A).await.unwrap();
     }
 }
 
 #[tokio::test]
 async fn without_a_good_set_lookups_fail_clearly() {
-    for (mode, what) in [(MALFORMED, "malformed"), (SERVER_ERROR, "500"), (HUGE, "oversized")] {
+    for (mode, what) in [
+        (MALFORMED, "malformed"),
+        (SERVER_ERROR, "500"),
+        (HUGE, "oversized"),
+    ] {
         let (_endpoint, url) = start(mode).await;
         let verifier = ResponseVerifier::remote(Arc::new(remote(&url)));
         let e = check(&verifier, "a", A).await.unwrap_err();
         assert!(matches!(e, Error::Unavailable { .. }), "{what}: {e}");
-        assert!(e.to_string().starts_with("the JWKS endpoint is unavailable"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("the JWKS endpoint is unavailable"),
+            "{e}"
+        );
     }
     // Nothing listening.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -220,7 +252,11 @@ async fn a_slow_endpoint_times_out() {
     let started = Instant::now();
     let e = check(&verifier, "a", A).await.unwrap_err();
     assert!(matches!(e, Error::Unavailable { .. }), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

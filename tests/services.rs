@@ -29,7 +29,9 @@ fn services() -> Option<(String, String)> {
     match (std::env::var(POSTGRES_URL), std::env::var(REDIS_URL)) {
         (Ok(pg), Ok(redis)) => Some((pg, redis)),
         _ if std::env::var_os("SIGNED_PAYLOADS_REQUIRE_SERVICES").is_some() => {
-            panic!("SIGNED_PAYLOADS_REQUIRE_SERVICES is set but {POSTGRES_URL} or {REDIS_URL} is not")
+            panic!(
+                "SIGNED_PAYLOADS_REQUIRE_SERVICES is set but {POSTGRES_URL} or {REDIS_URL} is not"
+            )
         }
         _ => {
             static SAY: Once = Once::new();
@@ -322,7 +324,11 @@ async fn two_processes_never_get_a_third_key() {
             .unwrap();
     }
     let tenants: Vec<String> = (0..10).map(|i| format!("{prefix}-{i}")).collect();
-    assert_eq!(added, 2 * tenants.len(), "two adds per tenant, across both processes");
+    assert_eq!(
+        added,
+        2 * tenants.len(),
+        "two adds per tenant, across both processes"
+    );
     assert_two_keys_each(&store, &tenants).await;
 }
 
@@ -334,7 +340,10 @@ async fn a_rotation_on_one_instance_reaches_the_other_within_the_ttl() {
     // Two instances: each with its own pool and cache.
     let first = Arc::new(postgres(&pg).await);
     let second = Arc::new(postgres(&pg).await);
-    first.add_key(&tenant, &public("old", A), "ops").await.unwrap();
+    first
+        .add_key(&tenant, &public("old", A), "ops")
+        .await
+        .unwrap();
     let one = TenantVerifier::new(Arc::new(TenantKeys::new(first.clone()).with_ttl(ttl)));
     let two = TenantVerifier::new(Arc::new(TenantKeys::new(second).with_ttl(ttl)));
     let old = request_signer("old", A).sign_json(b"{}").unwrap();
@@ -343,7 +352,10 @@ async fn a_rotation_on_one_instance_reaches_the_other_within_the_ttl() {
     two.verify_bytes(&tenant, &old).await.unwrap();
 
     // The first instance rotates.
-    first.add_key(&tenant, &public("new", B), "ops").await.unwrap();
+    first
+        .add_key(&tenant, &public("new", B), "ops")
+        .await
+        .unwrap();
     first.retire_key(&tenant, "old", "ops").await.unwrap();
     one.keys().invalidate(&tenant);
     one.verify_bytes(&tenant, &new).await.unwrap();
@@ -373,11 +385,21 @@ async fn a_response_replayed_to_another_instance_is_refused() {
     // Both instances share one prefix (one fleet), each its own connection.
     let prefix = unique("fleet");
     let one = ResponseVerifier::new(registry.clone()).with_nonce_store(
-        Arc::new(RedisNonceStore::connect(&redis).await.unwrap().with_prefix(&prefix)),
+        Arc::new(
+            RedisNonceStore::connect(&redis)
+                .await
+                .unwrap()
+                .with_prefix(&prefix),
+        ),
         window,
     );
     let two = ResponseVerifier::new(registry.clone()).with_nonce_store(
-        Arc::new(RedisNonceStore::connect(&redis).await.unwrap().with_prefix(&prefix)),
+        Arc::new(
+            RedisNonceStore::connect(&redis)
+                .await
+                .unwrap()
+                .with_prefix(&prefix),
+        ),
         window,
     );
     let signed = signer.sign_headers(200, b"{}").unwrap();
@@ -417,17 +439,25 @@ async fn a_response_replayed_to_another_instance_is_refused() {
 
 #[tokio::test]
 async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires() {
-    let Some((pg, redis)) = services() else { return };
+    let Some((pg, redis)) = services() else {
+        return;
+    };
     let tenant = unique("jti");
     let store = Arc::new(postgres(&pg).await);
-    store.add_key(&tenant, &public("k1", A), "ops").await.unwrap();
+    store
+        .add_key(&tenant, &public("k1", A), "ops")
+        .await
+        .unwrap();
     let prefix = unique("jti-fleet");
     let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
         TenantVerifier::new(Arc::new(TenantKeys::new(store)))
             .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
             .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
     };
-    let one = instance(store.clone(), RedisNonceStore::connect(&redis).await.unwrap());
+    let one = instance(
+        store.clone(),
+        RedisNonceStore::connect(&redis).await.unwrap(),
+    );
     let two = instance(
         Arc::new(postgres(&pg).await),
         RedisNonceStore::connect(&redis).await.unwrap(),
@@ -443,7 +473,10 @@ async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires(
     ));
     // The same jti from another tenant is another request.
     let other = unique("jti-other");
-    store.add_key(&other, &public("k1", A), "ops").await.unwrap();
+    store
+        .add_key(&other, &public("k1", A), "ops")
+        .await
+        .unwrap();
     two.verify_bytes(&other, &token).await.unwrap();
 
     // Once the window (until exp) has passed, Redis has forgotten the jti,
@@ -496,8 +529,12 @@ impl Relay {
 /// `scheme://[user@]host:port/rest` → (`host:port`, a function putting another address in).
 fn split_address(url: &str) -> (String, impl Fn(SocketAddr) -> String + '_) {
     let after_scheme = url.find("//").unwrap() + 2;
-    let host_start = url[after_scheme..].find('@').map_or(after_scheme, |at| after_scheme + at + 1);
-    let host_end = url[host_start..].find('/').map_or(url.len(), |slash| host_start + slash);
+    let host_start = url[after_scheme..]
+        .find('@')
+        .map_or(after_scheme, |at| after_scheme + at + 1);
+    let host_end = url[host_start..]
+        .find('/')
+        .map_or(url.len(), |slash| host_start + slash);
     (url[host_start..host_end].to_owned(), move |addr| {
         format!("{}{addr}{}", &url[..host_start], &url[host_end..])
     })
@@ -505,7 +542,9 @@ fn split_address(url: &str) -> (String, impl Fn(SocketAddr) -> String + '_) {
 
 #[tokio::test]
 async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
-    let Some((pg, redis)) = services() else { return };
+    let Some((pg, redis)) = services() else {
+        return;
+    };
     let (pg_addr, pg_via) = split_address(&pg);
     let (redis_addr, redis_via) = split_address(&redis);
     let pg_relay = Relay::to(&pg_addr).await;
@@ -517,11 +556,15 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
             .await
             .with_timeout(Duration::from_secs(2)),
     );
-    store.add_key(&tenant, &public("k1", A), "ops").await.unwrap();
-    let nonces = RedisNonceStore::connect_with_timeout(&redis_via(redis_relay.addr), Duration::from_secs(1))
+    store
+        .add_key(&tenant, &public("k1", A), "ops")
         .await
-        .unwrap()
-        .with_prefix(unique("outage"));
+        .unwrap();
+    let nonces =
+        RedisNonceStore::connect_with_timeout(&redis_via(redis_relay.addr), Duration::from_secs(1))
+            .await
+            .unwrap()
+            .with_prefix(unique("outage"));
     let ttl = Duration::from_millis(200);
     let verifier = TenantVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
         .with_replay_store(Arc::new(nonces));
@@ -530,21 +573,40 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
             .sign_json(format!(r#"{{"jti":"{jti}","exp":{}}}"#, unix_now() + 60).as_bytes())
             .unwrap()
     };
-    verifier.verify_bytes(&tenant, &token("before")).await.unwrap();
+    verifier
+        .verify_bytes(&tenant, &token("before"))
+        .await
+        .unwrap();
 
     // Redis goes down: a good, fresh token is refused, not waved through.
     redis_relay.cut().await;
-    let e = verifier.verify_bytes(&tenant, &token("during-redis")).await.unwrap_err();
-    assert!(matches!(e, Error::Unavailable { what, .. } if what.contains("Redis")), "{e}");
+    let e = verifier
+        .verify_bytes(&tenant, &token("during-redis"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Unavailable { what, .. } if what.contains("Redis")),
+        "{e}"
+    );
 
     // PostgreSQL goes down too: once the cached keys are older than the
     // TTL, lookups fail rather than serve keys that may have been retired.
     pg_relay.cut().await;
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
     let started = std::time::Instant::now();
-    let e = verifier.verify_bytes(&tenant, &token("during-pg")).await.unwrap_err();
-    assert!(matches!(e, Error::Unavailable { what, .. } if what.contains("PostgreSQL")), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    let e = verifier
+        .verify_bytes(&tenant, &token("during-pg"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Unavailable { what, .. } if what.contains("PostgreSQL")),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(
         store.add_key(&tenant, &public("k2", B), "ops").await,
         Err(Error::Unavailable { .. })

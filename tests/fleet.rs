@@ -376,3 +376,31 @@ async fn a_waiting_store_needs_the_async_method_and_a_down_store_refuses() {
         Err(Error::Unavailable { .. })
     ));
 }
+
+/// Connection URLs carry passwords: neither `Debug` nor the errors of a
+/// store that cannot connect may show them.
+#[cfg(all(feature = "postgres", feature = "redis"))]
+#[tokio::test]
+async fn store_passwords_stay_out_of_debug_and_errors() {
+    use signed_payloads::RedisNonceStore;
+    use signed_payloads::store::PostgresKeyStore;
+    // Port 1 on loopback: nothing listens, the connection is refused.
+    let store = PostgresKeyStore::connect("postgres://app:hunter2-pg@127.0.0.1:1/keys")
+        .await
+        .unwrap();
+    assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+    let e = store.active_keys("t").await.unwrap_err();
+    assert!(matches!(e, Error::Unavailable { .. }), "{e}");
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+
+    let e = RedisNonceStore::connect("redis://:hunter2-redis@127.0.0.1:1/")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unavailable { .. }), "{e}");
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
+
+    assert!(matches!(
+        PostgresKeyStore::connect("not a url").await,
+        Err(Error::Config(_))
+    ));
+}

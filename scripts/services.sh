@@ -26,7 +26,7 @@ install_missing() {
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     if [ ${#missing[@]} -gt 0 ]; then
         say "installing ${missing[*]} from Debian's packages"
-        as_root apt-get update -qq
+        as_root apt-get update -qq >&2
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
     fi
 }

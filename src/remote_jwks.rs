@@ -155,13 +155,7 @@ impl RemoteJwks {
         }
         self.lock().last_attempt = Some(Instant::now());
         match self.fetch().await {
-            Ok(registry) => {
-                let registry = Arc::new(registry);
-                let mut state = self.lock();
-                state.current = Some(Arc::clone(&registry));
-                state.fetched_at = Some(Instant::now());
-                Ok(registry)
-            }
+            Ok(registry) => Ok(self.install(registry)),
             // Keep serving the last good set; the token is then judged by it
             // (an unknown kid stays unknown).
             Err(e) => current.ok_or(e),
@@ -177,11 +171,16 @@ impl RemoteJwks {
     pub async fn refresh(&self) -> Result<Arc<KeyRegistry>, Error> {
         let _fetching = self.fetching.lock().await;
         self.lock().last_attempt = Some(Instant::now());
-        let registry = Arc::new(self.fetch().await?);
+        Ok(self.install(self.fetch().await?))
+    }
+
+    /// Puts a freshly fetched set in service.
+    fn install(&self, registry: KeyRegistry) -> Arc<KeyRegistry> {
+        let registry = Arc::new(registry);
         let mut state = self.lock();
         state.current = Some(Arc::clone(&registry));
         state.fetched_at = Some(Instant::now());
-        Ok(registry)
+        registry
     }
 
     /// The cached set if it is fresh and knows `kid`.

@@ -404,4 +404,9 @@ async fn store_passwords_stay_out_of_debug_and_errors() {
         PostgresKeyStore::connect("not a url").await,
         Err(Error::Config(_))
     ));
+    let e = PostgresKeyStore::connect("postgres://app:hunter2-pg@127.0.0.1:notaport/keys")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e}");
+    assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }

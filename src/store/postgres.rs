@@ -55,10 +55,9 @@ impl PostgresKeyStore {
     ///
     /// [`Error::Config`] for a URL that does not parse.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| Error::Config(format!("the PostgreSQL URL does not parse: {e}")))?;
-        let mut config = config;
         config.connect_timeout(Duration::from_secs(5));
         let manager = Manager::from_config(
             config,

@@ -146,10 +146,25 @@ impl NonceStore for MemoryNonceStore {
     }
 }
 
+/// Records `nonce` under `scope` for `ttl` in `store`; [`Error::Replayed`]
+/// if it was already there. The one replay check every verifier uses.
+pub(crate) async fn refuse_replay(
+    store: &dyn NonceStore,
+    scope: &str,
+    nonce: &str,
+    ttl: Duration,
+) -> Result<(), Error> {
+    if store.check_and_remember(&scoped(scope, nonce), ttl).await? {
+        Ok(())
+    } else {
+        Err(Error::Replayed)
+    }
+}
+
 /// A nonce store key that keeps callers apart: `scope` names the use
 /// (response tokens, a tenant's `jti`s), length-prefixed so that no two
 /// (scope, nonce) pairs give the same key.
-pub(crate) fn scoped(scope: &str, nonce: &str) -> String {
+fn scoped(scope: &str, nonce: &str) -> String {
     format!("{}:{scope}:{nonce}", scope.len())
 }
 

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 
 use crate::async_sign::{needs_async, now_or_never};
 use crate::error::{Error, Escaped, Malformed};
-use crate::nonce::scoped;
+use crate::nonce::refuse_replay;
 use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, NonceStore, Verified};
 
 /// Verifies signed request bodies against a program's [`KeyRegistry`].
@@ -91,11 +91,7 @@ impl Rules {
             return Ok(());
         };
         let (jti, ttl) = self.claims.replay_window(verified.payload())?;
-        if store.check_and_remember(&scoped(scope, &jti), ttl).await? {
-            Ok(())
-        } else {
-            Err(Error::Replayed)
-        }
+        refuse_replay(&**store, scope, &jti, ttl).await
     }
 
     /// The request body as a token: content type, size and UTF-8 checked.

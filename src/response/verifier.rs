@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::profile::{MAX_TOKEN_LEN, ResponseMode, ResponseProfile};
 use crate::async_sign::{needs_async, now_or_never};
 use crate::error::{Error, Escaped, Malformed};
-use crate::nonce::scoped;
+use crate::nonce::refuse_replay;
 use crate::{KeyRegistry, Limits, NonceStore};
 
 /// Whether a verified embedded response was encrypted.
@@ -311,12 +311,7 @@ impl ResponseVerifier {
             key.verifier().verify(&input, &signature)
         })?;
         if let Some((store, window)) = &self.nonces {
-            if !store
-                .check_and_remember(&scoped("response", &token), *window)
-                .await?
-            {
-                return Err(Error::Replayed);
-            }
+            refuse_replay(&**store, "response", &token, *window).await?;
         }
         Ok(VerifiedResponse {
             body: body.to_vec(),

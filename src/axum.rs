@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::request::RequestVerifier;
 use crate::{Verified, http};
 
@@ -20,7 +20,9 @@ use crate::{Verified, http};
 /// The state must provide an `Arc<RequestVerifier>` (directly or through
 /// [`FromRef`]). Failures become [`SignedJsonRejection`]s: 415 for the wrong
 /// content type, 413 for an oversized body, 400 for a malformed token or
-/// payload, 401 for a signature, key or claim that does not verify.
+/// payload, 401 for a signature, key or claim that does not verify, 503 when
+/// a key source or replay store cannot answer and 500 when the server's own
+/// configuration is at fault (see [`Error::kind`]).
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -90,10 +92,12 @@ impl SignedJsonRejection {
 
     /// The status the client receives.
     pub fn status(&self) -> StatusCode {
-        match &self.error {
-            Error::ContentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Malformed(_) => StatusCode::BAD_REQUEST,
+        match (self.error.kind(), &self.error) {
+            (ErrorKind::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
+            (ErrorKind::Config, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            (_, Error::ContentType { .. }) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            (_, Error::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            (_, Error::Malformed(_)) => StatusCode::BAD_REQUEST,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -108,6 +112,14 @@ impl SignedJsonRejection {
             StatusCode::BAD_REQUEST => (
                 "malformed_request",
                 "the request body is not a well-formed signed payload",
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "unavailable",
+                "the signed payload cannot be verified now; try again later",
+            ),
+            StatusCode::INTERNAL_SERVER_ERROR => (
+                "internal_error",
+                "the server could not verify the signed payload",
             ),
             _ => ("unauthorized", "the signed payload could not be verified"),
         }

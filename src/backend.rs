@@ -39,7 +39,10 @@ macro_rules! rsa_algorithm_tables {
     };
 }
 
-#[cfg(feature = "aws-lc-rs")]
+// Feature `jwe` needs aws-lc-rs for RSA-OAEP (ring has none) but does not
+// make it the signature backend: a `ring` build keeps signing on ring.
+#[cfg(any(feature = "aws-lc-rs", feature = "jwe"))]
+#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
 pub(crate) mod aws_lc;
 #[cfg(feature = "ring")]
 // With both features on, ring is compiled only for the cross-backend tests.

@@ -62,7 +62,7 @@ impl<'de> Deserialize<'de> for Claim {
     }
 }
 
-/// The registered claims this crate checks; everything else is skipped.
+/// The registered claims this crate reads; everything else is skipped.
 #[derive(Deserialize)]
 struct Registered {
     #[serde(default)]
@@ -75,6 +75,16 @@ struct Registered {
     aud: Claim,
     #[serde(default)]
     iss: Claim,
+    #[serde(default)]
+    jti: Claim,
+}
+
+/// What the one pass over a verified token's claims found, for the steps
+/// after it (the replay check) so that none reads the payload again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Claims {
+    exp: Option<f64>,
+    jti: Option<Value>,
 }
 
 /// Which claims to require and what to compare them with.
@@ -180,6 +190,10 @@ impl ClaimsPolicy {
         &*self.clock
     }
 
+    pub(crate) fn shared_clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
     /// Checks the claims of a JSON payload: strict JSON (no duplicate
     /// members, default depth limit), an object, and every configured claim rule.
     ///
@@ -188,32 +202,36 @@ impl ClaimsPolicy {
     /// [`Error::Malformed`] for JSON that is not strict, [`Error::Claim`]
     /// naming the failed check.
     pub fn check(&self, payload: &[u8]) -> Result<(), Error> {
-        self.check_with_depth(payload, crate::Limits::DEFAULT_MAX_JSON_DEPTH)
+        self.evaluate(payload, crate::Limits::DEFAULT_MAX_JSON_DEPTH)
+            .map(drop)
     }
 
-    pub(crate) fn check_with_depth(&self, payload: &[u8], max_depth: usize) -> Result<(), Error> {
+    /// The one pass over a payload's claims: strict JSON, an object, every
+    /// rule; returns what the replay check needs.
+    pub(crate) fn evaluate(&self, payload: &[u8], max_depth: usize) -> Result<Claims, Error> {
         crate::json::check_structure(payload, crate::Segment::Payload, max_depth)?;
         if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err(ClaimError::NotAnObject.into());
         }
+        #[cfg(test)]
+        tests::count_parse();
         let claims: Registered = serde_json::from_slice(payload)
             .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
         let now = seconds(self.clock.now());
         let leeway = self.leeway.as_secs_f64();
-        if let Some(exp) = numeric_date(&claims.exp, "exp", self.require_exp)? {
-            if now > exp + leeway {
-                return Err(ClaimError::Expired.into());
-            }
+        let exp = numeric_date(&claims.exp, "exp", self.require_exp)?;
+        // RFC 7519 4.1.4: the current time must be before exp.
+        if exp.is_some_and(|exp| now >= exp + leeway) {
+            return Err(ClaimError::Expired.into());
         }
-        if let Some(nbf) = numeric_date(&claims.nbf, "nbf", self.require_nbf)? {
-            if now + leeway < nbf {
-                return Err(ClaimError::NotYetValid.into());
-            }
+        // 4.1.5: the current time must be at or after nbf.
+        if numeric_date(&claims.nbf, "nbf", self.require_nbf)?.is_some_and(|nbf| now + leeway < nbf)
+        {
+            return Err(ClaimError::NotYetValid.into());
         }
-        if let Some(iat) = numeric_date(&claims.iat, "iat", self.require_iat)? {
-            if iat > now + leeway {
-                return Err(ClaimError::IssuedInFuture.into());
-            }
+        if numeric_date(&claims.iat, "iat", self.require_iat)?.is_some_and(|iat| iat > now + leeway)
+        {
+            return Err(ClaimError::IssuedInFuture.into());
         }
         let audiences = audiences(&claims.aud)?;
         if let Some(expected) = &self.audience {
@@ -223,50 +241,46 @@ impl ClaimsPolicy {
         }
         match (&claims.iss, &self.issuer) {
             (Claim::Present(Value::String(iss)), Some(expected)) if iss != expected => {
-                Err(ClaimError::IssuerMismatch.into())
+                return Err(ClaimError::IssuerMismatch.into());
             }
-            (Claim::Present(Value::String(_)), _) | (Claim::Absent, None) => Ok(()),
-            (Claim::Absent, Some(_)) => Err(ClaimError::Missing("iss").into()),
-            (Claim::Present(_), _) => Err(ClaimError::WrongType("iss").into()),
+            (Claim::Present(Value::String(_)), _) | (Claim::Absent, None) => {}
+            (Claim::Absent, Some(_)) => return Err(ClaimError::Missing("iss").into()),
+            (Claim::Present(_), _) => return Err(ClaimError::WrongType("iss").into()),
         }
+        let jti = match claims.jti {
+            Claim::Absent => None,
+            Claim::Present(jti) => Some(jti),
+        };
+        Ok(Claims { exp, jti })
     }
-}
 
-/// The claims a replay defence needs: `jti` (to remember) and `exp` (how long).
-#[derive(Deserialize)]
-struct ReplayClaims {
-    #[serde(default)]
-    jti: Claim,
-    #[serde(default)]
-    exp: Claim,
+    /// The `jti` of checked claims and how long to remember it: until `exp`
+    /// plus the leeway, after which the token is refused as expired anyway.
+    pub(crate) fn replay_window<'c>(
+        &self,
+        claims: Option<&'c Claims>,
+    ) -> Result<(&'c str, Duration), Error> {
+        let Some(claims) = claims else {
+            return Err(ClaimError::Missing("jti").into());
+        };
+        let jti = match &claims.jti {
+            None => return Err(ClaimError::Missing("jti").into()),
+            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => jti,
+            Some(Value::String(_)) => return Err(ClaimError::OutOfRange("jti").into()),
+            Some(_) => return Err(ClaimError::WrongType("jti").into()),
+        };
+        let exp = claims.exp.ok_or(ClaimError::Missing("exp"))?;
+        let remaining = exp + self.leeway.as_secs_f64() - seconds(self.clock.now());
+        // At least a second, so that a token checked at its last instant is
+        // still remembered across the clock skew of two instances; a window
+        // too long for a Duration is kept as long as one can say.
+        let ttl = Duration::try_from_secs_f64(remaining.max(1.0)).unwrap_or(Duration::MAX);
+        Ok((jti, ttl))
+    }
 }
 
 /// The longest `jti` remembered; a longer one is refused rather than stored.
 pub(crate) const MAX_JTI_LEN: usize = 256;
-
-impl ClaimsPolicy {
-    /// The `jti` of an already checked payload and how long to remember it:
-    /// until `exp` plus the leeway, after which the token is refused as
-    /// expired anyway.
-    pub(crate) fn replay_window(&self, payload: &[u8]) -> Result<(String, Duration), Error> {
-        let claims: ReplayClaims = serde_json::from_slice(payload)
-            .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
-        let jti = match claims.jti {
-            Claim::Absent => return Err(ClaimError::Missing("jti").into()),
-            Claim::Present(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => {
-                jti
-            }
-            Claim::Present(Value::String(_)) => return Err(ClaimError::OutOfRange("jti").into()),
-            Claim::Present(_) => return Err(ClaimError::WrongType("jti").into()),
-        };
-        let exp = numeric_date(&claims.exp, "exp", true)?.unwrap_or_default();
-        let remaining = exp + self.leeway.as_secs_f64() - seconds(self.clock.now());
-        // At least a second, so that a token checked at its last instant is
-        // still remembered across the clock skew of two instances.
-        let ttl = Duration::try_from_secs_f64(remaining.max(1.0)).unwrap_or(Duration::from_secs(1));
-        Ok((jti, ttl))
-    }
-}
 
 fn seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
@@ -298,5 +312,24 @@ fn audiences(claim: &Claim) -> Result<Vec<&str>, ClaimError> {
             .map(|item| item.as_str().ok_or(ClaimError::WrongType("aud")))
             .collect(),
         Claim::Present(_) => Err(ClaimError::WrongType("aud")),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static PARSES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Counts claim-set parses on this thread, for the one-pass test.
+    pub(super) fn count_parse() {
+        PARSES.with(|n| n.set(n.get() + 1));
+    }
+
+    /// How many claim-set parses this thread has made.
+    pub(crate) fn parses() -> usize {
+        PARSES.with(Cell::get)
     }
 }

@@ -110,13 +110,10 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
-    /// A sync method met a key source, signer or nonce store that has to
-    /// wait on the network; its async twin must be called instead.
-    #[error("this call has to wait on a network store or signer: call {method} instead")]
-    NeedsAsync {
-        /// The async method to call.
-        method: &'static str,
-    },
+    /// A payload or claim set could not be serialized as JSON (a map with
+    /// non-string keys, a `Serialize` impl that fails).
+    #[error("the payload could not be serialized as JSON: {0}")]
+    Serialization(#[source] serde_json::Error),
 
     /// The input is not a well-formed token, header, key file or payload.
     #[error("malformed input: {0}")]
@@ -345,7 +342,65 @@ impl fmt::Debug for Escaped {
     }
 }
 
+/// Who must act on an [`Error`]: what [`Error::kind`] answers.
+///
+/// HTTP glue maps it to a status: [`ErrorKind::Rejected`] to 400, 401, 413
+/// or 415 (by variant), [`ErrorKind::Config`] to 500 and
+/// [`ErrorKind::Unavailable`] to 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input was refused: the token's or message's sender must fix it
+    /// (sign again, with a registered key, fresh claims, well-formed input).
+    Rejected,
+    /// The caller's configuration or code is wrong (a key that cannot be
+    /// used, a rule broken by a key-administration call, a signer without
+    /// key id, a payload that does not serialize, a failing crypto backend).
+    Config,
+    /// A store, key endpoint or transport could not answer; the same input
+    /// may succeed later. The cause is in [`std::error::Error::source`].
+    Unavailable,
+}
+
 impl Error {
+    /// Who must act on this error.
+    ///
+    /// ```
+    /// use signed_payloads::{Error, ErrorKind};
+    /// assert_eq!(Error::BadSignature.kind(), ErrorKind::Rejected);
+    /// assert_eq!(Error::LastKey.kind(), ErrorKind::Config);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::BadSignature
+            | Error::UnknownKeyId(_)
+            | Error::KeyExpired(_)
+            | Error::MissingKeyId
+            | Error::UnsupportedAlgorithm(_)
+            | Error::AlgorithmMismatch { .. }
+            | Error::Claim(_)
+            | Error::ContentType { .. }
+            | Error::DecryptionFailed
+            | Error::Replayed
+            | Error::UnknownTenant(_)
+            | Error::TooLarge { .. } => ErrorKind::Rejected,
+            // A key file that does not read is the caller's; every other
+            // malformed input came from the sender.
+            Error::Malformed(Malformed::Key(_)) => ErrorKind::Config,
+            Error::Malformed(_) => ErrorKind::Rejected,
+            Error::KeyLimit { .. }
+            | Error::LastKey
+            | Error::DuplicateKeyId(_)
+            | Error::KeyIdReused(_)
+            | Error::NoSigningKey
+            | Error::Config(_)
+            | Error::Serialization(_)
+            | Error::KeyRejected(_)
+            | Error::Backend(_) => ErrorKind::Config,
+            Error::Unavailable { .. } | Error::Transport(_) => ErrorKind::Unavailable,
+        }
+    }
+
     pub(crate) fn key(detail: impl Into<String>) -> Self {
         Error::Malformed(Malformed::Key(detail.into()))
     }

@@ -4,12 +4,12 @@ use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
-use crate::Verified;
 use crate::error::{Error, Escaped};
 use crate::request::{JWT_CONTENT_TYPE, RequestVerifier};
 use crate::response::{
-    ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, VerifiedResponse,
+    ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, SignatureHeaders,
 };
+use crate::{KeySource, NonceStore, Signer, SigningSource, Verified};
 
 /// Reads the one `Content-Type` of a request.
 ///
@@ -35,7 +35,11 @@ pub fn content_type(headers: &HeaderMap) -> Result<Option<&str>, Error> {
         .transpose()
 }
 
-impl RequestVerifier {
+impl<K, R> RequestVerifier<K, R>
+where
+    K: KeySource<Scope = ()> + ?Sized,
+    R: NonceStore + ?Sized,
+{
     /// Verifies a request given as `http` headers and body bytes.
     ///
     /// # Errors
@@ -65,7 +69,11 @@ pub fn requested_mode(headers: &HeaderMap, profile: &ResponseProfile) -> Respons
     }
 }
 
-impl ResponseVerifier {
+impl<K, R> ResponseVerifier<K, R>
+where
+    K: KeySource<Scope = ()> + ?Sized,
+    R: NonceStore + ?Sized,
+{
     /// Verifies an `http::Response` whose body is in memory, in `mode`.
     ///
     /// # Errors
@@ -75,7 +83,7 @@ impl ResponseVerifier {
         &self,
         response: &http::Response<B>,
         mode: ResponseMode,
-    ) -> Result<VerifiedResponse, Error> {
+    ) -> Result<Verified<Vec<u8>>, Error> {
         let headers = response
             .headers()
             .iter()
@@ -89,29 +97,64 @@ impl ResponseVerifier {
     }
 }
 
-impl ResponseSigner {
+impl SignatureHeaders {
+    /// Inserts the three signature headers into `headers` (replacing any
+    /// already there). The signature is marked sensitive.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the profile's header names are not valid header names.
+    pub fn write_to(&self, headers: &mut HeaderMap) -> Result<(), Error> {
+        for (name, value) in self.iter() {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::Config(format!(
+                    "the response profile's header name {} is not a valid header name",
+                    Escaped::new(name)
+                ))
+            })?;
+            // Key ids and tokens are base64url or the caller's ASCII; a value
+            // that still does not fit is the profile's configuration.
+            let mut value = http::HeaderValue::from_str(value).map_err(|_| {
+                Error::Config("a signature header value is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(())
+    }
+}
+
+impl<S: SigningSource<Current = dyn Signer>> ResponseSigner<S> {
     /// Header mode into an `http::HeaderMap`: inserts the three signature
     /// headers (replacing any already there).
     ///
     /// # Errors
     ///
-    /// As for [`ResponseSigner::sign_headers`]; [`Error::Malformed`] if the
-    /// profile's header names are not valid header names.
+    /// As for [`ResponseSigner::sign_headers`] and [`SignatureHeaders::write_to`].
     pub fn sign_into_headers(
         &self,
         status: http::StatusCode,
         body: &[u8],
         headers: &mut HeaderMap,
     ) -> Result<(), Error> {
-        let signed = self.sign_headers(status.as_u16(), body)?;
-        for (name, value) in signed.iter() {
-            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                Error::header(format!("{} is not a valid header name", Escaped::new(name)))
-            })?;
-            let value = http::HeaderValue::from_str(value)
-                .map_err(|_| Error::header("invalid header value"))?;
-            headers.insert(name, value);
-        }
-        Ok(())
+        self.sign_headers(status.as_u16(), body)?.write_to(headers)
+    }
+}
+
+impl<S: SigningSource> ResponseSigner<S> {
+    /// As [`ResponseSigner::sign_into_headers`], waiting for an async signer.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_into_headers`].
+    pub async fn sign_into_headers_async(
+        &self,
+        status: http::StatusCode,
+        body: &[u8],
+        headers: &mut HeaderMap,
+    ) -> Result<(), Error> {
+        self.sign_headers_async(status.as_u16(), body)
+            .await?
+            .write_to(headers)
     }
 }

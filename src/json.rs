@@ -317,6 +317,12 @@ pub(crate) fn from_slice_strict<'a, T: serde::Deserialize<'a>>(
     max_depth: usize,
 ) -> Result<T, Error> {
     check_structure(bytes, part, max_depth)?;
+    from_slice_checked(bytes)
+}
+
+/// Deserializes a payload whose structure [`check_structure`] already passed.
+pub(crate) fn from_slice_checked<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+    let part = Segment::Payload;
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         // A type mismatch's message ("missing field `x`") helps, so it is
         // kept, escaped and cut short; syntax errors say only where.

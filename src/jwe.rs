@@ -268,9 +268,10 @@ pub struct Decrypted {
     pub plaintext: Vec<u8>,
 }
 
-/// True when `token` has the shape of a compact JWE (five segments).
+/// True when `token` is a compact JWE: five base64url segments, the first a
+/// JSON header with `enc` (a JSON body with four dots is not one).
 pub fn is_compact_jwe(token: &[u8]) -> bool {
-    token.iter().filter(|&&b| b == b'.').count() == 4
+    crate::jws::is_compact_jwe(token)
 }
 
 /// Decrypts a compact JWE.

@@ -6,4 +6,4 @@ mod header;
 pub use compact::{sign, sign_async, sign_detached, sign_with_raw_header, verify, verify_detached};
 pub use header::Header;
 
-pub(crate) use compact::parse;
+pub(crate) use compact::{Parsed, is_compact_jwe, parse};

@@ -18,8 +18,11 @@ mod json;
 pub mod jwe;
 pub mod jws;
 mod key;
+mod key_set;
+mod key_source;
 mod limits;
 mod nonce;
+mod pipeline;
 mod registry;
 #[cfg(feature = "jwks-http")]
 mod remote_jwks;
@@ -29,6 +32,7 @@ mod reqwest;
 pub mod response;
 mod sign;
 mod signing_keys;
+mod signing_source;
 pub mod store;
 #[cfg(feature = "tower")]
 pub mod tower;
@@ -40,17 +44,20 @@ pub use async_sign::{AsyncSigner, SignFuture};
 pub use backend::ACTIVE_BACKEND;
 pub use claims::{ClaimError, ClaimsPolicy};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{Error, Escaped, KeyRejected, Malformed, Result, Segment};
+pub use error::{Error, ErrorKind, Escaped, KeyRejected, Malformed, Result, Segment};
 pub use jws::Header;
 pub use key::{Jwk, JwkSet, PrivateKey, PublicKey};
+pub use key_set::{KeySet, MAX_ACTIVE_KEYS};
+pub use key_source::{AsyncKeySource, KeySetFuture, KeySource, Scope};
 pub use limits::Limits;
 #[cfg(feature = "redis")]
 pub use nonce::RedisNonceStore;
-pub use nonce::{MemoryNonceStore, NonceFuture, NonceStore};
-pub use registry::{KeyRegistry, KeySet, MAX_ACTIVE_KEYS, VerificationKey};
+pub use nonce::{AsyncNonceStore, MemoryNonceStore, NonceFuture, NonceStore};
+pub use registry::{KeyRegistry, VerificationKey};
 #[cfg(feature = "jwks-http")]
 pub use remote_jwks::RemoteJwks;
 pub use sign::{RsaSigner, Signer};
 pub use signing_keys::SigningKeys;
-pub use verified::Verified;
+pub use signing_source::SigningSource;
+pub use verified::{Encryption, Verified};
 pub use verify::{RsaVerifier, Verifier};

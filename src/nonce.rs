@@ -16,33 +16,47 @@ use std::time::{Duration, SystemTime};
 use crate::error::Error;
 use crate::{Clock, SystemClock};
 
-/// The future a [`NonceStore`] returns: `true` when the nonce is fresh.
+/// The future an [`AsyncNonceStore`] returns: `true` when the nonce is fresh.
 pub type NonceFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, Error>> + Send + 'a>>;
 
-/// Remembers nonces for a time and says whether one was seen.
+/// Remembers nonces for a time and says whether one was seen, answering at
+/// once: the in-memory [`MemoryNonceStore`].
 ///
-/// The in-memory [`MemoryNonceStore`] serves one process; a fleet shares one
-/// store (`RedisNonceStore`, feature `redis`) so that a replay sent to another
-/// instance is caught too. The method is async so that a network store fits;
-/// the sync verify methods accept a store whose future is ready at once (the
-/// memory store) and ask for their `*_async` twin otherwise.
+/// Verifiers whose replay store (and key source) answer at once have sync
+/// methods. Every `NonceStore` is also an [`AsyncNonceStore`].
 ///
 /// Check and record must be one atomic step: two verifiers racing with the
 /// same nonce must not both be told "fresh".
 pub trait NonceStore: Debug + Send + Sync {
-    /// Records `nonce` for `ttl` and resolves to `true` if it was not already
+    /// Records `nonce` for `ttl` and returns `true` if it was not already
     /// recorded (fresh), `false` if it was (a replay).
     ///
     /// # Errors
     ///
-    /// A store that cannot answer (a network store that is down) returns an
-    /// error, which verification passes on: never a silent "fresh".
-    fn check_and_remember<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a>;
+    /// A store that cannot answer returns an error, which verification
+    /// passes on: never a silent "fresh".
+    fn check_and_remember(&self, nonce: &str, ttl: Duration) -> Result<bool, Error>;
 }
 
-impl<T: NonceStore + ?Sized> NonceStore for Arc<T> {
-    fn check_and_remember<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
-        (**self).check_and_remember(nonce, ttl)
+/// A replay store that may wait on the network: `RedisNonceStore` (feature
+/// `redis`), shared by every instance of a fleet so that a replay sent to
+/// another instance is caught too. Verifiers over one offer only `*_async`
+/// methods.
+///
+/// Check and record must be one atomic step, as for [`NonceStore`].
+pub trait AsyncNonceStore: Debug + Send + Sync {
+    /// As [`NonceStore::check_and_remember`]. The verifier awaits the future
+    /// to completion; it is never dropped half-way by this crate.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when the store cannot answer.
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a>;
+}
+
+impl<T: NonceStore + ?Sized> AsyncNonceStore for T {
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
+        Box::pin(std::future::ready(self.check_and_remember(nonce, ttl)))
     }
 }
 
@@ -54,14 +68,13 @@ impl<T: NonceStore + ?Sized> NonceStore for Arc<T> {
 /// brings.
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), signed_payloads::Error> {
+/// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::time::Duration;
 /// use signed_payloads::{MemoryNonceStore, NonceStore};
 /// let store = MemoryNonceStore::new(10_000);
 /// let window = Duration::from_secs(300);
-/// assert!(store.check_and_remember("n1", window).await?);
-/// assert!(!store.check_and_remember("n1", window).await?);
+/// assert!(store.check_and_remember("n1", window)?);
+/// assert!(!store.check_and_remember("n1", window)?);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -141,24 +154,52 @@ impl MemoryNonceStore {
 }
 
 impl NonceStore for MemoryNonceStore {
-    fn check_and_remember<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
-        Box::pin(std::future::ready(Ok(self.check(nonce, ttl))))
+    fn check_and_remember(&self, nonce: &str, ttl: Duration) -> Result<bool, Error> {
+        Ok(self.check(nonce, ttl))
     }
 }
 
-/// Records `nonce` under `scope` for `ttl` in `store`; [`Error::Replayed`]
-/// if it was already there. The one replay check every verifier uses.
-pub(crate) async fn refuse_replay(
-    store: &dyn NonceStore,
+/// How a verifier refuses replays: the store, and how long a nonce is kept
+/// when the message itself does not say (response nonces have no expiry).
+#[derive(Debug)]
+pub(crate) struct Replay<R: ?Sized> {
+    pub(crate) store: Arc<R>,
+    pub(crate) window: Option<Duration>,
+}
+
+impl<R: ?Sized> Clone for Replay<R> {
+    fn clone(&self) -> Self {
+        Replay {
+            store: Arc::clone(&self.store),
+            window: self.window,
+        }
+    }
+}
+
+/// Records `nonce` under `scope` for `ttl`; [`Error::Replayed`] if it was
+/// already there. The one replay check every verifier makes, sync...
+pub(crate) fn refuse_replay<R: NonceStore + ?Sized>(
+    store: &R,
     scope: &str,
     nonce: &str,
     ttl: Duration,
 ) -> Result<(), Error> {
-    if store.check_and_remember(&scoped(scope, nonce), ttl).await? {
-        Ok(())
-    } else {
-        Err(Error::Replayed)
-    }
+    fresh_or_replayed(store.check_and_remember(&scoped(scope, nonce), ttl)?)
+}
+
+/// ...and async, awaited to completion.
+pub(crate) async fn refuse_replay_async<R: AsyncNonceStore + ?Sized>(
+    store: &R,
+    scope: &str,
+    nonce: &str,
+    ttl: Duration,
+) -> Result<(), Error> {
+    let key = scoped(scope, nonce);
+    fresh_or_replayed(store.check_and_remember_async(&key, ttl).await?)
+}
+
+fn fresh_or_replayed(fresh: bool) -> Result<(), Error> {
+    if fresh { Ok(()) } else { Err(Error::Replayed) }
 }
 
 /// A nonce store key that keeps callers apart: `scope` names the use

@@ -1,5 +1,5 @@
-//! The key registry: at most two active verification keys chosen by `kid`,
-//! rotated without stopping readers.
+//! The key registry: administration of at most two active verification
+//! keys, rotated without stopping readers.
 
 mod import;
 mod rfc3339;
@@ -7,58 +7,28 @@ mod verification_key;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 pub use verification_key::VerificationKey;
 
 use crate::error::{Error, Escaped};
-use crate::{Clock, JwkSet, Limits, SystemClock, Verified, jws};
+use crate::{Algorithm, JwkSet, KeySet, KeySource, MAX_ACTIVE_KEYS};
 
-/// The most keys a registry holds at once.
-pub const MAX_ACTIVE_KEYS: usize = 2;
-
-/// The active verification keys, as one consistent snapshot.
-#[derive(Debug, Clone)]
-pub struct KeySet {
-    keys: Vec<VerificationKey>,
-}
-
-impl KeySet {
-    /// The key with exactly this id (byte-for-byte, case-sensitive).
-    pub fn get(&self, kid: &str) -> Option<&VerificationKey> {
-        self.keys.iter().find(|k| k.kid() == kid)
-    }
-
-    /// The keys in registration order.
-    pub fn iter(&self) -> impl Iterator<Item = &VerificationKey> {
-        self.keys.iter()
-    }
-
-    /// How many keys are active.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Never true for a registry's set; present for completeness.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
-
-/// At most two active verification keys, chosen by the token's `kid`.
+/// The administration of one program's verification keys: at most two
+/// active, rotated without stopping readers, ids never rebound.
 ///
 /// The rules, each enforced and tested:
 /// - one or two active keys: adding a third is [`Error::KeyLimit`], removing
 ///   the last is [`Error::LastKey`];
 /// - ids are unique ([`Error::DuplicateKeyId`]) and never rebound to other
 ///   key material, even after removal ([`Error::KeyIdReused`]);
-/// - a token with a `kid` is checked against that key only; an unknown `kid`
-///   is [`Error::UnknownKeyId`], never a fallback to another key;
-/// - a token without `kid` is tried against each active key in registration
-///   order, unless [`KeyRegistry::require_kid`] is set;
-/// - each key verifies one algorithm; an expired key does not verify.
+/// - verifiers read the active keys through [`KeySource`]: a token with a
+///   `kid` is checked against that key only (an unknown `kid` is
+///   [`Error::UnknownKeyId`], never a fallback to another key); a token
+///   without `kid` is tried against each active key in registration order,
+///   unless the verifier requires `kid`; each key verifies one algorithm and
+///   an expired key does not verify.
 ///
 /// Readers never block: verification loads an `Arc` snapshot of the key set
 /// without a lock, while writers (serialized among themselves) publish a
@@ -66,13 +36,18 @@ impl KeySet {
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use signed_payloads::{jws, Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey};
-/// let private = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
-/// let registry = KeyRegistry::new(VerificationKey::new("k1", private.public_key().clone(), Algorithm::RS256)?);
+/// use std::sync::Arc;
+/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::request::{RequestSigner, RequestVerifier};
+/// let old = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
+/// let registry = Arc::new(KeyRegistry::new(VerificationKey::new("k1", old.public_key().clone(), Algorithm::RS256)?));
+/// let verifier = RequestVerifier::new(Arc::clone(&registry));
 ///
-/// let signer = RsaSigner::new(private, Algorithm::RS256).with_key_id("k1");
-/// let token = jws::sign(&Header::for_signer(&signer), b"{}", &signer)?;
-/// assert_eq!(registry.verify(&token, &Limits::default())?.key_id(), Some("k1"));
+/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(old, Algorithm::RS256).with_key_id("k1")));
+/// let token = signer.sign_json(b"{}")?;
+/// assert_eq!(verifier.verify_bytes(&token)?.key_id(), Some("k1"));
+/// registry.add(VerificationKey::from_pem("k2", include_str!("../tests/data/keys/rsa3072.spki.pem"), Algorithm::RS256)?)?;
+/// assert_eq!(registry.key_ids(), ["k1", "k2"]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -80,9 +55,6 @@ pub struct KeyRegistry {
     active: ArcSwap<KeySet>,
     /// Every id ever registered and its key material; held while writing.
     history: Mutex<HashMap<String, Option<String>>>,
-    require_kid: bool,
-    clock: Arc<dyn Clock>,
-    leeway: Duration,
 }
 
 impl KeyRegistry {
@@ -90,11 +62,8 @@ impl KeyRegistry {
     pub fn new(first: VerificationKey) -> Self {
         let history = HashMap::from([(first.kid().to_owned(), first.fingerprint())]);
         KeyRegistry {
-            active: ArcSwap::from_pointee(KeySet { keys: vec![first] }),
+            active: ArcSwap::from_pointee(KeySet::single(first)),
             history: Mutex::new(history),
-            require_kid: false,
-            clock: Arc::new(SystemClock),
-            leeway: Duration::ZERO,
         }
     }
 
@@ -102,41 +71,30 @@ impl KeyRegistry {
     ///
     /// # Errors
     ///
-    /// [`Error::LastKey`] for none, [`Error::KeyLimit`] for more than two,
-    /// [`Error::DuplicateKeyId`] for a repeated id.
+    /// As for [`KeySet::new`].
     pub fn from_keys(keys: impl IntoIterator<Item = VerificationKey>) -> Result<Self, Error> {
-        let mut keys = keys.into_iter();
-        let registry = KeyRegistry::new(keys.next().ok_or(Error::LastKey)?);
-        for key in keys {
-            registry.add(key)?;
+        KeySet::new(keys).map(Self::from_key_set)
+    }
+
+    /// A registry holding the keys of `set`.
+    pub fn from_key_set(set: KeySet) -> Self {
+        let history = set
+            .iter()
+            .map(|k| (k.kid().to_owned(), k.fingerprint()))
+            .collect();
+        KeyRegistry {
+            active: ArcSwap::from_pointee(set),
+            history: Mutex::new(history),
         }
-        Ok(registry)
     }
 
-    /// Refuses tokens without `kid` instead of trying each key.
-    #[must_use]
-    pub fn require_kid(mut self, require: bool) -> Self {
-        self.require_kid = require;
-        self
-    }
-
-    /// Uses `clock` for key expiry (tests, replays).
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Lets a key verify for `leeway` past its expiry (clock skew).
-    #[must_use]
-    pub fn with_leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// The clock the registry judges expiry by.
-    pub fn clock(&self) -> &dyn Clock {
-        &*self.clock
+    /// A registry holding the RSA signature keys of a JWKS; see [`KeySet::from_jwks`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`KeySet::from_jwks`].
+    pub fn from_jwks(json: &str, default_alg: Algorithm) -> Result<Self, Error> {
+        KeySet::from_jwks(json, default_alg).map(Self::from_key_set)
     }
 
     /// A consistent snapshot of the active keys.
@@ -146,11 +104,7 @@ impl KeyRegistry {
 
     /// The active key ids in registration order.
     pub fn key_ids(&self) -> Vec<String> {
-        self.active
-            .load()
-            .iter()
-            .map(|k| k.kid().to_owned())
-            .collect()
+        self.active.load().key_ids().map(str::to_owned).collect()
     }
 
     /// Registers another key.
@@ -217,116 +171,23 @@ impl KeyRegistry {
         // A panic in another writer cannot leave the history half-written:
         // entries are only ever inserted whole.
         let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut keys = self.active.load().keys.clone();
-        change(&mut keys, &mut history)?;
-        self.active.store(Arc::new(KeySet { keys }));
+        let mut set = KeySet::clone(&self.active.load());
+        change(set.keys_mut(), &mut history)?;
+        self.active.store(Arc::new(set));
         Ok(())
     }
 
-    /// Verifies a compact JWS against the active keys and returns the
-    /// payload, the header and the id of the key that matched.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::UnknownKeyId`], [`Error::MissingKeyId`], [`Error::KeyExpired`],
-    /// [`Error::AlgorithmMismatch`], [`Error::BadSignature`], and every
-    /// parsing error of [`jws::verify`].
-    pub fn verify(&self, token: &str, limits: &Limits) -> Result<Verified<Vec<u8>>, Error> {
-        self.verify_inner(token, None, limits)
-    }
-
-    /// As [`KeyRegistry::verify`], for a token whose payload is detached.
-    ///
-    /// # Errors
-    ///
-    /// As for [`KeyRegistry::verify`].
-    pub fn verify_detached(
-        &self,
-        token: &str,
-        payload: &[u8],
-        limits: &Limits,
-    ) -> Result<Verified<Vec<u8>>, Error> {
-        self.verify_inner(token, Some(payload), limits)
-    }
-
-    fn verify_inner(
-        &self,
-        token: &str,
-        detached: Option<&[u8]>,
-        limits: &Limits,
-    ) -> Result<Verified<Vec<u8>>, Error> {
-        let parsed = jws::parse(token, limits)?;
-        let key = self.select(parsed.header.kid.as_deref(), |key| {
-            parsed.check(key.verifier(), detached)
-        })?;
-        let kid = key.kid().to_owned();
-        parsed.into_verified(detached, Some(kid))
-    }
-
-    /// Picks the key for a token: the one named by `kid`, or else the first
-    /// active key for which `check` succeeds. Used by every verifier built
-    /// on the registry.
-    pub(crate) fn select(
-        &self,
-        kid: Option<&str>,
-        check: impl Fn(&VerificationKey) -> Result<(), Error>,
-    ) -> Result<VerificationKey, Error> {
-        let set = self.active.load();
-        let now = self.clock.now();
-        if let Some(kid) = kid {
-            let key = set
-                .get(kid)
-                .ok_or_else(|| Error::UnknownKeyId(Escaped::new(kid)))?;
-            key.check_not_expired(now, self.leeway)?;
-            check(key)?;
-            return Ok(key.clone());
-        }
-        if self.require_kid {
-            return Err(Error::MissingKeyId);
-        }
-        // No kid: try each key. The error reported is the most telling one:
-        // a bad signature over an algorithm mismatch over an expired key.
-        let mut failure: Option<Error> = None;
-        for key in set.iter() {
-            let outcome = key
-                .check_not_expired(now, self.leeway)
-                .and_then(|()| check(key));
-            match outcome {
-                Ok(()) => return Ok(key.clone()),
-                Err(e) => {
-                    if rank(&e) >= failure.as_ref().map_or(0, rank) {
-                        failure = Some(e);
-                    }
-                }
-            }
-        }
-        Err(failure.unwrap_or(Error::BadSignature))
-    }
-
-    /// The public keys as a JWKS (`kid`, `alg`, `use: sig`), in registration
-    /// order. Keys verified elsewhere ([`VerificationKey::from_verifier`]) are left out.
+    /// The public keys as a JWKS; see [`KeySet::to_jwks`].
     pub fn to_jwks(&self) -> JwkSet {
-        let set = self.active.load();
-        JwkSet::new(
-            set.iter()
-                .filter_map(|key| {
-                    let jwk = key
-                        .public_key()?
-                        .to_jwk()
-                        .with_kid(key.kid())
-                        .with_alg(key.algorithm());
-                    Some(jwk.for_signatures())
-                })
-                .collect(),
-        )
+        self.active.load().to_jwks()
     }
 }
 
-fn rank(e: &Error) -> u8 {
-    match e {
-        Error::KeyExpired(_) => 1,
-        Error::AlgorithmMismatch { .. } => 2,
-        _ => 3,
+impl KeySource for KeyRegistry {
+    type Scope = ();
+
+    fn key_set(&self, (): &(), _kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
+        Ok(self.active.load_full())
     }
 }
 

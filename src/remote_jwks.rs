@@ -4,9 +4,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::{Algorithm, KeyRegistry};
+use crate::{Algorithm, AsyncKeySource, KeySet, KeySetFuture};
 
-/// A JWKS fetched over HTTP(S), cached, and used as a [`KeyRegistry`].
+/// A JWKS fetched over HTTP(S) and cached: an [`AsyncKeySource`].
 ///
 /// - The set is fetched on first use and kept for `max_age` (default 5 min).
 /// - A token naming a `kid` the set lacks triggers a refetch (the signer may
@@ -18,12 +18,14 @@ use crate::{Algorithm, KeyRegistry};
 /// - A failed fetch (endpoint down, bad status, malformed JWKS) keeps the
 ///   last good set in service, even past `max_age`; only when no set was
 ///   ever fetched do lookups fail, with [`Error::Unavailable`].
-/// - The set is read by [`KeyRegistry::from_jwks`], so its rules apply:
+/// - The set is read by [`KeySet::from_jwks`], so its rules apply:
 ///   one or two RSA signature keys, unique ids.
 /// - Only `https://` URLs, unless [`RemoteJwks::allow_http`] is set (tests,
 ///   a sidecar on loopback).
 ///
-/// Give it to [`ResponseVerifier::remote`](crate::response::ResponseVerifier::remote).
+/// Give it to [`ResponseVerifier::new`](crate::response::ResponseVerifier::new)
+/// (or a request verifier): the verifier then has only `*_async` methods,
+/// since a lookup may have to wait for a fetch.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), signed_payloads::Error> {
@@ -33,7 +35,7 @@ use crate::{Algorithm, KeyRegistry};
 /// use signed_payloads::response::ResponseVerifier;
 /// let jwks = RemoteJwks::new("https://api.example.com/.well-known/jwks.json", Algorithm::PS384)?
 ///     .with_max_age(Duration::from_secs(600));
-/// let verifier = ResponseVerifier::remote(Arc::new(jwks));
+/// let verifier = ResponseVerifier::new(Arc::new(jwks));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -53,7 +55,7 @@ pub struct RemoteJwks {
 
 #[derive(Debug, Default)]
 struct State {
-    current: Option<Arc<KeyRegistry>>,
+    current: Option<Arc<KeySet>>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
 }
@@ -121,18 +123,15 @@ impl RemoteJwks {
         self.url.as_str()
     }
 
-    /// The registry to verify a token naming `kid` with: the cached set when
+    /// The keys to verify a token naming `kid` with: the cached set when
     /// it is fresh and knows `kid`, else a refetch if the cooldown allows.
-    ///
-    /// Ready at once (no waiting) when the cached set serves, so the sync
-    /// verify methods work while no fetch is due.
     ///
     /// # Errors
     ///
     /// [`Error::Unavailable`] when no set has been fetched yet and fetching
     /// fails or is cooling down; [`Error::Config`] for an `http://` URL
     /// without [`RemoteJwks::allow_http`].
-    pub async fn registry_for(&self, kid: Option<&str>) -> Result<Arc<KeyRegistry>, Error> {
+    pub async fn key_set_for(&self, kid: Option<&str>) -> Result<Arc<KeySet>, Error> {
         if let Some(current) = self.usable(kid) {
             return Ok(current);
         }
@@ -168,33 +167,33 @@ impl RemoteJwks {
     ///
     /// [`Error::Unavailable`] if the fetch fails or the set is malformed (the
     /// previous set stays in service).
-    pub async fn refresh(&self) -> Result<Arc<KeyRegistry>, Error> {
+    pub async fn refresh(&self) -> Result<Arc<KeySet>, Error> {
         let _fetching = self.fetching.lock().await;
         self.lock().last_attempt = Some(Instant::now());
         Ok(self.install(self.fetch().await?))
     }
 
     /// Puts a freshly fetched set in service.
-    fn install(&self, registry: KeyRegistry) -> Arc<KeyRegistry> {
-        let registry = Arc::new(registry);
+    fn install(&self, keys: KeySet) -> Arc<KeySet> {
+        let keys = Arc::new(keys);
         let mut state = self.lock();
-        state.current = Some(Arc::clone(&registry));
+        state.current = Some(Arc::clone(&keys));
         state.fetched_at = Some(Instant::now());
-        registry
+        keys
     }
 
     /// The cached set if it is fresh and knows `kid`.
-    fn usable(&self, kid: Option<&str>) -> Option<Arc<KeyRegistry>> {
+    fn usable(&self, kid: Option<&str>) -> Option<Arc<KeySet>> {
         let state = self.lock();
         let current = state.current.as_ref()?;
         let fresh = state
             .fetched_at
             .is_some_and(|at| at.elapsed() < self.max_age);
-        let knows = kid.is_none_or(|kid| current.snapshot().get(kid).is_some());
+        let knows = kid.is_none_or(|kid| current.get(kid).is_some());
         (fresh && knows).then(|| Arc::clone(current))
     }
 
-    async fn fetch(&self) -> Result<KeyRegistry, Error> {
+    async fn fetch(&self) -> Result<KeySet, Error> {
         if self.url.scheme() != "https" && !(self.allow_http && self.url.scheme() == "http") {
             return Err(Error::Config(
                 "the JWKS URL must be https (or http with allow_http)".into(),
@@ -240,7 +239,7 @@ impl RemoteJwks {
             body.extend_from_slice(&chunk);
         }
         let text = std::str::from_utf8(&body).map_err(|_| unavailable("the JWKS is not UTF-8"))?;
-        KeyRegistry::from_jwks(text, self.default_alg).map_err(unavailable)
+        KeySet::from_jwks(text, self.default_alg).map_err(unavailable)
     }
 
     fn client(&self) -> Result<reqwest::Client, Error> {
@@ -262,6 +261,14 @@ impl RemoteJwks {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // State fields are replaced whole; a panic cannot leave them torn.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl AsyncKeySource for RemoteJwks {
+    type Scope = ();
+
+    fn key_set_async<'a>(&'a self, (): &'a (), kid: Option<&'a str>) -> KeySetFuture<'a> {
+        Box::pin(self.key_set_for(kid))
     }
 }
 

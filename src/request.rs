@@ -4,12 +4,10 @@
 
 mod content_type;
 mod signer;
-mod tenant;
 mod verifier;
 
 pub use content_type::{JWT_CONTENT_TYPE, check_content_type};
 pub use signer::RequestSigner;
-pub use tenant::TenantVerifier;
 pub use verifier::RequestVerifier;
 
 #[cfg(feature = "axum")]

@@ -1,9 +1,14 @@
 //! Verifying a `reqwest::Response` (feature `reqwest`).
 
 use crate::error::Error;
-use crate::response::{ResponseMode, ResponseVerifier, VerifiedResponse};
+use crate::response::{ResponseMode, ResponseVerifier};
+use crate::{AsyncKeySource, AsyncNonceStore, Verified};
 
-impl ResponseVerifier {
+impl<K, R> ResponseVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
     /// Reads the body of `response` once (refusing more than the size
     /// limit) and verifies it in `mode`, the mode the request asked for.
     ///
@@ -15,7 +20,7 @@ impl ResponseVerifier {
         &self,
         mut response: reqwest::Response,
         mode: ResponseMode,
-    ) -> Result<VerifiedResponse, Error> {
+    ) -> Result<Verified<Vec<u8>>, Error> {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let mut body = Vec::new();

@@ -9,4 +9,4 @@ mod verifier;
 
 pub use profile::{InputPart, ResponseMode, ResponseProfile, SignatureEncoding};
 pub use signer::{NestingOrder, ResponseSigner, SignatureHeaders};
-pub use verifier::{Encryption, ResponseVerifier, VerifiedResponse};
+pub use verifier::ResponseVerifier;

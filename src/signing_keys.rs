@@ -65,14 +65,17 @@ impl SigningKeys {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingKeyId`] for a signer without key id,
+    /// [`Error::Config`] for a signer without key id,
     /// [`Error::DuplicateKeyId`] when the id is already present.
     pub fn add(
         &self,
         signer: Arc<dyn Signer>,
         expires_at: Option<SystemTime>,
     ) -> Result<(), Error> {
-        let kid = signer.key_id().ok_or(Error::MissingKeyId)?.to_owned();
+        let kid = signer
+            .key_id()
+            .ok_or_else(|| Error::Config("a signer added to SigningKeys needs a key id".into()))?
+            .to_owned();
         self.write(|entries| {
             if entries
                 .iter()

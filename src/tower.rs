@@ -11,8 +11,10 @@ use http_body_util::{BodyExt, Full, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::error::Error;
 use crate::http::requested_mode;
 use crate::response::{ResponseMode, ResponseSigner};
+use crate::{Signer, SigningSource};
 
 /// Signs every response of the wrapped service in the mode the request asks
 /// for: headers by default, embedded when the mode header says `jwt`. The
@@ -20,8 +22,11 @@ use crate::response::{ResponseMode, ResponseSigner};
 /// service did not set one.
 ///
 /// The body is buffered to be signed (up to `max_body_bytes`, 1 MiB by
-/// default); a larger body, or a failure to sign, becomes an unsigned 500,
-/// which clients reject.
+/// default). Signing awaits the signer, so a key behind a network call
+/// ([`ResponseSigner::remote`]) works as a local one does. A larger body, or
+/// a failure to sign, becomes an unsigned 500, which clients reject; the
+/// error rides in the response's extensions as a [`SigningFailure`] for an
+/// outer layer to log.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -36,15 +41,35 @@ use crate::response::{ResponseMode, ResponseSigner};
 ///     .layer(ResponseSigningLayer::new(Arc::new(signer)));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct ResponseSigningLayer {
-    signer: Arc<ResponseSigner>,
+#[derive(Debug)]
+pub struct ResponseSigningLayer<S = Arc<dyn Signer>> {
+    signer: Arc<ResponseSigner<S>>,
     max_body_bytes: usize,
 }
 
-impl ResponseSigningLayer {
+impl<S> Clone for ResponseSigningLayer<S> {
+    fn clone(&self) -> Self {
+        ResponseSigningLayer {
+            signer: Arc::clone(&self.signer),
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+}
+
+/// Why a response went out as an unsigned 500: found in its extensions.
+#[derive(Debug, Clone)]
+pub struct SigningFailure(Arc<Error>);
+
+impl SigningFailure {
+    /// The error that stopped signing.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+}
+
+impl<S> ResponseSigningLayer<S> {
     /// Signs with `signer`.
-    pub fn new(signer: Arc<ResponseSigner>) -> Self {
+    pub fn new(signer: Arc<ResponseSigner<S>>) -> Self {
         ResponseSigningLayer {
             signer,
             max_body_bytes: 1 << 20,
@@ -59,10 +84,10 @@ impl ResponseSigningLayer {
     }
 }
 
-impl<S> Layer<S> for ResponseSigningLayer {
-    type Service = ResponseSigningService<S>;
+impl<I, S> Layer<I> for ResponseSigningLayer<S> {
+    type Service = ResponseSigningService<I, S>;
 
-    fn layer(&self, inner: S) -> Self::Service {
+    fn layer(&self, inner: I) -> Self::Service {
         ResponseSigningService {
             inner,
             signer: Arc::clone(&self.signer),
@@ -72,26 +97,37 @@ impl<S> Layer<S> for ResponseSigningLayer {
 }
 
 /// The service [`ResponseSigningLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct ResponseSigningService<S> {
-    inner: S,
-    signer: Arc<ResponseSigner>,
+#[derive(Debug)]
+pub struct ResponseSigningService<I, S = Arc<dyn Signer>> {
+    inner: I,
+    signer: Arc<ResponseSigner<S>>,
     max_body_bytes: usize,
+}
+
+impl<I: Clone, S> Clone for ResponseSigningService<I, S> {
+    fn clone(&self) -> Self {
+        ResponseSigningService {
+            inner: self.inner.clone(),
+            signer: Arc::clone(&self.signer),
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseSigningService<S>
+impl<I, S, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseSigningService<I, S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
+    I: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    I::Future: Send + 'static,
+    S: SigningSource + 'static,
     ReqBody: Send + 'static,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
     ResBody::Error: Into<BoxError>,
 {
     type Response = Response<Full<Bytes>>;
-    type Error = S::Error;
+    type Error = I::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -110,27 +146,32 @@ where
         Box::pin(async move {
             let response = inner.call(request).await?;
             let (mut parts, body) = response.into_parts();
-            let Ok(collected) = Limited::new(body, max).collect().await else {
-                return Ok(unsigned_error());
-            };
-            let body = collected.to_bytes();
-            let body = match mode {
-                ResponseMode::Headers => {
-                    match signer.sign_into_headers(parts.status, &body, &mut parts.headers) {
-                        Ok(()) => body,
-                        Err(_) => return Ok(unsigned_error()),
-                    }
+            let body = match Limited::new(body, max).collect().await {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => {
+                    return Ok(unsigned_error(Error::TooLarge {
+                        what: "response body to sign",
+                        actual: max.saturating_add(1),
+                        limit: max,
+                    }));
                 }
-                ResponseMode::Embedded => match signer.sign_embedded(&body) {
-                    Ok(token) => {
-                        parts.headers.insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/jose"),
-                        );
-                        Bytes::from(token)
-                    }
-                    Err(_) => return Ok(unsigned_error()),
-                },
+            };
+            let signed = match mode {
+                ResponseMode::Headers => signer
+                    .sign_into_headers_async(parts.status, &body, &mut parts.headers)
+                    .await
+                    .map(|()| body),
+                ResponseMode::Embedded => signer.sign_embedded_async(&body).await.map(|token| {
+                    parts.headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/jose"),
+                    );
+                    Bytes::from(token)
+                }),
+            };
+            let body = match signed {
+                Ok(body) => body,
+                Err(e) => return Ok(unsigned_error(e)),
             };
             parts.headers.remove(header::CONTENT_LENGTH);
             if let Some(trace) = trace {
@@ -145,10 +186,13 @@ where
     }
 }
 
-fn unsigned_error() -> Response<Full<Bytes>> {
+fn unsigned_error(error: Error) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(
         b"response could not be signed",
     )));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+        .extensions_mut()
+        .insert(SigningFailure(Arc::new(error)));
     response
 }

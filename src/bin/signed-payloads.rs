@@ -485,26 +485,21 @@ fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
         Some(now) => Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(now))),
         None => Arc::new(SystemClock),
     };
-    let registry = registry(&args.keys, matches, Algorithm::RS256)?
-        .require_kid(args.require_kid)
-        .with_clock(clock.clone());
+    let registry = registry(&args.keys, matches, Algorithm::RS256)?;
     let input = read_input(args.input.as_deref())?;
     let token = std::str::from_utf8(&input)
         .map_err(|_| Error::from(signed_payloads::Malformed::NotUtf8))?
         .trim();
     // Whatever `sign` can produce, `verify` can read back.
-    let limits = input_limits();
-    let payload = match &args.decrypt_key {
-        Some(path) => {
-            let decrypter = RsaDecrypter::new(&load_private(path)?)?;
-            ResponseVerifier::new(Arc::new(registry))
-                .with_limits(limits)
-                .with_decrypter(Arc::new(decrypter))
-                .verify_embedded(token.as_bytes())?
-                .into_body()
-        }
-        None => registry.verify(token, &limits)?.into_payload(),
-    };
+    // The same pipeline as an embedded response: the JWS, nested or not.
+    let mut verifier = ResponseVerifier::new(Arc::new(registry))
+        .with_limits(input_limits())
+        .require_kid(args.require_kid)
+        .with_clock(clock.clone());
+    if let Some(path) = &args.decrypt_key {
+        verifier = verifier.with_decrypter(Arc::new(RsaDecrypter::new(&load_private(path)?)?));
+    }
+    let payload = verifier.verify_embedded(token.as_bytes())?.into_payload();
 
     let mut policy = ClaimsPolicy::new().with_clock(clock);
     if let Some(leeway) = args.leeway {
@@ -621,7 +616,7 @@ fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> O
     };
     let body = read_input(args.input.as_deref())?;
     let verified = verifier.verify(args.mode.into(), args.status, headers, &body)?;
-    write_stdout(verified.body())
+    write_stdout(verified.payload())
 }
 
 /// Reads `Name: value` lines; blank lines and an HTTP status line are skipped.

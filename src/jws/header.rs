@@ -145,8 +145,8 @@ impl Header {
             .keys()
             .find(|k| NAMED_MEMBERS.contains(&k.as_str()))
         {
-            return Err(Error::header(format!(
-                "{} must be set through its field, not extra",
+            return Err(Error::Config(format!(
+                "the header to sign sets {} through extra, not its field",
                 Escaped::new(name)
             )));
         }
@@ -156,9 +156,11 @@ impl Header {
                 .as_ref()
                 .is_some_and(|c| c.iter().any(|n| n == "b64"))
         {
-            return Err(Error::header("b64 is present but not listed in crit"));
+            return Err(Error::Config(
+                "the header to sign has b64 but does not list it in crit".into(),
+            ));
         }
-        serde_json::to_vec(self).map_err(|_| Error::header("could not be serialized"))
+        serde_json::to_vec(self).map_err(Error::Serialization)
     }
 }
 

@@ -1,14 +1,14 @@
-//! A [`NonceStore`] on Redis: one `SET key 1 NX PX ttl` per check.
+//! An [`AsyncNonceStore`] on Redis: one `SET key 1 NX PX ttl` per check.
 
 use std::fmt;
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{NonceFuture, NonceStore};
+use super::{AsyncNonceStore, NonceFuture};
 use crate::error::Error;
 
-/// A [`NonceStore`] shared by every instance of a fleet, on Redis
+/// An [`AsyncNonceStore`] shared by every instance of a fleet, on Redis
 /// (feature `redis`).
 ///
 /// Each check is one round trip, `SET <prefix><nonce> 1 NX PX <ttl>`: Redis
@@ -24,9 +24,9 @@ use crate::error::Error;
 /// # async fn run() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use signed_payloads::{NonceStore, RedisNonceStore};
+/// use signed_payloads::{AsyncNonceStore, RedisNonceStore};
 /// let store = Arc::new(RedisNonceStore::connect("redis://127.0.0.1:6379/").await?);
-/// assert!(store.check_and_remember("nonce-1", Duration::from_secs(300)).await?);
+/// assert!(store.check_and_remember_async("nonce-1", Duration::from_secs(300)).await?);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -78,8 +78,8 @@ impl RedisNonceStore {
     }
 }
 
-impl NonceStore for RedisNonceStore {
-    fn check_and_remember<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
+impl AsyncNonceStore for RedisNonceStore {
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             // PX takes whole milliseconds and refuses 0.

@@ -1,57 +1,10 @@
-//! Loading a registry from a JWKS, and a key from a key-exchange response.
+//! Loading a key from a key-exchange response.
 
 use serde::Deserialize;
 
-use super::{KeyRegistry, MAX_ACTIVE_KEYS, VerificationKey, rfc3339};
+use super::{VerificationKey, rfc3339};
 use crate::error::{Error, Escaped, Segment};
-use crate::{Algorithm, JwkSet, PublicKey, json};
-
-impl KeyRegistry {
-    /// Builds a registry from a JWKS (RFC 7517).
-    ///
-    /// Each RSA entry meant for signatures becomes a key: its `kid` (or, when
-    /// absent, its RFC 7638 thumbprint), bound to its `alg` or to
-    /// `default_alg`. Entries of other key types (`EC`, `oct`, ...) and
-    /// entries whose `use` or `key_ops` exclude verification are skipped, as a
-    /// published set often mixes them. An RSA signature entry that cannot be
-    /// used (too small, bad exponent, ROCA, unknown `alg`) is an error, not a
-    /// skip: it was meant to be used.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Malformed`] for invalid JSON or when no entry is usable, the
-    /// key errors above, [`Error::KeyLimit`] for
-    /// more than two, [`Error::DuplicateKeyId`] for a repeated id.
-    pub fn from_jwks(json: &str, default_alg: Algorithm) -> Result<Self, Error> {
-        let set = JwkSet::from_json(json)?;
-        let mut keys = Vec::new();
-        let mut skipped = 0;
-        for jwk in &set.keys {
-            if jwk.kty != "RSA" || !jwk.allows_verification() {
-                skipped += 1;
-                continue;
-            }
-            let public = PublicKey::from_jwk(jwk)?;
-            let alg = match &jwk.alg {
-                Some(name) => Algorithm::from_name(name)?,
-                None => default_alg,
-            };
-            let kid = jwk.kid.clone().unwrap_or_else(|| public.thumbprint());
-            keys.push(VerificationKey::new(kid, public, alg)?);
-        }
-        if keys.is_empty() {
-            return Err(Error::key(format!(
-                "the JWKS has no RSA signature key ({skipped} other entries skipped)"
-            )));
-        }
-        if keys.len() > MAX_ACTIVE_KEYS {
-            return Err(Error::KeyLimit {
-                limit: MAX_ACTIVE_KEYS,
-            });
-        }
-        KeyRegistry::from_keys(keys)
-    }
-}
+use crate::{Algorithm, PublicKey, json};
 
 /// The "Generate Key Pair" response of a key-exchange API.
 #[derive(Deserialize)]

@@ -3,12 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::error::{Error, Escaped};
 use crate::{Algorithm, PublicKey, RsaVerifier, Verifier};
 
-/// A verification key as a [`KeyRegistry`](crate::KeyRegistry) holds it.
+/// A verification key as a [`KeySet`](crate::KeySet) holds it.
 ///
 /// Immutable once built; cheap to clone (the verifier is shared).
 ///
@@ -94,6 +94,10 @@ impl VerificationKey {
         &self.kid
     }
 
+    pub(crate) fn shared_kid(&self) -> Arc<str> {
+        Arc::clone(&self.kid)
+    }
+
     /// The one algorithm this key verifies.
     pub fn algorithm(&self) -> Algorithm {
         self.verifier.algorithm()
@@ -114,9 +118,9 @@ impl VerificationKey {
         &*self.verifier
     }
 
-    /// True once `now` is past the expiry plus `leeway`.
-    pub fn is_expired(&self, now: SystemTime, leeway: Duration) -> bool {
-        self.expires_at.is_some_and(|at| now > at + leeway)
+    /// True once `now` has reached the expiry.
+    pub fn is_expired(&self, now: SystemTime) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
     }
 
     /// What identifies the key material, to refuse rebinding an id: the
@@ -127,8 +131,8 @@ impl VerificationKey {
             .map(|k| format!("{}/{}", k.thumbprint(), self.algorithm()))
     }
 
-    pub(crate) fn check_not_expired(&self, now: SystemTime, leeway: Duration) -> Result<(), Error> {
-        if self.is_expired(now, leeway) {
+    pub(crate) fn check_not_expired(&self, now: SystemTime) -> Result<(), Error> {
+        if self.is_expired(now) {
             return Err(Error::KeyExpired(Escaped::new(&self.kid)));
         }
         Ok(())

@@ -6,11 +6,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::async_sign::{KeySource, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::{Error, Segment};
 use crate::{
-    AsyncSigner, Clock, Header, Limits, Signer, SigningKeys, SystemClock, base64url, json, jws,
+    AsyncSigner, Clock, Header, Limits, Signer, SigningKeys, SigningSource, SystemClock, base64url,
+    json, jws,
 };
 
 /// Signs JSON payloads as compact JWTs (`typ: JWT`, `kid` when the key has one).
@@ -32,8 +32,8 @@ use crate::{
 /// assert_eq!(token.split('.').count(), 3);
 /// # Ok(()) }
 /// ```
-pub struct RequestSigner {
-    key: KeySource,
+pub struct RequestSigner<S = Arc<dyn Signer>> {
+    key: S,
     iat: bool,
     ttl: Option<Duration>,
     jti: bool,
@@ -44,23 +44,30 @@ pub struct RequestSigner {
 impl RequestSigner {
     /// Signs with one fixed signer.
     pub fn new(signer: Arc<dyn Signer>) -> Self {
-        Self::with_source(KeySource::Fixed(signer))
+        Self::with_source(signer)
     }
+}
 
+impl RequestSigner<Arc<SigningKeys>> {
     /// Signs with whichever of `keys` is current at each call.
     pub fn rotating(keys: Arc<SigningKeys>) -> Self {
-        Self::with_source(KeySource::Rotating(keys))
+        Self::with_source(keys)
     }
+}
 
-    /// Signs with a key behind a network call (KMS, HSM service); use the
-    /// `*_async` methods, since the sync ones cannot wait for it.
+impl RequestSigner<Arc<dyn AsyncSigner>> {
+    /// Signs with a key behind a network call (KMS, HSM service): such a
+    /// signer has only the `*_async` methods.
     pub fn remote(signer: Arc<dyn AsyncSigner>) -> Self {
-        Self::with_source(KeySource::Remote(signer))
+        Self::with_source(signer)
     }
+}
 
-    fn with_source(key: KeySource) -> Self {
+impl<S: SigningSource> RequestSigner<S> {
+    /// Signs with the signers `source` hands out.
+    pub fn with_source(source: S) -> Self {
         RequestSigner {
-            key,
+            key: source,
             iat: true,
             ttl: None,
             jti: false,
@@ -104,17 +111,7 @@ impl RequestSigner {
         self
     }
 
-    /// Serializes `payload` to JSON and signs it.
-    ///
-    /// # Errors
-    ///
-    /// As for [`RequestSigner::sign_json`], and [`Error::Malformed`] when
-    /// `payload` cannot be serialized.
-    pub fn sign<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
-        self.sign_json(&to_json(payload)?)
-    }
-
-    /// As [`RequestSigner::sign`], waiting for an async signer if needed.
+    /// As [`RequestSigner::sign`], waiting for an async signer.
     ///
     /// # Errors
     ///
@@ -123,31 +120,26 @@ impl RequestSigner {
         self.sign_json_async(&to_json(payload)?).await
     }
 
-    /// Signs raw JSON bytes, which must be one strict JSON object.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Malformed`] for JSON that is not a strict object,
-    /// [`Error::TooLarge`] above the limits, [`Error::NoSigningKey`] when no
-    /// rotating key is usable, or the signer's error.
-    pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
-        now_or_never(self.sign_json_async(json))
-            .unwrap_or_else(|| Err(needs_async("sign_json_async")))
-    }
-
-    /// As [`RequestSigner::sign_json`], waiting for an async signer if needed.
+    /// As [`RequestSigner::sign_json`], waiting for an async signer.
     ///
     /// # Errors
     ///
     /// As for [`RequestSigner::sign_json`].
     pub async fn sign_json_async(&self, json: &[u8]) -> Result<String, Error> {
+        let (header, payload, signer) = self.prepare(json)?;
+        jws::sign_async(&header, &payload, &*signer).await
+    }
+
+    /// Everything before the signature: the payload checked and its claims
+    /// added, the signer chosen and the header built for it.
+    fn prepare(&self, json: &[u8]) -> Result<(Header, Vec<u8>, Arc<S::Current>), Error> {
         self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
         let signer = self.key.current()?;
         let mut header = Header::new(signer.algorithm()).with_typ("JWT");
         header.kid = signer.key_id().map(str::to_owned);
-        jws::sign_async(&header, &payload, &*signer).await
+        Ok((header, payload, signer))
     }
 
     /// Appends the configured claims the payload does not already have.
@@ -199,7 +191,31 @@ impl RequestSigner {
     }
 }
 
-impl fmt::Debug for RequestSigner {
+impl<S: SigningSource<Current = dyn Signer>> RequestSigner<S> {
+    /// Serializes `payload` to JSON and signs it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestSigner::sign_json`], and [`Error::Serialization`] when
+    /// `payload` cannot be serialized.
+    pub fn sign<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
+        self.sign_json(&to_json(payload)?)
+    }
+
+    /// Signs raw JSON bytes, which must be one strict JSON object.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for JSON that is not a strict object,
+    /// [`Error::TooLarge`] above the limits, [`Error::NoSigningKey`] when no
+    /// rotating key is usable, or the signer's error.
+    pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
+        let (header, payload, signer) = self.prepare(json)?;
+        jws::sign(&header, &payload, &*signer)
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for RequestSigner<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestSigner")
             .field("key", &self.key)
@@ -211,5 +227,5 @@ impl fmt::Debug for RequestSigner {
 }
 
 fn to_json<T: Serialize + ?Sized>(payload: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(payload).map_err(|e| Error::header(format!("payload: {e}")))
+    serde_json::to_vec(payload).map_err(Error::Serialization)
 }

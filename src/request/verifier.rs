@@ -1,20 +1,37 @@
 //! Verifying a signed request body.
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::async_sign::{needs_async, now_or_never};
-use crate::error::{Error, Escaped, Malformed};
-use crate::nonce::refuse_replay;
-use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, NonceStore, Verified};
+use crate::error::{Error, Malformed};
+use crate::jws::Parsed;
+use crate::key_source::Scope;
+use crate::nonce::{Replay, refuse_replay, refuse_replay_async};
+use crate::pipeline::Rules;
+use crate::{
+    AsyncKeySource, AsyncNonceStore, ClaimsPolicy, KeyRegistry, KeySource, Limits,
+    MemoryNonceStore, NonceStore, Verified,
+};
 
-/// Verifies signed request bodies against a program's [`KeyRegistry`].
+/// Verifies signed request bodies (compact JWTs) against a program's keys.
 ///
-/// Per token: the registry picks the key (by `kid`, or each key when there is
-/// none) and checks the signature; then the header (`b64` must not be
-/// `false` in a JWT; `typ` if an expected one is set), the payload (strict
-/// JSON object), and the claims under the [`ClaimsPolicy`].
+/// Per token, once each: the size limits, the split and the header; the key
+/// the `kid` names (or each key, for a token without one); the algorithm
+/// binding and the signature; the header (`b64` must not be `false` in a
+/// JWT; `typ` if an expected one is set); the payload (strict JSON object)
+/// and its claims under the [`ClaimsPolicy`], read in one pass; then, with a
+/// replay store, the `jti`.
+///
+/// `K` is where the keys come from. Over a [`KeySource`] (a
+/// [`KeyRegistry`]) and a [`NonceStore`] (none, or the in-memory one), the
+/// sync methods exist; over an [`AsyncKeySource`] (a
+/// [`TenantKeys`](crate::store::TenantKeys) cache, a
+/// [`RemoteJwks`](crate::RemoteJwks)) or an [`AsyncNonceStore`] (Redis), only
+/// the `*_async` methods do, and a source keyed by tenant is called through
+/// the `*_for` methods.
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
@@ -37,108 +54,52 @@ use crate::{ClaimError, ClaimsPolicy, KeyRegistry, Limits, NonceStore, Verified}
 /// assert_eq!(user.key_id(), Some("k1"));
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct RequestVerifier {
-    registry: Arc<KeyRegistry>,
+///
+/// A fleet serving many programs reads each tenant's keys through a cache
+/// over a shared store, and shares a replay store:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), signed_payloads::Error> {
+/// use std::sync::Arc;
+/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::request::{RequestSigner, RequestVerifier};
+/// use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
+///
+/// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
+/// let store = Arc::new(MemoryKeyStore::new());
+/// store.add_key("program-1", &VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256)?, "ops").await?;
+///
+/// let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store)));
+/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")));
+/// let token = signer.sign_json(br#"{"amount":100}"#)?;
+/// assert!(verifier.verify_bytes_for("program-1", &token).await.is_ok());
+/// assert!(verifier.verify_bytes_for("program-2", &token).await.is_err());
+/// # Ok(()) }
+/// ```
+pub struct RequestVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore> {
+    keys: Arc<K>,
     rules: Rules,
+    replay: Option<Replay<R>>,
 }
 
-/// Everything a request verifier checks besides the signature's key: shared
-/// by [`RequestVerifier`] (one registry) and
-/// [`TenantVerifier`](super::TenantVerifier) (a registry per tenant).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Rules {
-    pub(crate) claims: ClaimsPolicy,
-    pub(crate) limits: Limits,
-    pub(crate) expected_typ: Option<String>,
-    pub(crate) replay: Option<Arc<dyn NonceStore>>,
-}
-
-impl Rules {
-    /// Signature, header and claims: everything but the replay check.
-    pub(crate) fn check(
-        &self,
-        registry: &KeyRegistry,
-        token: &str,
-    ) -> Result<Verified<Vec<u8>>, Error> {
-        let verified = registry.verify(token.trim_ascii(), &self.limits)?;
-        let header = verified.header();
-        if header.is_unencoded() {
-            return Err(Error::header("b64 must not be false in a JWT"));
-        }
-        if let Some(expected) = &self.expected_typ {
-            if !header
-                .typ
-                .as_deref()
-                .is_some_and(|typ| typ.eq_ignore_ascii_case(expected))
-            {
-                return Err(ClaimError::Type(Escaped::new(expected)).into());
-            }
-        }
-        self.claims
-            .check_with_depth(verified.payload(), self.limits.max_json_depth())?;
-        Ok(verified)
-    }
-
-    /// With a replay store: records the verified token's `jti` under `scope`
-    /// until its `exp`, refusing one seen before.
-    pub(crate) async fn remember(
-        &self,
-        scope: &str,
-        verified: &Verified<Vec<u8>>,
-    ) -> Result<(), Error> {
-        let Some(store) = &self.replay else {
-            return Ok(());
-        };
-        let (jti, ttl) = self.claims.replay_window(verified.payload())?;
-        refuse_replay(&**store, scope, &jti, ttl).await
-    }
-
-    /// The request body as a token: content type, size and UTF-8 checked.
-    pub(crate) fn body_token<'b>(
-        &self,
-        content_type: Option<&str>,
-        body: &'b [u8],
-    ) -> Result<&'b str, Error> {
-        super::check_content_type(content_type)?;
-        if body.len() > self.limits.max_token_bytes().saturating_add(SLACK) {
-            return Err(Error::TooLarge {
-                what: "request body",
-                actual: body.len(),
-                limit: self.limits.max_token_bytes(),
-            });
-        }
-        Ok(std::str::from_utf8(body).map_err(|_| Malformed::NotUtf8)?)
-    }
-}
-
-/// Deserializes a verified payload into `T`.
-pub(crate) fn typed<T: DeserializeOwned>(
-    verified: Verified<Vec<u8>>,
-) -> Result<Verified<T>, Error> {
-    let payload: T = serde_json::from_slice(verified.payload())
-        .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
-    let key_id = verified.key_id().map(str::to_owned);
-    let (_, header) = verified.into_parts();
-    Ok(Verified::new(payload, header, key_id))
-}
-
-/// The replay scope of a single-registry verifier's `jti`s.
-const SCOPE: &str = "request";
-
-impl RequestVerifier {
-    /// A verifier over `registry` with the default claims policy and limits.
-    pub fn new(registry: Arc<KeyRegistry>) -> Self {
+impl<K: ?Sized> RequestVerifier<K> {
+    /// A verifier over `keys`, with the default claims policy and limits and
+    /// no replay store.
+    pub fn new(keys: Arc<K>) -> Self {
         RequestVerifier {
-            registry,
-            rules: Rules::default(),
+            keys,
+            rules: Rules::jwt(),
+            replay: None,
         }
     }
+}
 
-    /// Sets the claims policy.
+impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
+    /// Sets the claims policy (its clock also judges key expiry).
     #[must_use]
     pub fn with_claims(mut self, claims: ClaimsPolicy) -> Self {
-        self.rules.claims = claims;
+        self.rules.set_claims(claims);
         self
     }
 
@@ -153,21 +114,35 @@ impl RequestVerifier {
     /// as media types are).
     #[must_use]
     pub fn expect_typ(mut self, typ: impl Into<String>) -> Self {
-        self.rules.expected_typ = Some(typ.into());
+        if let Some(jwt) = &mut self.rules.jwt {
+            jwt.expected_typ = Some(typ.into());
+        }
+        self
+    }
+
+    /// Refuses tokens without `kid` instead of trying each active key.
+    #[must_use]
+    pub fn require_kid(mut self, require: bool) -> Self {
+        self.rules.require_kid = require;
         self
     }
 
     /// Refuses a token whose `jti` was seen before. Every token must then
     /// carry a string `jti` (at most 256 bytes) and an `exp`; the `jti` is
     /// remembered until `exp` plus the leeway, after which the token is
-    /// refused as expired. Share one store (Redis) between the instances of a
-    /// fleet so that a replay sent to another instance is refused too.
-    ///
-    /// A store that has to wait on the network needs the `*_async` methods.
+    /// refused as expired. With a tenant-keyed source, `jti`s of different
+    /// tenants never collide. Share one store (Redis) between the instances
+    /// of a fleet so that a replay sent to another instance is refused too.
     #[must_use]
-    pub fn with_replay_store(mut self, store: Arc<dyn NonceStore>) -> Self {
-        self.rules.replay = Some(store);
-        self
+    pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>) -> RequestVerifier<K, S> {
+        RequestVerifier {
+            keys: self.keys,
+            rules: self.rules,
+            replay: Some(Replay {
+                store,
+                window: None,
+            }),
+        }
     }
 
     /// The limits in force.
@@ -175,33 +150,63 @@ impl RequestVerifier {
         &self.rules.limits
     }
 
-    /// The registry the keys come from.
-    pub fn registry(&self) -> &Arc<KeyRegistry> {
-        &self.registry
+    /// Where the keys come from.
+    pub fn keys(&self) -> &Arc<K> {
+        &self.keys
     }
 
+    /// The request body as a token: content type, size and UTF-8 checked.
+    fn body_token<'b>(&self, content_type: Option<&str>, body: &'b [u8]) -> Result<&'b str, Error> {
+        super::check_content_type(content_type)?;
+        let limit = self.rules.limits.max_token_bytes();
+        if body.len() > limit.saturating_add(SLACK) {
+            return Err(Error::TooLarge {
+                what: "request body",
+                actual: body.len(),
+                limit,
+            });
+        }
+        Ok(std::str::from_utf8(body).map_err(|_| Malformed::NotUtf8)?)
+    }
+
+    fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
+        self.rules.parse(token.trim_ascii())
+    }
+
+    /// The `jti` to remember and for how long, when a replay store is set.
+    fn replay_entry<'s, 'v>(
+        &'s self,
+        verified: &'v Verified<Vec<u8>>,
+    ) -> Result<Option<(&'s R, &'v str, Duration)>, Error> {
+        let (Some(replay), Some(policy)) = (&self.replay, self.rules.claims()) else {
+            return Ok(None);
+        };
+        let (jti, ttl) = policy.replay_window(verified.claims())?;
+        Ok(Some((&*replay.store, jti, ttl)))
+    }
+}
+
+impl<K, R> RequestVerifier<K, R>
+where
+    K: KeySource<Scope = ()> + ?Sized,
+    R: NonceStore + ?Sized,
+{
     /// Verifies a token and returns its payload bytes exactly as signed.
     ///
     /// # Errors
     ///
-    /// The registry's errors ([`Error::BadSignature`], [`Error::UnknownKeyId`],
-    /// ...), [`Error::Malformed`] for a payload that is not strict JSON,
+    /// [`Error::BadSignature`], [`Error::UnknownKeyId`], [`Error::MissingKeyId`],
+    /// [`Error::KeyExpired`], [`Error::AlgorithmMismatch`], [`Error::TooLarge`],
+    /// [`Error::Malformed`] for a token or payload that is not strict,
     /// [`Error::Claim`] for claims that fail the policy; with a replay store,
-    /// [`Error::Replayed`], and [`Error::NeedsAsync`] if the store has to wait.
+    /// [`Error::Replayed`].
     pub fn verify_bytes(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
-        now_or_never(self.verify_bytes_async(token))
-            .unwrap_or_else(|| Err(needs_async("verify_bytes_async")))
-    }
-
-    /// As [`RequestVerifier::verify_bytes`], waiting for a network replay store.
-    ///
-    /// # Errors
-    ///
-    /// As for [`RequestVerifier::verify_bytes`], and [`Error::Unavailable`]
-    /// when the replay store cannot answer.
-    pub async fn verify_bytes_async(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
-        let verified = self.rules.check(&self.registry, token)?;
-        self.rules.remember(SCOPE, &verified).await?;
+        let token = self.parse(token)?;
+        let keys = self.keys.key_set(&(), token.kid())?;
+        let verified = self.rules.check(token, &keys, None)?;
+        if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
+            refuse_replay(store, ().replay_scope().as_ref(), jti, ttl)?;
+        }
         Ok(verified)
     }
 
@@ -212,19 +217,7 @@ impl RequestVerifier {
     /// As for [`RequestVerifier::verify_bytes`], and [`Malformed::PayloadType`]
     /// when the payload does not fit `T`.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        typed(self.verify_bytes(token)?)
-    }
-
-    /// As [`RequestVerifier::verify`], waiting for a network replay store.
-    ///
-    /// # Errors
-    ///
-    /// As for [`RequestVerifier::verify_bytes_async`] and [`RequestVerifier::verify`].
-    pub async fn verify_async<T: DeserializeOwned>(
-        &self,
-        token: &str,
-    ) -> Result<Verified<T>, Error> {
-        typed(self.verify_bytes_async(token).await?)
+        self.verify_bytes(token)?.deserialize_json(&self.rules.limits)
     }
 
     /// Verifies an HTTP request body: the content type must be
@@ -240,21 +233,126 @@ impl RequestVerifier {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Verified<T>, Error> {
-        self.verify(self.rules.body_token(content_type, body)?)
+        self.verify(self.body_token(content_type, body)?)
     }
+}
 
-    /// As [`RequestVerifier::verify_request`], waiting for a network replay store.
+impl<K, R> RequestVerifier<K, R>
+where
+    K: AsyncKeySource + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// As [`RequestVerifier::verify_bytes`], for keys chosen by `scope` (a
+    /// tenant id, for a [`TenantKeys`](crate::store::TenantKeys) source),
+    /// waiting for the key source and the replay store.
     ///
     /// # Errors
     ///
-    /// As for [`RequestVerifier::verify_request`] and [`RequestVerifier::verify_async`].
+    /// As for [`RequestVerifier::verify_bytes`], [`Error::UnknownTenant`],
+    /// and [`Error::Unavailable`] when a store or endpoint cannot answer.
+    pub async fn verify_bytes_for(
+        &self,
+        scope: &K::Scope,
+        token: &str,
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let token = self.parse(token)?;
+        let keys = self.keys.key_set_async(scope, token.kid()).await?;
+        let verified = self.rules.check(token, &keys, None)?;
+        if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
+            refuse_replay_async(store, scope.replay_scope().as_ref(), jti, ttl).await?;
+        }
+        Ok(verified)
+    }
+
+    /// As [`RequestVerifier::verify`], for keys chosen by `scope`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_bytes_for`], and
+    /// [`Malformed::PayloadType`] when the payload does not fit `T`.
+    pub async fn verify_for<T: DeserializeOwned>(
+        &self,
+        scope: &K::Scope,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
+        self.verify_bytes_for(scope, token)
+            .await?
+            .deserialize_json(&self.rules.limits)
+    }
+
+    /// As [`RequestVerifier::verify_request`], for keys chosen by `scope`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_request`] and [`RequestVerifier::verify_for`].
+    pub async fn verify_request_for<T: DeserializeOwned>(
+        &self,
+        scope: &K::Scope,
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Verified<T>, Error> {
+        let token = self.body_token(content_type, body)?;
+        self.verify_for(scope, token).await
+    }
+}
+
+impl<K, R> RequestVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// As [`RequestVerifier::verify_bytes`], waiting for the key source and
+    /// the replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_bytes_for`].
+    pub async fn verify_bytes_async(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
+        self.verify_bytes_for(&(), token).await
+    }
+
+    /// As [`RequestVerifier::verify`], waiting for the key source and the
+    /// replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_for`].
+    pub async fn verify_async<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+        self.verify_for(&(), token).await
+    }
+
+    /// As [`RequestVerifier::verify_request`], waiting for the key source
+    /// and the replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_request_for`].
     pub async fn verify_request_async<T: DeserializeOwned>(
         &self,
         content_type: Option<&str>,
         body: &[u8],
     ) -> Result<Verified<T>, Error> {
-        self.verify_async(self.rules.body_token(content_type, body)?)
-            .await
+        self.verify_request_for(&(), content_type, body).await
+    }
+}
+
+impl<K: ?Sized, R: ?Sized> Clone for RequestVerifier<K, R> {
+    fn clone(&self) -> Self {
+        RequestVerifier {
+            keys: Arc::clone(&self.keys),
+            rules: self.rules.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+impl<K: fmt::Debug + ?Sized, R: fmt::Debug + ?Sized> fmt::Debug for RequestVerifier<K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestVerifier")
+            .field("keys", &self.keys)
+            .field("rules", &self.rules)
+            .field("replay", &self.replay)
+            .finish()
     }
 }
 

@@ -4,10 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::profile::ResponseProfile;
-use crate::async_sign::{KeySource, needs_async, now_or_never};
 use crate::backend::active as backend;
 use crate::error::Error;
-use crate::{AsyncSigner, Header, Signer, SigningKeys, base64url, jws};
+use crate::{AsyncSigner, Header, Signer, SigningKeys, SigningSource, base64url, jws};
 
 /// How a signed and encrypted embedded response nests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,8 +69,8 @@ impl SignatureHeaders {
 /// assert_eq!(headers.iter().count(), 3);
 /// # Ok(()) }
 /// ```
-pub struct ResponseSigner {
-    keys: KeySource,
+pub struct ResponseSigner<S = Arc<dyn Signer>> {
+    keys: S,
     profile: ResponseProfile,
     #[cfg(feature = "jwe")]
     encryption: Option<(Arc<crate::jwe::RsaEncrypter>, NestingOrder)>,
@@ -80,21 +79,28 @@ pub struct ResponseSigner {
 impl ResponseSigner {
     /// Signs with one fixed signer.
     pub fn new(signer: Arc<dyn Signer>) -> Self {
-        Self::with_source(KeySource::Fixed(signer))
+        Self::with_source(signer)
     }
+}
 
+impl ResponseSigner<Arc<SigningKeys>> {
     /// Signs with whichever of `keys` is current at each response.
     pub fn rotating(keys: Arc<SigningKeys>) -> Self {
-        Self::with_source(KeySource::Rotating(keys))
+        Self::with_source(keys)
     }
+}
 
-    /// Signs with a key behind a network call (KMS, HSM service); use the
-    /// `*_async` methods, since the sync ones cannot wait for it.
+impl ResponseSigner<Arc<dyn AsyncSigner>> {
+    /// Signs with a key behind a network call (KMS, HSM service): such a
+    /// signer has only the `*_async` methods.
     pub fn remote(signer: Arc<dyn AsyncSigner>) -> Self {
-        Self::with_source(KeySource::Remote(signer))
+        Self::with_source(signer)
     }
+}
 
-    fn with_source(keys: KeySource) -> Self {
+impl<S: SigningSource> ResponseSigner<S> {
+    /// Signs with the signers `source` hands out.
+    pub fn with_source(keys: S) -> Self {
         ResponseSigner {
             keys,
             profile: ResponseProfile::default(),
@@ -128,25 +134,40 @@ impl ResponseSigner {
         &self.profile
     }
 
-    fn current(&self) -> Result<Arc<dyn AsyncSigner>, Error> {
+    /// The signer to use now, which must name its key.
+    fn current(&self) -> Result<(Arc<S::Current>, String), Error> {
         let signer = self.keys.current()?;
-        if signer.key_id().is_none() {
-            return Err(Error::MissingKeyId);
+        let key_id = signer.key_id().map(str::to_owned).ok_or_else(|| {
+            Error::Config("response signing needs a signer with a key id".into())
+        })?;
+        Ok((signer, key_id))
+    }
+
+    /// Header mode, before the signature: a fresh 128-bit nonce token and
+    /// the signing input over it.
+    fn header_input(&self, status: u16, body: &[u8]) -> Result<(String, Vec<u8>), Error> {
+        let mut nonce = [0u8; 16];
+        backend::fill_random(&mut nonce)?;
+        let token = base64url::encode(&nonce);
+        let input = self.profile.signing_input(body, status, &token)?;
+        Ok((token, input))
+    }
+
+    /// Header mode, after the signature.
+    fn headers(&self, key_id: String, token: String, signature: &[u8]) -> SignatureHeaders {
+        SignatureHeaders {
+            names: [
+                self.profile.key_id_header().to_owned(),
+                self.profile.token_header().to_owned(),
+                self.profile.signature_header().to_owned(),
+            ],
+            key_id,
+            token,
+            signature: self.profile.encode_signature(signature),
         }
-        Ok(signer)
     }
 
-    /// Header mode: signs `{body};{status};{token}` with a fresh 128-bit nonce token.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoSigningKey`], [`Error::MissingKeyId`], or the signer's error.
-    pub fn sign_headers(&self, status: u16, body: &[u8]) -> Result<SignatureHeaders, Error> {
-        now_or_never(self.sign_headers_async(status, body))
-            .unwrap_or_else(|| Err(needs_async("sign_headers_async")))
-    }
-
-    /// As [`ResponseSigner::sign_headers`], waiting for an async signer if needed.
+    /// As [`ResponseSigner::sign_headers`], waiting for an async signer.
     ///
     /// # Errors
     ///
@@ -156,46 +177,20 @@ impl ResponseSigner {
         status: u16,
         body: &[u8],
     ) -> Result<SignatureHeaders, Error> {
-        let signer = self.current()?;
-        let mut nonce = [0u8; 16];
-        backend::fill_random(&mut nonce)?;
-        let token = base64url::encode(&nonce);
-        let input = self.profile.signing_input(body, status, &token)?;
-        let signature = self
-            .profile
-            .encode_signature(&signer.sign_async(&input).await?);
-        Ok(SignatureHeaders {
-            names: [
-                self.profile.key_id_header().to_owned(),
-                self.profile.token_header().to_owned(),
-                self.profile.signature_header().to_owned(),
-            ],
-            key_id: signer.key_id().unwrap_or_default().to_owned(),
-            token,
-            signature,
-        })
+        let (signer, key_id) = self.current()?;
+        let (token, input) = self.header_input(status, body)?;
+        let signature = signer.sign_async(&input).await?;
+        Ok(self.headers(key_id, token, &signature))
     }
 
-    /// Embedded mode: the body becomes a compact JWS with the key id in
-    /// `kid`; with encryption on, nested with a JWE for the client.
-    ///
-    /// # Errors
-    ///
-    /// As for [`ResponseSigner::sign_headers`], and encryption errors.
-    pub fn sign_embedded(&self, body: &[u8]) -> Result<String, Error> {
-        now_or_never(self.sign_embedded_async(body))
-            .unwrap_or_else(|| Err(needs_async("sign_embedded_async")))
-    }
-
-    /// As [`ResponseSigner::sign_embedded`], waiting for an async signer if needed.
+    /// As [`ResponseSigner::sign_embedded`], waiting for an async signer.
     ///
     /// # Errors
     ///
     /// As for [`ResponseSigner::sign_embedded`].
     pub async fn sign_embedded_async(&self, body: &[u8]) -> Result<String, Error> {
-        let signer = self.current()?;
-        let mut header = Header::new(signer.algorithm());
-        header.kid = signer.key_id().map(str::to_owned);
+        let (signer, key_id) = self.current()?;
+        let header = Header::new(signer.algorithm()).with_kid(key_id);
         #[cfg(feature = "jwe")]
         if let Some((encrypter, order)) = &self.encryption {
             return match order {
@@ -213,7 +208,47 @@ impl ResponseSigner {
     }
 }
 
-impl fmt::Debug for ResponseSigner {
+impl<S: SigningSource<Current = dyn Signer>> ResponseSigner<S> {
+    /// Header mode: signs `{body};{status};{token}` with a fresh 128-bit nonce token.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSigningKey`], [`Error::Config`] for a signer without key
+    /// id, or the signer's error.
+    pub fn sign_headers(&self, status: u16, body: &[u8]) -> Result<SignatureHeaders, Error> {
+        let (signer, key_id) = self.current()?;
+        let (token, input) = self.header_input(status, body)?;
+        let signature = signer.sign(&input)?;
+        Ok(self.headers(key_id, token, &signature))
+    }
+
+    /// Embedded mode: the body becomes a compact JWS with the key id in
+    /// `kid`; with encryption on, nested with a JWE for the client.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseSigner::sign_headers`], and encryption errors.
+    pub fn sign_embedded(&self, body: &[u8]) -> Result<String, Error> {
+        let (signer, key_id) = self.current()?;
+        let header = Header::new(Signer::algorithm(&*signer)).with_kid(key_id);
+        #[cfg(feature = "jwe")]
+        if let Some((encrypter, order)) = &self.encryption {
+            return match order {
+                NestingOrder::SignedJwe => {
+                    let jwe = encrypter.encrypt(body, None)?;
+                    jws::sign(&header.with_cty("JOSE"), jwe.as_bytes(), &*signer)
+                }
+                NestingOrder::EncryptedJws => {
+                    let jws = jws::sign(&header, body, &*signer)?;
+                    encrypter.encrypt(jws.as_bytes(), Some("JOSE"))
+                }
+            };
+        }
+        jws::sign(&header, body, &*signer)
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for ResponseSigner<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("ResponseSigner");
         s.field("keys", &self.keys).field("profile", &self.profile);

@@ -1,74 +1,32 @@
 //! The integrator's side: verifying each response.
 
+use std::fmt;
 use std::sync::Arc;
-
 use std::time::Duration;
 
 use super::profile::{MAX_TOKEN_LEN, ResponseMode, ResponseProfile};
-use crate::async_sign::{needs_async, now_or_never};
 use crate::error::{Error, Escaped, Malformed};
-use crate::nonce::refuse_replay;
-use crate::{KeyRegistry, Limits, NonceStore};
+use crate::jws::{Parsed, is_compact_jwe};
+use crate::nonce::{Replay, refuse_replay, refuse_replay_async};
+use crate::pipeline::Rules;
+use crate::{
+    AsyncKeySource, AsyncNonceStore, Clock, Encryption, KeyRegistry, KeySet, KeySource, Limits,
+    MemoryNonceStore, NonceStore, Verified,
+};
 
-/// Whether a verified embedded response was encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Encryption {
-    /// Not encrypted.
-    None,
-    /// Encrypted, and decrypted with the configured decrypter.
-    Decrypted,
-    /// A signed JWE and no decrypter configured: the body is the JWE, untouched.
-    Encrypted,
-}
+/// The replay scope of response nonces.
+const SCOPE: &str = "response";
 
-/// A response whose signature was checked. Only this crate builds it.
-#[derive(Debug, Clone)]
-pub struct VerifiedResponse {
-    body: Vec<u8>,
-    key_id: String,
-    nonce: Option<String>,
-    encryption: Encryption,
-}
-
-impl VerifiedResponse {
-    /// The verified body: the raw body in header mode, the JWS payload (or its
-    /// decryption) in embedded mode.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// Takes the body.
-    pub fn into_body(self) -> Vec<u8> {
-        self.body
-    }
-
-    /// The id of the key that signed.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// The nonce token (header mode).
-    pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_deref()
-    }
-
-    /// Whether the body was encrypted.
-    pub fn encryption(&self) -> Encryption {
-        self.encryption
-    }
-}
-
-/// Verifies signed responses against the API's registered keys.
+/// Verifies signed responses against the API's keys, in header or embedded mode.
 ///
-/// Replay defence is off by default; [`ResponseVerifier::with_nonce_store`]
+/// Replay defence is off by default; [`ResponseVerifier::with_replay_store`]
 /// turns it on for header mode (a token seen before is [`Error::Replayed`]).
 ///
-/// The keys come from a [`KeyRegistry`] ([`ResponseVerifier::new`]) or, with
-/// feature `jwks-http`, from the API's JWKS endpoint
-/// ([`ResponseVerifier::remote`]). The sync methods serve whenever nothing
-/// has to wait (a registry, a fresh cached JWKS, the in-memory nonce store);
-/// the `*_async` methods also wait for a JWKS fetch or a network nonce store.
+/// `K` is where the keys come from: a [`KeyRegistry`] (or any
+/// [`KeySource`]) gives sync methods; the API's JWKS endpoint, a
+/// [`RemoteJwks`](crate::RemoteJwks) (feature `jwks-http`), is an
+/// [`AsyncKeySource`] and gives only the `*_async` methods, as does an
+/// [`AsyncNonceStore`] such as Redis. Both kinds go through the same checks.
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
@@ -82,43 +40,43 @@ impl VerifiedResponse {
 /// let headers = signer.sign_headers(200, b"{}")?;
 /// let verifier = ResponseVerifier::new(Arc::new(registry));
 /// let verified = verifier.verify_headers(200, headers.iter(), b"{}")?;
-/// assert_eq!(verified.key_id(), "api-2026");
+/// assert_eq!(verified.key_id(), Some("api-2026"));
 /// assert!(verifier.verify_headers(201, headers.iter(), b"{}").is_err());
 /// # Ok(()) }
 /// ```
-#[derive(Debug, Clone)]
-pub struct ResponseVerifier {
-    keys: Keys,
+pub struct ResponseVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore> {
+    keys: Arc<K>,
     profile: ResponseProfile,
-    limits: Limits,
-    nonces: Option<(Arc<dyn NonceStore>, Duration)>,
+    rules: Rules,
+    replay: Option<Replay<R>>,
     #[cfg(feature = "jwe")]
     decrypter: Option<Arc<dyn crate::jwe::Decrypter>>,
 }
 
-impl ResponseVerifier {
+/// The signature headers of a response, read and checked for shape.
+struct SignedHeaders {
+    key_id: String,
+    token: String,
+    signature: Vec<u8>,
+    /// What the signature covers: the profile's layout of body, status, token.
+    input: Vec<u8>,
+}
+
+impl<K: ?Sized> ResponseVerifier<K> {
     /// A verifier over the API's keys, with the default profile and limits.
-    pub fn new(registry: Arc<KeyRegistry>) -> Self {
-        Self::with_keys(Keys::Registry(registry))
-    }
-
-    /// A verifier over the keys the API publishes at a JWKS endpoint.
-    #[cfg(feature = "jwks-http")]
-    pub fn remote(jwks: Arc<crate::RemoteJwks>) -> Self {
-        Self::with_keys(Keys::Remote(jwks))
-    }
-
-    fn with_keys(keys: Keys) -> Self {
+    pub fn new(keys: Arc<K>) -> Self {
         ResponseVerifier {
             keys,
             profile: ResponseProfile::default(),
-            limits: Limits::default(),
-            nonces: None,
+            rules: Rules::jws(),
+            replay: None,
             #[cfg(feature = "jwe")]
             decrypter: None,
         }
     }
+}
 
+impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
     /// Uses another profile.
     #[must_use]
     pub fn with_profile(mut self, profile: ResponseProfile) -> Self {
@@ -129,7 +87,22 @@ impl ResponseVerifier {
     /// Sets the input limits (the body size limit is `max_token_bytes`).
     #[must_use]
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.rules.limits = limits;
+        self
+    }
+
+    /// Uses `clock` to judge key expiry.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.rules.clock = clock;
+        self
+    }
+
+    /// Refuses embedded responses whose JWS has no `kid` instead of trying
+    /// each key (header mode always names its key).
+    #[must_use]
+    pub fn require_kid(mut self, require: bool) -> Self {
+        self.rules.require_kid = require;
         self
     }
 
@@ -138,11 +111,20 @@ impl ResponseVerifier {
     /// Header-mode responses carry no timestamp, so a replay older than the
     /// window is not detected: choose it to cover the time a response can
     /// usefully be replayed. Share one store (Redis) between the instances
-    /// of a fleet; a store that has to wait needs the `*_async` methods.
+    /// of a fleet.
     #[must_use]
-    pub fn with_nonce_store(mut self, store: Arc<dyn NonceStore>, window: Duration) -> Self {
-        self.nonces = Some((store, window));
-        self
+    pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>, window: Duration) -> ResponseVerifier<K, S> {
+        ResponseVerifier {
+            keys: self.keys,
+            profile: self.profile,
+            rules: self.rules,
+            replay: Some(Replay {
+                store,
+                window: Some(window),
+            }),
+            #[cfg(feature = "jwe")]
+            decrypter: self.decrypter,
+        }
     }
 
     /// Decrypts embedded responses encrypted to the client (message-level encryption).
@@ -160,113 +142,22 @@ impl ResponseVerifier {
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.limits
+        &self.rules.limits
     }
 
-    /// Verifies a response in the given mode.
-    ///
-    /// # Errors
-    ///
-    /// As for [`ResponseVerifier::verify_headers`] or [`ResponseVerifier::verify_embedded`].
-    pub fn verify<I, N, V>(
-        &self,
-        mode: ResponseMode,
-        status: u16,
-        headers: I,
-        body: &[u8],
-    ) -> Result<VerifiedResponse, Error>
-    where
-        I: IntoIterator<Item = (N, V)>,
-        N: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        match mode {
-            ResponseMode::Headers => self.verify_headers(status, headers, body),
-            ResponseMode::Embedded => self.verify_embedded(body),
-        }
-    }
-
-    /// As [`ResponseVerifier::verify`], waiting for a JWKS fetch or a network nonce store.
-    ///
-    /// # Errors
-    ///
-    /// As for [`ResponseVerifier::verify`], and [`Error::Unavailable`].
-    pub async fn verify_async<I, N, V>(
-        &self,
-        mode: ResponseMode,
-        status: u16,
-        headers: I,
-        body: &[u8],
-    ) -> Result<VerifiedResponse, Error>
-    where
-        I: IntoIterator<Item = (N, V)>,
-        N: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        match mode {
-            ResponseMode::Headers => self.verify_headers_async(status, headers, body).await,
-            ResponseMode::Embedded => self.verify_embedded_async(body).await,
-        }
-    }
-
-    /// Header mode: checks the signature header over `{body};{status};{token}`
-    /// with the key the key-id header names. Header names match
-    /// case-insensitively; each must appear exactly once.
-    ///
-    /// A changed body, status or token all break the signature in the same
-    /// way ([`Error::BadSignature`]): a verifier cannot tell which one changed.
-    ///
-    /// # Errors
-    ///
-    /// [`Malformed::MissingHeader`], [`Malformed::DuplicateHeader`],
-    /// [`Malformed::BadHeaderValue`] (including bad base64), [`Error::UnknownKeyId`],
-    /// [`Error::KeyExpired`], [`Error::BadSignature`], [`Error::Replayed`],
-    /// [`Error::TooLarge`].
-    pub fn verify_headers<I, N, V>(
-        &self,
-        status: u16,
-        headers: I,
-        body: &[u8],
-    ) -> Result<VerifiedResponse, Error>
-    where
-        I: IntoIterator<Item = (N, V)>,
-        N: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        let signed = self.read_headers(headers, body)?;
-        now_or_never(self.check_headers(status, signed, body))
-            .unwrap_or_else(|| Err(needs_async("verify_headers_async")))
-    }
-
-    /// As [`ResponseVerifier::verify_headers`], waiting for a JWKS fetch or
-    /// a network nonce store.
-    ///
-    /// # Errors
-    ///
-    /// As for [`ResponseVerifier::verify_headers`], and [`Error::Unavailable`].
-    pub async fn verify_headers_async<I, N, V>(
-        &self,
-        status: u16,
-        headers: I,
-        body: &[u8],
-    ) -> Result<VerifiedResponse, Error>
-    where
-        I: IntoIterator<Item = (N, V)>,
-        N: AsRef<str>,
-        V: AsRef<[u8]>,
-    {
-        let signed = self.read_headers(headers, body)?;
-        self.check_headers(status, signed, body).await
+    /// Where the keys come from.
+    pub fn keys(&self) -> &Arc<K> {
+        &self.keys
     }
 
     /// Picks the three signature headers out of `headers`.
-    fn read_headers<I, N, V>(&self, headers: I, body: &[u8]) -> Result<[String; 3], Error>
+    fn read_headers<I, N, V>(&self, headers: I, body: &[u8], status: u16) -> Result<SignedHeaders, Error>
     where
         I: IntoIterator<Item = (N, V)>,
         N: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        self.limits.check_size("response body", body.len())?;
+        self.rules.limits.check_size("response body", body.len())?;
         let names = [
             self.profile.key_id_header(),
             self.profile.token_header(),
@@ -291,34 +182,161 @@ impl ResponseVerifier {
         }
         let [key_id, token, signature] = values;
         let missing = |i: usize| Error::from(Malformed::MissingHeader(Escaped::new(names[i])));
-        Ok([
-            key_id.ok_or_else(|| missing(0))?,
-            token.ok_or_else(|| missing(1))?,
-            signature.ok_or_else(|| missing(2))?,
-        ])
+        let (key_id, token) = (key_id.ok_or_else(|| missing(0))?, token.ok_or_else(|| missing(1))?);
+        let signature = self
+            .profile
+            .decode_signature(signature.ok_or_else(|| missing(2))?.as_bytes())?;
+        let input = self.profile.signing_input(body, status, &token)?;
+        Ok(SignedHeaders {
+            key_id,
+            token,
+            signature,
+            input,
+        })
     }
 
-    async fn check_headers(
+    /// The header-mode core: the signature by the key the key-id header names.
+    fn check_headers(&self, signed: &SignedHeaders, keys: &KeySet, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
+        let key = self
+            .rules
+            .check_signature(keys, &signed.key_id, &signed.input, &signed.signature)?;
+        Ok(Verified::new(body.to_vec(), None, Some(key.shared_kid())).with_nonce(signed.token.clone()))
+    }
+
+    /// How long a response nonce is remembered, when a replay store is set.
+    fn replay_window(&self) -> Result<Option<(&R, Duration)>, Error> {
+        let Some(replay) = &self.replay else {
+            return Ok(None);
+        };
+        match replay.window {
+            Some(window) if !window.is_zero() => Ok(Some((&*replay.store, window))),
+            _ => Err(Error::Config(
+                "the replay window is zero, which would remember nothing; give a positive window".into(),
+            )),
+        }
+    }
+
+    /// The compact JWS inside an embedded body: the body itself, or the
+    /// plaintext of an encrypted body (which must be a JWS: anyone can
+    /// encrypt to a public key). `true` when it was decrypted.
+    fn embedded_jws<'b>(&self, body: &'b [u8]) -> Result<(std::borrow::Cow<'b, str>, bool), Error> {
+        let token = std::str::from_utf8(body)
+            .map_err(|_| Malformed::NotUtf8)?
+            .trim_ascii();
+        if !is_compact_jwe(token.as_bytes()) {
+            return Ok((token.into(), false));
+        }
+        let inner = self.decrypt(token)?;
+        let inner = String::from_utf8(inner).map_err(|_| Malformed::NotUtf8)?;
+        if memchr::memchr_iter(b'.', inner.as_bytes()).count() != 2 {
+            return Err(Malformed::Jwe(
+                "the encrypted response holds no signed JWS; refused, since anyone can encrypt to a public key".into(),
+            )
+            .into());
+        }
+        Ok((inner.into(), true))
+    }
+
+    /// After the signature: a payload that is itself a JWE is decrypted when
+    /// a decrypter is configured and returned untouched otherwise.
+    fn open_payload(&self, verified: Verified<Vec<u8>>, decrypted: bool) -> Result<Verified<Vec<u8>>, Error> {
+        if decrypted {
+            return Ok(verified.with_encryption(Encryption::Decrypted));
+        }
+        if !is_compact_jwe(verified.payload()) {
+            return Ok(verified);
+        }
+        #[cfg(feature = "jwe")]
+        if self.decrypter.is_some() {
+            let jwe = std::str::from_utf8(verified.payload()).map_err(|_| Malformed::NotUtf8)?;
+            let plaintext = self.decrypt(jwe)?;
+            return Ok(verified.map(|_| plaintext).with_encryption(Encryption::Decrypted));
+        }
+        Ok(verified.with_encryption(Encryption::Encrypted))
+    }
+
+    #[cfg(feature = "jwe")]
+    fn decrypt(&self, jwe: &str) -> Result<Vec<u8>, Error> {
+        let decrypter = self.decrypter.as_ref().ok_or_else(|| {
+            Error::from(Malformed::Jwe(
+                "the response is encrypted and no decrypter is configured".into(),
+            ))
+        })?;
+        Ok(crate::jwe::decrypt(jwe, &**decrypter, &self.rules.limits)?.plaintext)
+    }
+
+    #[cfg(not(feature = "jwe"))]
+    fn decrypt(&self, _jwe: &str) -> Result<Vec<u8>, Error> {
+        Err(Malformed::Jwe(
+            "the response is encrypted; enable the `jwe` feature to decrypt it".into(),
+        )
+        .into())
+    }
+
+    fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
+        self.rules.parse(token)
+    }
+}
+
+impl<K, R> ResponseVerifier<K, R>
+where
+    K: KeySource<Scope = ()> + ?Sized,
+    R: NonceStore + ?Sized,
+{
+    /// Verifies a response in the given mode.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify_headers`] or [`ResponseVerifier::verify_embedded`].
+    pub fn verify<I, N, V>(
+        &self,
+        mode: ResponseMode,
+        status: u16,
+        headers: I,
+        body: &[u8],
+    ) -> Result<Verified<Vec<u8>>, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        match mode {
+            ResponseMode::Headers => self.verify_headers(status, headers, body),
+            ResponseMode::Embedded => self.verify_embedded(body),
+        }
+    }
+
+    /// Header mode: checks the signature header over `{body};{status};{token}`
+    /// with the key the key-id header names. Header names match
+    /// case-insensitively; each must appear exactly once.
+    ///
+    /// A changed body, status or token all break the signature in the same
+    /// way ([`Error::BadSignature`]): a verifier cannot tell which one changed.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed::MissingHeader`], [`Malformed::DuplicateHeader`],
+    /// [`Malformed::BadHeaderValue`] (including bad base64), [`Error::UnknownKeyId`],
+    /// [`Error::KeyExpired`], [`Error::BadSignature`], [`Error::Replayed`],
+    /// [`Error::TooLarge`].
+    pub fn verify_headers<I, N, V>(
         &self,
         status: u16,
-        [key_id, token, signature]: [String; 3],
+        headers: I,
         body: &[u8],
-    ) -> Result<VerifiedResponse, Error> {
-        let signature = self.profile.decode_signature(signature.as_bytes())?;
-        let input = self.profile.signing_input(body, status, &token)?;
-        let registry = self.keys.registry(Some(&key_id)).await?;
-        let key = registry.select(Some(&key_id), |key| {
-            key.verifier().verify(&input, &signature)
-        })?;
-        if let Some((store, window)) = &self.nonces {
-            refuse_replay(&**store, "response", &token, *window).await?;
+    ) -> Result<Verified<Vec<u8>>, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let signed = self.read_headers(headers, body, status)?;
+        let keys = self.keys.key_set(&(), Some(&signed.key_id))?;
+        let verified = self.check_headers(&signed, &keys, body)?;
+        if let Some((store, window)) = self.replay_window()? {
+            refuse_replay(store, SCOPE, &signed.token, window)?;
         }
-        Ok(VerifiedResponse {
-            body: body.to_vec(),
-            key_id: key.kid().to_owned(),
-            nonce: Some(token),
-            encryption: Encryption::None,
-        })
+        Ok(verified)
     }
 
     /// Embedded mode: the body is a compact JWS whose `kid` names the key.
@@ -330,134 +348,110 @@ impl ResponseVerifier {
     ///
     /// # Errors
     ///
-    /// The errors of [`KeyRegistry::verify`], [`Error::DecryptionFailed`], and
+    /// [`Error::BadSignature`], [`Error::UnknownKeyId`], [`Error::KeyExpired`],
+    /// [`Error::AlgorithmMismatch`], [`Error::Malformed`] and
+    /// [`Error::TooLarge`] as for any JWS; [`Error::DecryptionFailed`], and
     /// [`Malformed::Jwe`] for an encrypted body that cannot be handled.
-    pub fn verify_embedded(&self, body: &[u8]) -> Result<VerifiedResponse, Error> {
-        now_or_never(self.verify_embedded_async(body))
-            .unwrap_or_else(|| Err(needs_async("verify_embedded_async")))
+    pub fn verify_embedded(&self, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
+        let (token, decrypted) = self.embedded_jws(body)?;
+        let token = self.parse(&token)?;
+        let keys = self.keys.key_set(&(), token.kid())?;
+        let verified = self.rules.check(token, &keys, None)?;
+        self.open_payload(verified, decrypted)
+    }
+}
+
+impl<K, R> ResponseVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// As [`ResponseVerifier::verify`], waiting for the key source and the
+    /// replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify`], and [`Error::Unavailable`].
+    pub async fn verify_async<I, N, V>(
+        &self,
+        mode: ResponseMode,
+        status: u16,
+        headers: I,
+        body: &[u8],
+    ) -> Result<Verified<Vec<u8>>, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        match mode {
+            ResponseMode::Headers => self.verify_headers_async(status, headers, body).await,
+            ResponseMode::Embedded => self.verify_embedded_async(body).await,
+        }
     }
 
-    /// As [`ResponseVerifier::verify_embedded`], waiting for a JWKS fetch.
+    /// As [`ResponseVerifier::verify_headers`], waiting for the key source
+    /// and the replay store.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ResponseVerifier::verify_headers`], and [`Error::Unavailable`].
+    pub async fn verify_headers_async<I, N, V>(
+        &self,
+        status: u16,
+        headers: I,
+        body: &[u8],
+    ) -> Result<Verified<Vec<u8>>, Error>
+    where
+        I: IntoIterator<Item = (N, V)>,
+        N: AsRef<str>,
+        V: AsRef<[u8]>,
+    {
+        let signed = self.read_headers(headers, body, status)?;
+        let keys = self.keys.key_set_async(&(), Some(&signed.key_id)).await?;
+        let verified = self.check_headers(&signed, &keys, body)?;
+        if let Some((store, window)) = self.replay_window()? {
+            refuse_replay_async(store, SCOPE, &signed.token, window).await?;
+        }
+        Ok(verified)
+    }
+
+    /// As [`ResponseVerifier::verify_embedded`], waiting for the key source.
     ///
     /// # Errors
     ///
     /// As for [`ResponseVerifier::verify_embedded`], and [`Error::Unavailable`].
-    pub async fn verify_embedded_async(&self, body: &[u8]) -> Result<VerifiedResponse, Error> {
-        let token = std::str::from_utf8(body)
-            .map_err(|_| Malformed::NotUtf8)?
-            .trim_ascii();
-        if looks_like_jwe(token.as_bytes()) {
-            return self.verify_encrypted_jws(token).await;
+    pub async fn verify_embedded_async(&self, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
+        let (token, decrypted) = self.embedded_jws(body)?;
+        let token = self.parse(&token)?;
+        let keys = self.keys.key_set_async(&(), token.kid()).await?;
+        let verified = self.rules.check(token, &keys, None)?;
+        self.open_payload(verified, decrypted)
+    }
+}
+
+impl<K: ?Sized, R: ?Sized> Clone for ResponseVerifier<K, R> {
+    fn clone(&self) -> Self {
+        ResponseVerifier {
+            keys: Arc::clone(&self.keys),
+            profile: self.profile.clone(),
+            rules: self.rules.clone(),
+            replay: self.replay.clone(),
+            #[cfg(feature = "jwe")]
+            decrypter: self.decrypter.clone(),
         }
-        let verified = self.verify_jws(token).await?;
-        let key_id = verified.key_id().unwrap_or_default().to_owned();
-        let payload = verified.into_payload();
-        if !looks_like_jwe(&payload) {
-            return Ok(VerifiedResponse {
-                body: payload,
-                key_id,
-                nonce: None,
-                encryption: Encryption::None,
-            });
-        }
+    }
+}
+
+impl<K: fmt::Debug + ?Sized, R: fmt::Debug + ?Sized> fmt::Debug for ResponseVerifier<K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("ResponseVerifier");
+        s.field("keys", &self.keys)
+            .field("profile", &self.profile)
+            .field("rules", &self.rules)
+            .field("replay", &self.replay);
         #[cfg(feature = "jwe")]
-        if let Some(decrypter) = &self.decrypter {
-            let jwe = std::str::from_utf8(&payload).map_err(|_| Malformed::NotUtf8)?;
-            let decrypted = crate::jwe::decrypt(jwe, &**decrypter, &self.limits)?;
-            return Ok(VerifiedResponse {
-                body: decrypted.plaintext,
-                key_id,
-                nonce: None,
-                encryption: Encryption::Decrypted,
-            });
-        }
-        Ok(VerifiedResponse {
-            body: payload,
-            key_id,
-            nonce: None,
-            encryption: Encryption::Encrypted,
-        })
+        s.field("decrypter", &self.decrypter);
+        s.finish()
     }
-
-    /// Verifies a compact JWS against the keys, whichever their source.
-    async fn verify_jws(&self, token: &str) -> Result<crate::Verified<Vec<u8>>, Error> {
-        let registry = match &self.keys {
-            Keys::Registry(registry) => Arc::clone(registry),
-            #[cfg(feature = "jwks-http")]
-            Keys::Remote(jwks) => {
-                let kid = crate::jws::parse(token, &self.limits)?.header.kid;
-                jwks.registry_for(kid.as_deref()).await?
-            }
-        };
-        registry.verify(token, &self.limits)
-    }
-
-    #[cfg(feature = "jwe")]
-    async fn verify_encrypted_jws(&self, token: &str) -> Result<VerifiedResponse, Error> {
-        let decrypter = self.decrypter.as_ref().ok_or_else(|| {
-            Error::from(Malformed::Jwe(
-                "the response is encrypted and no decrypter is configured".into(),
-            ))
-        })?;
-        let decrypted = crate::jwe::decrypt(token, &**decrypter, &self.limits)?;
-        let inner = std::str::from_utf8(&decrypted.plaintext).map_err(|_| Malformed::NotUtf8)?;
-        if inner.bytes().filter(|&b| b == b'.').count() != 2 {
-            return Err(Malformed::Jwe(
-                "the encrypted response holds no signed JWS; refused, since anyone can encrypt to a public key".into(),
-            )
-            .into());
-        }
-        let verified = self.verify_jws(inner).await?;
-        let key_id = verified.key_id().unwrap_or_default().to_owned();
-        Ok(VerifiedResponse {
-            body: verified.into_payload(),
-            key_id,
-            nonce: None,
-            encryption: Encryption::Decrypted,
-        })
-    }
-
-    #[cfg(not(feature = "jwe"))]
-    async fn verify_encrypted_jws(&self, _token: &str) -> Result<VerifiedResponse, Error> {
-        Err(Malformed::Jwe(
-            "the response is encrypted; enable the `jwe` feature to decrypt it".into(),
-        )
-        .into())
-    }
-}
-
-/// Where a response verifier's keys come from.
-#[derive(Debug, Clone)]
-enum Keys {
-    Registry(Arc<KeyRegistry>),
-    #[cfg(feature = "jwks-http")]
-    Remote(Arc<crate::RemoteJwks>),
-}
-
-impl Keys {
-    /// The registry to check a signature by key `kid` against.
-    #[cfg_attr(not(feature = "jwks-http"), allow(unused_variables))]
-    async fn registry(&self, kid: Option<&str>) -> Result<Arc<KeyRegistry>, Error> {
-        match self {
-            Keys::Registry(registry) => Ok(Arc::clone(registry)),
-            #[cfg(feature = "jwks-http")]
-            Keys::Remote(jwks) => jwks.registry_for(kid).await,
-        }
-    }
-}
-
-/// A compact JWE: five base64url segments, the first a JSON header with
-/// `enc`. (Counting dots alone would take a body like `{"ip":"1.2.3.4","v":"x.y"}`
-/// for a JWE.)
-fn looks_like_jwe(token: &[u8]) -> bool {
-    let base64url = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_' || *b == b'.';
-    if token.iter().filter(|&&b| b == b'.').count() != 4 || !token.iter().all(base64url) {
-        return false;
-    }
-    let header = token.split(|&b| b == b'.').next().unwrap_or_default();
-    crate::base64url::decode(header)
-        .and_then(|json| {
-            serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&json).ok()
-        })
-        .is_some_and(|header| header.contains_key("enc"))
 }

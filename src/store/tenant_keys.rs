@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 
 use super::KeyStore;
 use crate::error::{Error, Escaped};
-use crate::{Clock, KeyRegistry, SystemClock};
+use crate::{AsyncKeySource, KeySet, KeySetFuture};
 
-/// Each tenant's active keys as a [`KeyRegistry`], fetched from a
-/// [`KeyStore`] and kept for `ttl`.
+/// Each tenant's active keys as a [`KeySet`], fetched from a [`KeyStore`]
+/// and kept for `ttl`: the [`AsyncKeySource`] a
+/// [`RequestVerifier`](crate::request::RequestVerifier) serving many
+/// tenants reads, scoped by tenant id.
 ///
 /// A rotation made by any instance is seen by every instance within `ttl`
 /// (call [`TenantKeys::invalidate`] after a local write to see it at once).
@@ -33,7 +35,7 @@ use crate::{Clock, KeyRegistry, SystemClock};
 /// store.add_key("program-1", &VerificationKey::from_pem("k1", pem, Algorithm::RS256)?, "ops").await?;
 ///
 /// let keys = TenantKeys::new(store).with_ttl(Duration::from_secs(5));
-/// assert_eq!(keys.registry("program-1").await?.key_ids(), ["k1"]);
+/// assert_eq!(keys.key_set("program-1").await?.key_ids().collect::<Vec<_>>(), ["k1"]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -41,16 +43,13 @@ pub struct TenantKeys {
     store: Arc<dyn KeyStore>,
     ttl: Duration,
     capacity: usize,
-    require_kid: bool,
-    leeway: Duration,
-    clock: Arc<dyn Clock>,
     cache: Mutex<HashMap<String, Entry>>,
 }
 
 #[derive(Debug, Clone)]
 struct Entry {
     /// `None`: the tenant had no active key.
-    registry: Option<Arc<KeyRegistry>>,
+    keys: Option<Arc<KeySet>>,
     fetched: Instant,
 }
 
@@ -61,9 +60,6 @@ impl TenantKeys {
             store,
             ttl: Duration::from_secs(5),
             capacity: 10_000,
-            require_kid: false,
-            leeway: Duration::ZERO,
-            clock: Arc::new(SystemClock),
             cache: Mutex::new(HashMap::new()),
         }
     }
@@ -83,22 +79,6 @@ impl TenantKeys {
         self
     }
 
-    /// Each tenant's registry refuses tokens without `kid`
-    /// (see [`KeyRegistry::require_kid`]).
-    #[must_use]
-    pub fn require_kid(mut self, require: bool) -> Self {
-        self.require_kid = require;
-        self
-    }
-
-    /// Clock and leeway for key expiry, passed to each tenant's registry.
-    #[must_use]
-    pub fn with_expiry_clock(mut self, clock: Arc<dyn Clock>, leeway: Duration) -> Self {
-        self.clock = clock;
-        self.leeway = leeway;
-        self
-    }
-
     /// The store behind the cache.
     pub fn store(&self) -> &Arc<dyn KeyStore> {
         &self.store
@@ -115,31 +95,27 @@ impl TenantKeys {
     ///
     /// [`Error::UnknownTenant`] when the tenant has no active key,
     /// [`Error::Unavailable`] when the store cannot answer, and a store's
-    /// keys that break the registry rules ([`Error::KeyLimit`], ...) are
+    /// keys that break the key-set rules ([`Error::KeyLimit`], ...) are
     /// refused as they are.
-    pub async fn registry(&self, tenant: &str) -> Result<Arc<KeyRegistry>, Error> {
+    pub async fn key_set(&self, tenant: &str) -> Result<Arc<KeySet>, Error> {
         if let Some(entry) = self.lock().get(tenant) {
             if entry.fetched.elapsed() < self.ttl {
-                return found(entry.registry.clone(), tenant);
+                return found(entry.keys.clone(), tenant);
             }
         }
         let keys = self.store.active_keys(tenant).await?;
-        let registry = if keys.is_empty() {
+        let keys = if keys.is_empty() {
             None
         } else {
-            // Building a registry re-checks the rules on what the store
+            // Building a key set re-checks the rules on what the store
             // returned: a store with three active keys is refused here.
-            let registry = KeyRegistry::from_keys(keys)?
-                .require_kid(self.require_kid)
-                .with_clock(Arc::clone(&self.clock))
-                .with_leeway(self.leeway);
-            Some(Arc::new(registry))
+            Some(Arc::new(KeySet::new(keys)?))
         };
-        self.insert(tenant, registry.clone());
-        found(registry, tenant)
+        self.insert(tenant, keys.clone());
+        found(keys, tenant)
     }
 
-    fn insert(&self, tenant: &str, registry: Option<Arc<KeyRegistry>>) {
+    fn insert(&self, tenant: &str, keys: Option<Arc<KeySet>>) {
         let mut cache = self.lock();
         if cache.len() >= self.capacity && !cache.contains_key(tenant) {
             cache.retain(|_, e| e.fetched.elapsed() < self.ttl);
@@ -154,7 +130,7 @@ impl TenantKeys {
             }
         }
         let fetched = Instant::now();
-        cache.insert(tenant.to_owned(), Entry { registry, fetched });
+        cache.insert(tenant.to_owned(), Entry { keys, fetched });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -163,6 +139,14 @@ impl TenantKeys {
     }
 }
 
-fn found(registry: Option<Arc<KeyRegistry>>, tenant: &str) -> Result<Arc<KeyRegistry>, Error> {
-    registry.ok_or_else(|| Error::UnknownTenant(Escaped::new(tenant)))
+fn found(keys: Option<Arc<KeySet>>, tenant: &str) -> Result<Arc<KeySet>, Error> {
+    keys.ok_or_else(|| Error::UnknownTenant(Escaped::new(tenant)))
+}
+
+impl AsyncKeySource for TenantKeys {
+    type Scope = str;
+
+    fn key_set_async<'a>(&'a self, tenant: &'a str, _kid: Option<&'a str>) -> KeySetFuture<'a> {
+        Box::pin(self.key_set(tenant))
+    }
 }

@@ -1,0 +1,190 @@
+//! The active verification keys as one plain value, and the rule for which
+//! of them checks a token.
+
+use std::time::SystemTime;
+
+use crate::error::{Error, Escaped};
+use crate::{Algorithm, JwkSet, PublicKey, VerificationKey};
+
+/// The most keys a key set holds at once.
+pub const MAX_ACTIVE_KEYS: usize = 2;
+
+/// One or two verification keys with distinct ids: what a verifier checks a
+/// token against.
+///
+/// A plain value: a [`KeyRegistry`](crate::KeyRegistry) publishes one per
+/// rotation, a [`TenantKeys`](crate::store::TenantKeys) cache holds one per
+/// tenant, a [`RemoteJwks`](crate::RemoteJwks) one per fetch.
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use signed_payloads::{Algorithm, KeySet, VerificationKey};
+/// let pem = include_str!("../tests/data/keys/rsa2048.spki.pem");
+/// let set = KeySet::new([VerificationKey::from_pem("k1", pem, Algorithm::RS256)?])?;
+/// assert_eq!(set.key_ids().collect::<Vec<_>>(), ["k1"]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    keys: Vec<VerificationKey>,
+}
+
+impl KeySet {
+    /// A set of one or two keys.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for no key, [`Error::KeyLimit`] for more than two,
+    /// [`Error::DuplicateKeyId`] for a repeated id.
+    pub fn new(keys: impl IntoIterator<Item = VerificationKey>) -> Result<Self, Error> {
+        let keys: Vec<VerificationKey> = keys.into_iter().collect();
+        if keys.is_empty() {
+            return Err(Error::Config("a key set needs at least one key".into()));
+        }
+        if keys.len() > MAX_ACTIVE_KEYS {
+            return Err(Error::KeyLimit {
+                limit: MAX_ACTIVE_KEYS,
+            });
+        }
+        if keys.len() == 2 && keys[0].kid() == keys[1].kid() {
+            return Err(Error::DuplicateKeyId(Escaped::new(keys[0].kid())));
+        }
+        Ok(KeySet { keys })
+    }
+
+    /// Reads a JWKS (RFC 7517).
+    ///
+    /// Each RSA entry meant for signatures becomes a key: its `kid` (or, when
+    /// absent, its RFC 7638 thumbprint), bound to its `alg` or to
+    /// `default_alg`. Entries of other key types (`EC`, `oct`, ...) and
+    /// entries whose `use` or `key_ops` exclude verification are skipped, as a
+    /// published set often mixes them. An RSA signature entry that cannot be
+    /// used (too small, bad exponent, ROCA, unknown `alg`) is an error, not a
+    /// skip: it was meant to be used.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for invalid JSON or when no entry is usable, the
+    /// key errors above, and those of [`KeySet::new`].
+    pub fn from_jwks(json: &str, default_alg: Algorithm) -> Result<Self, Error> {
+        let set = JwkSet::from_json(json)?;
+        let mut keys = Vec::new();
+        let mut skipped = 0;
+        for jwk in &set.keys {
+            if jwk.kty != "RSA" || !jwk.allows_verification() {
+                skipped += 1;
+                continue;
+            }
+            let public = PublicKey::from_jwk(jwk)?;
+            let alg = match &jwk.alg {
+                Some(name) => Algorithm::from_name(name)?,
+                None => default_alg,
+            };
+            let kid = jwk.kid.clone().unwrap_or_else(|| public.thumbprint());
+            keys.push(VerificationKey::new(kid, public, alg)?);
+        }
+        if keys.is_empty() {
+            return Err(Error::key(format!(
+                "the JWKS has no RSA signature key ({skipped} other entries skipped)"
+            )));
+        }
+        KeySet::new(keys)
+    }
+
+    /// The key with exactly this id (byte-for-byte, case-sensitive).
+    pub fn get(&self, kid: &str) -> Option<&VerificationKey> {
+        self.keys.iter().find(|k| k.kid() == kid)
+    }
+
+    /// The keys in registration order.
+    pub fn iter(&self) -> impl Iterator<Item = &VerificationKey> {
+        self.keys.iter()
+    }
+
+    /// The key ids in registration order.
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(VerificationKey::kid)
+    }
+
+    /// How many keys the set holds: one or two.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Never true: a key set holds at least one key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The public keys as a JWKS (`kid`, `alg`, `use: sig`), in order. Keys
+    /// verified elsewhere ([`VerificationKey::from_verifier`]) are left out.
+    pub fn to_jwks(&self) -> JwkSet {
+        JwkSet::new(
+            self.keys
+                .iter()
+                .filter_map(|key| {
+                    let jwk = key
+                        .public_key()?
+                        .to_jwk()
+                        .with_kid(key.kid())
+                        .with_alg(key.algorithm());
+                    Some(jwk.for_signatures())
+                })
+                .collect(),
+        )
+    }
+
+    pub(crate) fn single(key: VerificationKey) -> Self {
+        KeySet { keys: vec![key] }
+    }
+
+    pub(crate) fn keys_mut(&mut self) -> &mut Vec<VerificationKey> {
+        &mut self.keys
+    }
+
+    /// Picks the key for a token and checks it with `check`: the key named
+    /// by `kid` and no other, or, for a token without `kid` (unless
+    /// `require_kid`), the first key for which `check` succeeds. A key past
+    /// its expiry at `now` is never used.
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        require_kid: bool,
+        now: SystemTime,
+        check: impl Fn(&VerificationKey) -> Result<(), Error>,
+    ) -> Result<&VerificationKey, Error> {
+        if let Some(kid) = kid {
+            let key = self
+                .get(kid)
+                .ok_or_else(|| Error::UnknownKeyId(Escaped::new(kid)))?;
+            key.check_not_expired(now)?;
+            check(key)?;
+            return Ok(key);
+        }
+        if require_kid {
+            return Err(Error::MissingKeyId);
+        }
+        // No kid: try each key. The error reported is the most telling one:
+        // a bad signature over an algorithm mismatch over an expired key.
+        let mut failure: Option<Error> = None;
+        for key in &self.keys {
+            match key.check_not_expired(now).and_then(|()| check(key)) {
+                Ok(()) => return Ok(key),
+                Err(e) => {
+                    if rank(&e) >= failure.as_ref().map_or(0, rank) {
+                        failure = Some(e);
+                    }
+                }
+            }
+        }
+        Err(failure.unwrap_or(Error::BadSignature))
+    }
+}
+
+fn rank(e: &Error) -> u8 {
+    match e {
+        Error::KeyExpired(_) => 1,
+        Error::AlgorithmMismatch { .. } => 2,
+        _ => 3,
+    }
+}

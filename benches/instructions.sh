@@ -11,7 +11,7 @@ bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() {
     valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
-for op in verify-raw verify-bytes verify-typed verify-borrowed verify-jsonwebtoken headers-raw headers-ours \
+for op in verify-raw verify-bytes verify-typed verify-borrowed request-typed verify-jsonwebtoken headers-raw headers-ours \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
     m=$n
     case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac

@@ -193,6 +193,7 @@ fn verify(c: &mut Criterion) {
     group.bench_function(ours(), |b| {
         b.iter(|| {
             registry
+                .snapshot()
                 .verify(black_box(&token), &limits)
                 .unwrap()
                 .deserialize_json::<Payload>(&limits)
@@ -200,11 +201,19 @@ fn verify(c: &mut Criterion) {
         })
     });
     group.bench_function(format!("{}-bytes", ours()), |b| {
-        b.iter(|| registry.verify(black_box(&token), &limits).unwrap())
+        b.iter(|| {
+            registry
+                .snapshot()
+                .verify(black_box(&token), &limits)
+                .unwrap()
+        })
     });
     group.bench_function(format!("{}-borrowed", ours()), |b| {
         b.iter(|| {
-            let verified = registry.verify(black_box(&token), &limits).unwrap();
+            let verified = registry
+                .snapshot()
+                .verify(black_box(&token), &limits)
+                .unwrap();
             let payload: PayloadRef<'_> = verified.parse_json(&limits).unwrap();
             black_box((payload.sub.len(), payload.iat, payload.items.len()));
         })
@@ -386,7 +395,12 @@ fn verify_threads(c: &mut Criterion) {
                             let (registry, token) = (&registry, &token);
                             scope.spawn(move || {
                                 for _ in 0..iterations {
-                                    black_box(registry.verify(token, &Limits::default()).unwrap());
+                                    black_box(
+                                        registry
+                                            .snapshot()
+                                            .verify(token, &Limits::default())
+                                            .unwrap(),
+                                    );
                                 }
                             });
                         }

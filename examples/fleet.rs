@@ -23,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, post};
-use signed_payloads::request::{RequestSigner, TenantVerifier};
+use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
 use signed_payloads::{
     Algorithm, ClaimsPolicy, Error, PrivateKey, PublicKey, RedisNonceStore, RsaSigner,
@@ -37,7 +37,7 @@ const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 struct Instance {
     store: Arc<PostgresKeyStore>,
-    verifier: Arc<TenantVerifier>,
+    verifier: Arc<RequestVerifier<TenantKeys, RedisNonceStore>>,
 }
 
 async fn instance(postgres: &str, redis: &str) -> Result<Instance, Error> {
@@ -46,7 +46,7 @@ async fn instance(postgres: &str, redis: &str) -> Result<Instance, Error> {
     let nonces = RedisNonceStore::connect(redis)
         .await?
         .with_prefix("fleet-example:");
-    let verifier = TenantVerifier::new(Arc::new(
+    let verifier = RequestVerifier::new(Arc::new(
         TenantKeys::new(store.clone()).with_ttl(KEY_CACHE_TTL),
     ))
     .with_claims(ClaimsPolicy::new().require_exp())
@@ -69,7 +69,7 @@ async fn pay(
         .and_then(|v| v.to_str().ok());
     match api
         .verifier
-        .verify_request::<serde_json::Value>(&program, content_type, &body)
+        .verify_request_for::<serde_json::Value>(&program, content_type, &body)
         .await
     {
         Ok(payment) => (

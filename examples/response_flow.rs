@@ -14,10 +14,9 @@ mod payments_api;
 use std::sync::Arc;
 use std::time::Duration;
 
+use signed_payloads::Encryption;
 use signed_payloads::jwe::{RsaDecrypter, RsaEncrypter};
-use signed_payloads::response::{
-    Encryption, NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier,
-};
+use signed_payloads::response::{NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
     Algorithm, Error, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner, VerificationKey,
 };
@@ -84,11 +83,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     report(
         "header mode verifies",
-        verified.key_id() == "api-key-1" && trace.as_deref() == Some("trace-7f3a"),
+        verified.key_id() == Some("api-key-1") && trace.as_deref() == Some("trace-7f3a"),
         format!(
             "key {}, trace id {trace:?}, body {}",
-            verified.key_id(),
-            String::from_utf8_lossy(verified.body())
+            verified.key_id().unwrap_or_default(),
+            String::from_utf8_lossy(verified.payload())
         ),
     );
 
@@ -101,7 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     report(
         "an empty 204 body verifies (the nonce makes it unique)",
-        verified.body().is_empty(),
+        verified.payload().is_empty(),
         "empty body".into(),
     );
 
@@ -121,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     report(
         "embedded JWS verifies",
         verified.encryption() == Encryption::None,
-        format!("payload {}", String::from_utf8_lossy(verified.body())),
+        format!("payload {}", String::from_utf8_lossy(verified.payload())),
     );
 
     let response = jwt(format!("{mle_url}/v3/installment-plans/5828")).await?;
@@ -131,7 +130,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     report(
         "embedded JWS over an encrypted JWE verifies, then decrypts",
         verified.encryption() == Encryption::Decrypted,
-        format!("plaintext {}", String::from_utf8_lossy(verified.body())),
+        format!("plaintext {}", String::from_utf8_lossy(verified.payload())),
     );
     let response = jwt(format!("{mle_url}/v3/installment-plans/5828")).await?;
     let verified = verifier
@@ -140,7 +139,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     report(
         "without a decrypter the verified JWE is returned untouched",
         verified.encryption() == Encryption::Encrypted,
-        format!("{} bytes of JWE", verified.body().len()),
+        format!("{} bytes of JWE", verified.payload().len()),
     );
 
     // What must fail, on a real captured response.
@@ -162,7 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     report("a tampered body", ok, detail);
 
-    let guarded = verifier.clone().with_nonce_store(
+    let guarded = verifier.clone().with_replay_store(
         Arc::new(MemoryNonceStore::new(10_000)),
         Duration::from_secs(300),
     );

@@ -321,6 +321,17 @@ pub(crate) mod tests {
 
     thread_local! {
         static PARSES: Cell<usize> = const { Cell::new(0) };
+        static SCANS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Counts strict-structure scans (duplicate members, depth) on this thread.
+    pub(crate) fn count_scan() {
+        SCANS.with(|n| n.set(n.get() + 1));
+    }
+
+    /// How many structure scans this thread has made.
+    pub(crate) fn scans() -> usize {
+        SCANS.with(Cell::get)
     }
 
     /// Counts claim-set parses on this thread, for the one-pass test.

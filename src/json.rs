@@ -196,6 +196,8 @@ pub(crate) fn check(bytes: &[u8], part: Segment, max_depth: usize) -> Result<(),
 /// On valid JSON it finds exactly what [`check`] finds; on invalid JSON it may
 /// pass, and the serde_json parse that follows refuses it.
 pub(crate) fn check_structure(bytes: &[u8], part: Segment, max_depth: usize) -> Result<(), Error> {
+    #[cfg(test)]
+    crate::claims::tests::count_scan();
     let too_deep = || {
         Error::from(Malformed::TooDeep {
             part,
@@ -321,7 +323,9 @@ pub(crate) fn from_slice_strict<'a, T: serde::Deserialize<'a>>(
 }
 
 /// Deserializes a payload whose structure [`check_structure`] already passed.
-pub(crate) fn from_slice_checked<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, Error> {
+pub(crate) fn from_slice_checked<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<T, Error> {
     let part = Segment::Payload;
     serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         // A type mismatch's message ("missing field `x`") helps, so it is

@@ -4,7 +4,8 @@
 use std::time::SystemTime;
 
 use crate::error::{Error, Escaped};
-use crate::{Algorithm, JwkSet, PublicKey, VerificationKey};
+use crate::pipeline::Rules;
+use crate::{Algorithm, JwkSet, Limits, PublicKey, VerificationKey, Verified};
 
 /// The most keys a key set holds at once.
 pub const MAX_ACTIVE_KEYS: usize = 2;
@@ -132,6 +133,53 @@ impl KeySet {
                 })
                 .collect(),
         )
+    }
+
+    /// Verifies a compact JWS against this set through the crate's one
+    /// pipeline, with the plain rules: the key the `kid` names and no other
+    /// (each key in turn for a token without `kid`), the algorithm binding,
+    /// the signature, expiry by the system clock. Profiles with more rules
+    /// (claims, `typ`, replays, required `kid`) are the request and response
+    /// verifiers, which call the same pipeline.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), signed_payloads::Error> {
+    /// use signed_payloads::{jws, Algorithm, Header, KeySet, Limits, PrivateKey, RsaSigner, VerificationKey};
+    /// let private = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
+    /// let set = KeySet::new([VerificationKey::new("k1", private.public_key().clone(), Algorithm::RS256)?])?;
+    /// let signer = RsaSigner::new(private, Algorithm::RS256).with_key_id("k1");
+    /// let token = jws::sign(&Header::for_signer(&signer), b"{}", &signer)?;
+    /// assert_eq!(set.verify(&token, &Limits::default())?.key_id(), Some("k1"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKeyId`], [`Error::KeyExpired`],
+    /// [`Error::AlgorithmMismatch`], [`Error::BadSignature`], and every
+    /// parsing error of [`jws::verify`](crate::jws::verify).
+    pub fn verify(&self, token: &str, limits: &Limits) -> Result<Verified<Vec<u8>>, Error> {
+        let rules = Rules::jws().with_limits(*limits);
+        let token = rules.parse(token)?;
+        rules.check(token, self, None)
+    }
+
+    /// As [`KeySet::verify`], for a token whose payload is detached (RFC 7515
+    /// Appendix F): the payload segment is empty and `payload` is supplied.
+    ///
+    /// # Errors
+    ///
+    /// As for [`KeySet::verify`], and [`Malformed::PayloadNotDetached`](crate::Malformed::PayloadNotDetached)
+    /// if the token carries a payload.
+    pub fn verify_detached(
+        &self,
+        token: &str,
+        payload: &[u8],
+        limits: &Limits,
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let rules = Rules::jws().with_limits(*limits);
+        let token = rules.parse(token)?;
+        rules.check(token, self, Some(payload))
     }
 
     pub(crate) fn single(key: VerificationKey) -> Self {

@@ -46,8 +46,11 @@ pub trait AsyncKeySource: Debug + Send + Sync {
     ///
     /// [`Error::Unavailable`] when the store or endpoint cannot answer,
     /// [`Error::UnknownTenant`] when it has no keys for `scope`.
-    fn key_set_async<'a>(&'a self, scope: &'a Self::Scope, kid: Option<&'a str>)
-    -> KeySetFuture<'a>;
+    fn key_set_async<'a>(
+        &'a self,
+        scope: &'a Self::Scope,
+        kid: Option<&'a str>,
+    ) -> KeySetFuture<'a>;
 }
 
 impl<T: KeySource + ?Sized> AsyncKeySource for T {

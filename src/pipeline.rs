@@ -8,12 +8,12 @@
 //! after them (and may wait there): those are the only two places anything
 //! waits, and they live in the profiles' async methods, never in here.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::error::{Error, Escaped};
 use crate::jws::Parsed;
 use crate::{
-    ClaimError, ClaimsPolicy, Clock, Header, KeySet, Limits, SystemClock, Verified, VerificationKey,
+    ClaimError, ClaimsPolicy, Clock, Header, KeySet, Limits, SystemClock, VerificationKey, Verified,
 };
 
 /// What a verifier checks besides the signature's key: one value per
@@ -57,12 +57,18 @@ impl JwtRules {
 impl Rules {
     /// Rules for a JWS whose payload is not a claim set.
     pub(crate) fn jws() -> Self {
+        static SYSTEM: LazyLock<Arc<dyn Clock>> = LazyLock::new(|| Arc::new(SystemClock));
         Rules {
             limits: Limits::default(),
             require_kid: false,
-            clock: Arc::new(SystemClock),
+            clock: Arc::clone(&SYSTEM),
             jwt: None,
         }
+    }
+
+    pub(crate) fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Rules for a JWT, with the default claims policy.
@@ -127,5 +133,71 @@ impl Rules {
     /// The claims policy of a JWT profile.
     pub(crate) fn claims(&self) -> Option<&ClaimsPolicy> {
         self.jwt.as_ref().map(|jwt| &jwt.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // A test that meets an unexpected result should stop loudly.
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use serde::Deserialize;
+
+    use crate::claims::tests::{parses, scans};
+    use crate::request::{RequestSigner, RequestVerifier};
+    use crate::{
+        Algorithm, ClaimsPolicy, FixedClock, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner,
+        VerificationKey,
+    };
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Payment {
+        amount: u64,
+    }
+
+    /// A request verified with every claim rule, a replay store and a typed
+    /// payload reads the claims once: the replay check and the typed parse
+    /// use what the one pass found.
+    #[test]
+    fn one_claims_parse_per_verification() {
+        let key =
+            PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem")).unwrap();
+        let registry = KeyRegistry::new(
+            VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256).unwrap(),
+        );
+        let clock = Arc::new(FixedClock::new(
+            UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        ));
+        let signer = RequestSigner::new(Arc::new(
+            RsaSigner::new(key, Algorithm::RS256).with_key_id("k1"),
+        ))
+        .with_clock(clock.clone())
+        .with_ttl(Duration::from_secs(60))
+        .with_jti();
+        let verifier = RequestVerifier::new(Arc::new(registry))
+            .with_claims(
+                ClaimsPolicy::new()
+                    .with_clock(clock)
+                    .require_exp()
+                    .require_iat(),
+            )
+            .expect_typ("JWT")
+            .with_replay_store(Arc::new(MemoryNonceStore::new(10)));
+        let token = signer.sign_json(br#"{"amount":100}"#).unwrap();
+        let (parses_before, scans_before) = (parses(), scans());
+        let payment = verifier.verify::<Payment>(&token).unwrap();
+        assert_eq!(payment.payload().amount, 100);
+        assert_eq!(parses() - parses_before, 1, "claims read once");
+        // The header is scanned once, the payload once: the typed parse
+        // reuses the claims pass's strictness check.
+        assert_eq!(
+            scans() - scans_before,
+            2,
+            "one strict scan each of header and payload"
+        );
     }
 }

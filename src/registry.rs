@@ -46,7 +46,8 @@ use crate::{Algorithm, JwkSet, KeySet, KeySource, MAX_ACTIVE_KEYS};
 /// let signer = RequestSigner::new(Arc::new(RsaSigner::new(old, Algorithm::RS256).with_key_id("k1")));
 /// let token = signer.sign_json(b"{}")?;
 /// assert_eq!(verifier.verify_bytes(&token)?.key_id(), Some("k1"));
-/// registry.add(VerificationKey::from_pem("k2", include_str!("../tests/data/keys/rsa3072.spki.pem"), Algorithm::RS256)?)?;
+/// let next = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048-second.pkcs8.pem"))?;
+/// registry.add(VerificationKey::new("k2", next.public_key().clone(), Algorithm::RS256)?)?;
 /// assert_eq!(registry.key_ids(), ["k1", "k2"]);
 /// # Ok(()) }
 /// ```

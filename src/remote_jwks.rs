@@ -38,6 +38,21 @@ use crate::{Algorithm, AsyncKeySource, KeySet, KeySetFuture};
 /// let verifier = ResponseVerifier::new(Arc::new(jwks));
 /// # Ok(()) }
 /// ```
+///
+/// A lookup may have to wait for a fetch, so only the `*_async` methods
+/// exist on such a verifier; a sync call does not compile:
+///
+/// ```compile_fail
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// # use std::sync::Arc;
+/// # use signed_payloads::{Algorithm, RemoteJwks};
+/// # use signed_payloads::response::ResponseVerifier;
+/// let jwks = RemoteJwks::new("https://api.example.com/jwks.json", Algorithm::PS384)?;
+/// let verifier = ResponseVerifier::new(Arc::new(jwks));
+/// let no_headers: [(&str, &str); 0] = [];
+/// verifier.verify_headers(200, no_headers, b"{}")?; // error: needs a sync `KeySource`
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct RemoteJwks {
     url: reqwest::Url,

@@ -1,5 +1,5 @@
 //! The fleet building blocks without any server: the in-memory `KeyStore`,
-//! the `TenantKeys` cache, `TenantVerifier`, and replay defence for request
+//! the `TenantKeys` cache, `RequestVerifier` over `TenantKeys`, and replay defence for request
 //! `jti`s with the in-memory `NonceStore`. The same behaviours against the
 //! real PostgreSQL and Redis are in tests/services.rs.
 
@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use signed_payloads::request::{RequestSigner, RequestVerifier, TenantVerifier};
+use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, MemoryNonceStore, NonceFuture,
-    NonceStore, PrivateKey, RsaSigner, VerificationKey,
+    Algorithm, AsyncNonceStore, ClaimError, ClaimsPolicy, Error, KeyRegistry, MemoryNonceStore,
+    NonceFuture, PrivateKey, RsaSigner, VerificationKey,
 };
 
 fn key(file: &str) -> PrivateKey {
@@ -102,18 +102,18 @@ async fn tenant_verifier_checks_each_tenant_against_its_own_keys() {
     let store = Arc::new(MemoryKeyStore::new());
     store.add_key("t1", &public("k1", A), "ops").await.unwrap();
     store.add_key("t2", &public("k1", B), "ops").await.unwrap();
-    let verifier = TenantVerifier::new(Arc::new(TenantKeys::new(store)));
+    let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store)));
 
     let token = signer("k1", A).sign_json(br#"{"amount":1}"#).unwrap();
-    let verified = verifier.verify_bytes("t1", &token).await.unwrap();
+    let verified = verifier.verify_bytes_for("t1", &token).await.unwrap();
     assert_eq!(verified.key_id(), Some("k1"));
     // Same kid under another tenant is another key: refused.
     assert!(matches!(
-        verifier.verify_bytes("t2", &token).await,
+        verifier.verify_bytes_for("t2", &token).await,
         Err(Error::BadSignature)
     ));
     assert!(matches!(
-        verifier.verify_bytes("nobody", &token).await,
+        verifier.verify_bytes_for("nobody", &token).await,
         Err(Error::UnknownTenant(_))
     ));
 }
@@ -167,12 +167,12 @@ async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
     // Long enough that the steps below fit in it even on a loaded machine.
     let ttl = Duration::from_secs(1);
     let keys = Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl));
-    let verifier = TenantVerifier::new(keys.clone());
+    let verifier = RequestVerifier::new(keys.clone());
     let old = signer("old", A).sign_json(b"{}").unwrap();
     let new = signer("new", B).sign_json(b"{}").unwrap();
 
     for _ in 0..5 {
-        verifier.verify_bytes("t1", &old).await.unwrap();
+        verifier.verify_bytes_for("t1", &old).await.unwrap();
     }
     assert_eq!(
         store.lookups.load(Ordering::SeqCst),
@@ -184,21 +184,21 @@ async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
     store.add_key("t1", &public("new", B), "ops").await.unwrap();
     store.retire_key("t1", "old", "ops").await.unwrap();
     // Within the TTL this instance still has the old set.
-    assert!(verifier.verify_bytes("t1", &old).await.is_ok());
+    assert!(verifier.verify_bytes_for("t1", &old).await.is_ok());
     assert!(matches!(
-        verifier.verify_bytes("t1", &new).await,
+        verifier.verify_bytes_for("t1", &new).await,
         Err(Error::UnknownKeyId(_))
     ));
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    assert!(verifier.verify_bytes("t1", &new).await.is_ok());
+    assert!(verifier.verify_bytes_for("t1", &new).await.is_ok());
     assert!(matches!(
-        verifier.verify_bytes("t1", &old).await,
+        verifier.verify_bytes_for("t1", &old).await,
         Err(Error::UnknownKeyId(_))
     ));
     // invalidate makes the next lookup ask the store.
     keys.invalidate("t1");
     let before = store.lookups.load(Ordering::SeqCst);
-    verifier.verify_bytes("t1", &new).await.unwrap();
+    verifier.verify_bytes_for("t1", &new).await.unwrap();
     assert_eq!(store.lookups.load(Ordering::SeqCst), before + 1);
 }
 
@@ -211,7 +211,7 @@ async fn unknown_tenants_are_cached_and_the_cache_is_bounded() {
     let keys = TenantKeys::new(store.clone()).with_capacity(8);
     for _ in 0..3 {
         assert!(matches!(
-            keys.registry("ghost").await,
+            keys.key_set("ghost").await,
             Err(Error::UnknownTenant(_))
         ));
     }
@@ -219,10 +219,10 @@ async fn unknown_tenants_are_cached_and_the_cache_is_bounded() {
     // A flood of made-up tenants: each is one lookup, and the cache keeps
     // at most its capacity (so "ghost" was pushed out and is asked again).
     for i in 0..100 {
-        keys.registry(&format!("made-up-{i}")).await.unwrap_err();
+        keys.key_set(&format!("made-up-{i}")).await.unwrap_err();
     }
     assert_eq!(store.lookups.load(Ordering::SeqCst), 101);
-    keys.registry("ghost").await.unwrap_err();
+    keys.key_set("ghost").await.unwrap_err();
     assert_eq!(store.lookups.load(Ordering::SeqCst), 102);
 }
 
@@ -265,12 +265,12 @@ impl KeyStore for Broken {
 async fn a_store_returning_three_keys_is_refused() {
     let keys = TenantKeys::new(Arc::new(Broken));
     assert!(matches!(
-        keys.registry("t").await,
+        keys.key_set("t").await,
         Err(Error::KeyLimit { limit: 2 })
     ));
 }
 
-fn replay_verifier(store: Arc<dyn NonceStore>) -> RequestVerifier {
+fn replay_verifier<S: ?Sized>(store: Arc<S>) -> RequestVerifier<KeyRegistry, S> {
     let registry = KeyRegistry::new(public("k1", A));
     RequestVerifier::new(Arc::new(registry))
         .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
@@ -333,8 +333,8 @@ fn a_replay_store_requires_jti_and_exp() {
 #[derive(Debug)]
 struct Waiting;
 
-impl NonceStore for Waiting {
-    fn check_and_remember<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+impl AsyncNonceStore for Waiting {
+    fn check_and_remember_async<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
         Box::pin(async {
             tokio::task::yield_now().await;
             Ok(true)
@@ -346,8 +346,8 @@ impl NonceStore for Waiting {
 #[derive(Debug)]
 struct Down;
 
-impl NonceStore for Down {
-    fn check_and_remember<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+impl AsyncNonceStore for Down {
+    fn check_and_remember_async<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
         Box::pin(async {
             Err(Error::Unavailable {
                 what: "the test store",
@@ -358,17 +358,13 @@ impl NonceStore for Down {
 }
 
 #[tokio::test]
-async fn a_waiting_store_needs_the_async_method_and_a_down_store_refuses() {
+async fn a_waiting_store_is_awaited_and_a_down_store_refuses() {
     let token = signer("k1", A)
         .sign_json(format!(r#"{{"jti":"w","exp":{}}}"#, now() + 60).as_bytes())
         .unwrap();
+    // Over an async store only the async methods exist (a sync call does
+    // not compile), and they await the store to completion.
     let verifier = replay_verifier(Arc::new(Waiting));
-    assert!(matches!(
-        verifier.verify_bytes(&token),
-        Err(Error::NeedsAsync {
-            method: "verify_bytes_async"
-        })
-    ));
     verifier.verify_bytes_async(&token).await.unwrap();
 
     let verifier = replay_verifier(Arc::new(Down));

@@ -184,3 +184,20 @@ fn refuses_algorithms_shapes_and_tampering() {
     assert!(matches!(err(&huge), Error::TooLarge { .. }));
     assert!(!format!("{decrypter:?}").contains("MII"));
 }
+
+/// Feature `jwe` brings aws-lc-rs in for RSA-OAEP only: a build that chose
+/// `ring` keeps signing and verifying on ring. CI runs this with
+/// `--features ring,jwe` and `SIGNED_PAYLOADS_EXPECT_BACKEND=ring`; when
+/// `jwe` turned the `aws-lc-rs` feature on, the backend was aws-lc-rs.
+#[test]
+fn jwe_keeps_the_chosen_signature_backend() {
+    let expected = std::env::var("SIGNED_PAYLOADS_EXPECT_BACKEND").unwrap_or_else(|_| {
+        let chosen = if cfg!(feature = "aws-lc-rs") {
+            "aws-lc-rs"
+        } else {
+            "ring"
+        };
+        chosen.to_owned()
+    });
+    assert_eq!(signed_payloads::ACTIVE_BACKEND, expected);
+}

@@ -480,7 +480,12 @@ fn interop_with_jsonwebtoken_both_ways() {
     let ps_registry = KeyRegistry::new(
         VerificationKey::new("p", key().public_key().clone(), Algorithm::PS256).unwrap(),
     );
-    assert!(ps_registry.verify(&theirs, &Limits::default()).is_ok());
+    assert!(
+        ps_registry
+            .snapshot()
+            .verify(&theirs, &Limits::default())
+            .is_ok()
+    );
 
     // This crate signs; jsonwebtoken verifies.
     let ours = RequestSigner::new(rsa_signer())

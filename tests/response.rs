@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use signed_payloads::response::{
-    Encryption, ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, SignatureEncoding,
+    ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, SignatureEncoding,
 };
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, Malformed, MemoryNonceStore, PrivateKey, PublicKey, RsaSigner,
-    VerificationKey,
+    Algorithm, Encryption, Error, KeyRegistry, Malformed, MemoryNonceStore, PrivateKey, PublicKey,
+    RsaSigner, VerificationKey,
 };
 
 fn data(path: &str) -> String {
@@ -78,8 +78,8 @@ fn signatures_from_an_independent_implementation_verify() {
         ];
         let verified = verifier.verify_headers(status, headers, body).unwrap();
         assert_eq!(
-            (verified.body(), verified.key_id(), verified.nonce()),
-            (body, "python-key", Some(token))
+            (&verified.payload()[..], verified.key_id(), verified.nonce()),
+            (body, Some("python-key"), Some(token))
         );
         assert!(matches!(
             verifier.verify_headers(status + 1, headers, body),
@@ -155,7 +155,7 @@ fn header_mode_round_trip_empty_body_and_case_insensitive_names() {
         .map(|(n, v)| (n.to_uppercase(), v))
         .collect();
     let verified = verifier().verify_headers(200, upper, b"").unwrap();
-    assert_eq!(verified.body(), b"");
+    assert_eq!(verified.payload(), b"");
     assert_ne!(
         signer().sign_headers(200, b"").unwrap().token(),
         signed.token(),
@@ -283,7 +283,7 @@ fn moving_body_bytes_into_the_token_is_refused() {
 fn replays_are_refused_when_the_nonce_store_is_on() {
     let signed = signer().sign_headers(200, b"{}").unwrap();
     let store = Arc::new(MemoryNonceStore::new(1000));
-    let guarded = verifier().with_nonce_store(store.clone(), Duration::from_secs(300));
+    let guarded = verifier().with_replay_store(store.clone(), Duration::from_secs(300));
     assert!(
         guarded
             .verify_headers(200, headers_of(&signed), b"{}")
@@ -361,8 +361,12 @@ fn embedded_mode_without_encryption() {
     let token = signer().sign_embedded(body).unwrap();
     let verified = verifier().verify_embedded(token.as_bytes()).unwrap();
     assert_eq!(
-        (verified.body(), verified.key_id(), verified.encryption()),
-        (&body[..], "api-1", Encryption::None)
+        (
+            &verified.payload()[..],
+            verified.key_id(),
+            verified.encryption()
+        ),
+        (&body[..], Some("api-1"), Encryption::None)
     );
     let mut tampered = token.clone().into_bytes();
     let at = token.find('.').unwrap() + 4;
@@ -408,11 +412,11 @@ mod encrypted {
                 .verify_embedded(token.as_bytes())
                 .unwrap();
             assert_eq!(
-                (verified.body(), verified.encryption()),
+                (&verified.payload()[..], verified.encryption()),
                 (&body[..], Encryption::Decrypted),
                 "{order:?}"
             );
-            assert_eq!(verified.key_id(), "api-1");
+            assert_eq!(verified.key_id(), Some("api-1"));
         }
     }
 
@@ -423,7 +427,7 @@ mod encrypted {
             .unwrap();
         let verified = verifier().verify_embedded(token.as_bytes()).unwrap();
         assert_eq!(verified.encryption(), Encryption::Encrypted);
-        assert_eq!(verified.body().iter().filter(|&&b| b == b'.').count(), 4);
+        assert_eq!(verified.payload().iter().filter(|&&b| b == b'.').count(), 4);
         let token = encrypting_signer(NestingOrder::EncryptedJws)
             .sign_embedded(b"secret")
             .unwrap();

@@ -9,10 +9,9 @@ mod payments_api;
 
 use std::sync::Arc;
 
+use signed_payloads::Encryption;
 use signed_payloads::jwe::{RsaDecrypter, RsaEncrypter};
-use signed_payloads::response::{
-    Encryption, NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier,
-};
+use signed_payloads::response::{NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
     Algorithm, Error, KeyRegistry, Limits, PrivateKey, RsaSigner, SigningKeys, VerificationKey,
 };
@@ -72,7 +71,7 @@ async fn every_mode_verifies_over_http() {
         .verify_reqwest(response, ResponseMode::Headers)
         .await
         .unwrap();
-    assert!(String::from_utf8_lossy(verified.body()).contains("\"77\""));
+    assert!(String::from_utf8_lossy(verified.payload()).contains("\"77\""));
 
     let response = client
         .post(format!("{}/cancel", plan(&plain)))
@@ -85,7 +84,7 @@ async fn every_mode_verifies_over_http() {
             .verify_reqwest(response, ResponseMode::Headers)
             .await
             .unwrap()
-            .body()
+            .payload()
             .is_empty()
     );
 
@@ -114,7 +113,7 @@ async fn every_mode_verifies_over_http() {
         .await
         .unwrap();
     assert_eq!(verified.encryption(), Encryption::Decrypted);
-    assert!(String::from_utf8_lossy(verified.body()).contains("InstallmentPlanNumber"));
+    assert!(String::from_utf8_lossy(verified.payload()).contains("InstallmentPlanNumber"));
 
     // Header mode still applies on the encrypting server when jwt mode is not asked for.
     let response = client.get(plan(&encrypted)).send().await.unwrap();

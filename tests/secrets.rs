@@ -102,7 +102,7 @@ fn nothing_secret_in_debug_or_display() {
             "ResponseVerifier",
             format!(
                 "{:?}",
-                ResponseVerifier::new(registry.clone()).with_nonce_store(
+                ResponseVerifier::new(registry.clone()).with_replay_store(
                     Arc::new(MemoryNonceStore::new(10)),
                     std::time::Duration::from_secs(1)
                 )
@@ -154,7 +154,10 @@ fn no_error_echoes_the_token_or_signature() {
         format!("{token}{}", "A".repeat(2 << 20)),
     ];
     for t in mutations {
-        let err = registry.verify(&t, &Limits::default()).unwrap_err();
+        let err = registry
+            .snapshot()
+            .verify(&t, &Limits::default())
+            .unwrap_err();
         check("error", &format!("{err} {err:?}"), &forbidden);
     }
     for bad_key in [

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use signed_payloads::request::{RequestSigner, TenantVerifier};
+use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
 use signed_payloads::{
@@ -344,12 +344,12 @@ async fn a_rotation_on_one_instance_reaches_the_other_within_the_ttl() {
         .add_key(&tenant, &public("old", A), "ops")
         .await
         .unwrap();
-    let one = TenantVerifier::new(Arc::new(TenantKeys::new(first.clone()).with_ttl(ttl)));
-    let two = TenantVerifier::new(Arc::new(TenantKeys::new(second).with_ttl(ttl)));
+    let one = RequestVerifier::new(Arc::new(TenantKeys::new(first.clone()).with_ttl(ttl)));
+    let two = RequestVerifier::new(Arc::new(TenantKeys::new(second).with_ttl(ttl)));
     let old = request_signer("old", A).sign_json(b"{}").unwrap();
     let new = request_signer("new", B).sign_json(b"{}").unwrap();
-    one.verify_bytes(&tenant, &old).await.unwrap();
-    two.verify_bytes(&tenant, &old).await.unwrap();
+    one.verify_bytes_for(&tenant, &old).await.unwrap();
+    two.verify_bytes_for(&tenant, &old).await.unwrap();
 
     // The first instance rotates.
     first
@@ -358,11 +358,11 @@ async fn a_rotation_on_one_instance_reaches_the_other_within_the_ttl() {
         .unwrap();
     first.retire_key(&tenant, "old", "ops").await.unwrap();
     one.keys().invalidate(&tenant);
-    one.verify_bytes(&tenant, &new).await.unwrap();
+    one.verify_bytes_for(&tenant, &new).await.unwrap();
     tokio::time::sleep(ttl + Duration::from_millis(100)).await;
-    two.verify_bytes(&tenant, &new).await.unwrap();
+    two.verify_bytes_for(&tenant, &new).await.unwrap();
     assert!(matches!(
-        two.verify_bytes(&tenant, &old).await,
+        two.verify_bytes_for(&tenant, &old).await,
         Err(Error::UnknownKeyId(_))
     ));
 }
@@ -380,11 +380,11 @@ async fn a_response_replayed_to_another_instance_is_refused() {
     let window = Duration::from_millis(1000);
     let instance = |store: RedisNonceStore| {
         ResponseVerifier::new(registry.clone())
-            .with_nonce_store(Arc::new(store.with_prefix(unique("responses"))), window)
+            .with_replay_store(Arc::new(store.with_prefix(unique("responses"))), window)
     };
     // Both instances share one prefix (one fleet), each its own connection.
     let prefix = unique("fleet");
-    let one = ResponseVerifier::new(registry.clone()).with_nonce_store(
+    let one = ResponseVerifier::new(registry.clone()).with_replay_store(
         Arc::new(
             RedisNonceStore::connect(&redis)
                 .await
@@ -393,7 +393,7 @@ async fn a_response_replayed_to_another_instance_is_refused() {
         ),
         window,
     );
-    let two = ResponseVerifier::new(registry.clone()).with_nonce_store(
+    let two = ResponseVerifier::new(registry.clone()).with_replay_store(
         Arc::new(
             RedisNonceStore::connect(&redis)
                 .await
@@ -414,11 +414,9 @@ async fn a_response_replayed_to_another_instance_is_refused() {
         one.verify_headers_async(200, signed.iter(), b"{}").await,
         Err(Error::Replayed)
     ));
-    // The sync method cannot wait for Redis and says so.
-    assert!(matches!(
-        two.verify_headers(200, signed.iter(), b"{}"),
-        Err(Error::NeedsAsync { .. })
-    ));
+    // Over Redis only the async methods exist: `two.verify_headers(..)`
+    // does not compile, so no half-run sync attempt can leave a SET NX
+    // behind to make the real attempt look like a replay.
     // After the window the nonce is forgotten; the signature is still good,
     // so the response verifies again (header mode carries no timestamp).
     tokio::time::sleep(window + Duration::from_millis(200)).await;
@@ -437,6 +435,51 @@ async fn a_response_replayed_to_another_instance_is_refused() {
         .unwrap();
 }
 
+/// The review's bug: an earlier attempt at a fresh token (then a sync call
+/// that polled once and dropped its Redis write) made the real attempt come
+/// back `Replayed`. Now every attempt that fails before the replay check
+/// (bad signature, unknown key, wrong tenant, expired) leaves Redis alone,
+/// and the fresh token then verifies once.
+#[tokio::test]
+async fn failed_attempts_never_make_a_fresh_token_look_replayed() {
+    let Some((pg, redis)) = services() else {
+        return;
+    };
+    let tenant = unique("fresh");
+    let store = Arc::new(postgres(&pg).await);
+    store
+        .add_key(&tenant, &public("k1", A), "ops")
+        .await
+        .unwrap();
+    let verifier =
+        RequestVerifier::new(Arc::new(TenantKeys::new(store))).with_replay_store(Arc::new(
+            RedisNonceStore::connect(&redis)
+                .await
+                .unwrap()
+                .with_prefix(unique("fresh-nonces")),
+        ));
+    let exp = unix_now() + 60;
+    let token = request_signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"fresh-1","exp":{exp}}}"#).as_bytes())
+        .unwrap();
+    let (head, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let tampered = format!("{head}.{flipped}{}", &signature[1..]);
+    assert!(matches!(
+        verifier.verify_bytes_for(&tenant, &tampered).await,
+        Err(Error::BadSignature)
+    ));
+    assert!(matches!(
+        verifier.verify_bytes_for("no-such-tenant", &token).await,
+        Err(Error::UnknownTenant(_))
+    ));
+    verifier.verify_bytes_for(&tenant, &token).await.unwrap();
+    assert!(matches!(
+        verifier.verify_bytes_for(&tenant, &token).await,
+        Err(Error::Replayed)
+    ));
+}
+
 #[tokio::test]
 async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires() {
     let Some((pg, redis)) = services() else {
@@ -450,7 +493,7 @@ async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires(
         .unwrap();
     let prefix = unique("jti-fleet");
     let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
-        TenantVerifier::new(Arc::new(TenantKeys::new(store)))
+        RequestVerifier::new(Arc::new(TenantKeys::new(store)))
             .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
             .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
     };
@@ -466,9 +509,9 @@ async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires(
     let token = request_signer("k1", A)
         .sign_json(format!(r#"{{"jti":"pay-1","exp":{exp}}}"#).as_bytes())
         .unwrap();
-    one.verify_bytes(&tenant, &token).await.unwrap();
+    one.verify_bytes_for(&tenant, &token).await.unwrap();
     assert!(matches!(
-        two.verify_bytes(&tenant, &token).await,
+        two.verify_bytes_for(&tenant, &token).await,
         Err(Error::Replayed)
     ));
     // The same jti from another tenant is another request.
@@ -477,14 +520,14 @@ async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires(
         .add_key(&other, &public("k1", A), "ops")
         .await
         .unwrap();
-    two.verify_bytes(&other, &token).await.unwrap();
+    two.verify_bytes_for(&other, &token).await.unwrap();
 
     // Once the window (until exp) has passed, Redis has forgotten the jti,
     // and the token is refused as expired instead: never accepted again.
     let wait = UNIX_EPOCH + Duration::from_secs(exp + 1);
     tokio::time::sleep(wait.duration_since(SystemTime::now()).unwrap_or_default()).await;
     assert!(matches!(
-        two.verify_bytes(&tenant, &token).await,
+        two.verify_bytes_for(&tenant, &token).await,
         Err(Error::Claim(ClaimError::Expired))
     ));
 }
@@ -566,7 +609,7 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
             .unwrap()
             .with_prefix(unique("outage"));
     let ttl = Duration::from_millis(200);
-    let verifier = TenantVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
+    let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
         .with_replay_store(Arc::new(nonces));
     let token = |jti: &str| {
         request_signer("k1", A)
@@ -574,14 +617,14 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
             .unwrap()
     };
     verifier
-        .verify_bytes(&tenant, &token("before"))
+        .verify_bytes_for(&tenant, &token("before"))
         .await
         .unwrap();
 
     // Redis goes down: a good, fresh token is refused, not waved through.
     redis_relay.cut().await;
     let e = verifier
-        .verify_bytes(&tenant, &token("during-redis"))
+        .verify_bytes_for(&tenant, &token("during-redis"))
         .await
         .unwrap_err();
     assert!(
@@ -595,7 +638,7 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
     let started = std::time::Instant::now();
     let e = verifier
-        .verify_bytes(&tenant, &token("during-pg"))
+        .verify_bytes_for(&tenant, &token("during-pg"))
         .await
         .unwrap_err();
     assert!(

@@ -10,11 +10,12 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::json;
+use signed_payloads::SigningSource;
 use signed_payloads::response::ResponseSigner;
 use signed_payloads::tower::ResponseSigningLayer;
 
 /// `GET /v3/installment-plans/{id}` and `POST /v3/installment-plans/{id}/cancel` (204, empty body).
-pub(crate) fn router(signer: Arc<ResponseSigner>) -> Router {
+pub(crate) fn router<S: SigningSource + 'static>(signer: Arc<ResponseSigner<S>>) -> Router {
     Router::new()
         .route("/v3/installment-plans/{id}", get(plan))
         .route(

@@ -17,7 +17,7 @@ fn verifier() -> &'static ResponseVerifier {
         let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem")).unwrap();
         let registry = KeyRegistry::new(VerificationKey::new("api-1", key.public_key().clone(), Algorithm::PS384).unwrap());
         ResponseVerifier::new(Arc::new(registry))
-            .with_nonce_store(Arc::new(MemoryNonceStore::new(64)), std::time::Duration::from_secs(60))
+            .with_replay_store(Arc::new(MemoryNonceStore::new(64)), std::time::Duration::from_secs(60))
             .with_decrypter(Arc::new(RsaDecrypter::new(&key).unwrap()))
     })
 }

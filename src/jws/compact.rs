@@ -107,7 +107,11 @@ impl Parsed<'_> {
 
     /// Checks with a bare `verifier`, then decodes. A bare verifier has no
     /// key id: the proof names none (the header's `kid` is unvouched).
-    fn verify(self, verifier: &dyn Verifier, detached: Option<&[u8]>) -> Result<Verified<Vec<u8>>, Error> {
+    fn verify(
+        self,
+        verifier: &dyn Verifier,
+        detached: Option<&[u8]>,
+    ) -> Result<Verified<Vec<u8>>, Error> {
         self.check(verifier, detached)?;
         self.into_verified(detached, None)
     }

@@ -132,7 +132,7 @@ impl<S: SigningSource> RequestSigner<S> {
 
     /// Everything before the signature: the payload checked and its claims
     /// added, the signer chosen and the header built for it.
-    fn prepare(&self, json: &[u8]) -> Result<(Header, Vec<u8>, Arc<S::Current>), Error> {
+    fn prepare(&self, json: &[u8]) -> Result<Prepared<S::Current>, Error> {
         self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
         let payload = self.with_claims(json)?;
@@ -190,6 +190,9 @@ impl<S: SigningSource> RequestSigner<S> {
         Ok(out)
     }
 }
+
+/// A token about to be signed: its header, its payload, and the signer.
+type Prepared<C> = (Header, Vec<u8>, Arc<C>);
 
 impl<S: SigningSource<Current = dyn Signer>> RequestSigner<S> {
     /// Serializes `payload` to JSON and signs it.

@@ -217,7 +217,8 @@ where
     /// As for [`RequestVerifier::verify_bytes`], and [`Malformed::PayloadType`]
     /// when the payload does not fit `T`.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        self.verify_bytes(token)?.deserialize_json(&self.rules.limits)
+        self.verify_bytes(token)?
+            .deserialize_json(&self.rules.limits)
     }
 
     /// Verifies an HTTP request body: the content type must be
@@ -317,7 +318,10 @@ where
     /// # Errors
     ///
     /// As for [`RequestVerifier::verify_for`].
-    pub async fn verify_async<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+    pub async fn verify_async<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
         self.verify_for(&(), token).await
     }
 

@@ -137,9 +137,10 @@ impl<S: SigningSource> ResponseSigner<S> {
     /// The signer to use now, which must name its key.
     fn current(&self) -> Result<(Arc<S::Current>, String), Error> {
         let signer = self.keys.current()?;
-        let key_id = signer.key_id().map(str::to_owned).ok_or_else(|| {
-            Error::Config("response signing needs a signer with a key id".into())
-        })?;
+        let key_id = signer
+            .key_id()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Config("response signing needs a signer with a key id".into()))?;
         Ok((signer, key_id))
     }
 

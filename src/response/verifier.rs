@@ -113,7 +113,11 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
     /// usefully be replayed. Share one store (Redis) between the instances
     /// of a fleet.
     #[must_use]
-    pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>, window: Duration) -> ResponseVerifier<K, S> {
+    pub fn with_replay_store<S: ?Sized>(
+        self,
+        store: Arc<S>,
+        window: Duration,
+    ) -> ResponseVerifier<K, S> {
         ResponseVerifier {
             keys: self.keys,
             profile: self.profile,
@@ -151,7 +155,12 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
     }
 
     /// Picks the three signature headers out of `headers`.
-    fn read_headers<I, N, V>(&self, headers: I, body: &[u8], status: u16) -> Result<SignedHeaders, Error>
+    fn read_headers<I, N, V>(
+        &self,
+        headers: I,
+        body: &[u8],
+        status: u16,
+    ) -> Result<SignedHeaders, Error>
     where
         I: IntoIterator<Item = (N, V)>,
         N: AsRef<str>,
@@ -182,7 +191,10 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         }
         let [key_id, token, signature] = values;
         let missing = |i: usize| Error::from(Malformed::MissingHeader(Escaped::new(names[i])));
-        let (key_id, token) = (key_id.ok_or_else(|| missing(0))?, token.ok_or_else(|| missing(1))?);
+        let (key_id, token) = (
+            key_id.ok_or_else(|| missing(0))?,
+            token.ok_or_else(|| missing(1))?,
+        );
         let signature = self
             .profile
             .decode_signature(signature.ok_or_else(|| missing(2))?.as_bytes())?;
@@ -196,11 +208,17 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
     }
 
     /// The header-mode core: the signature by the key the key-id header names.
-    fn check_headers(&self, signed: &SignedHeaders, keys: &KeySet, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
-        let key = self
-            .rules
-            .check_signature(keys, &signed.key_id, &signed.input, &signed.signature)?;
-        Ok(Verified::new(body.to_vec(), None, Some(key.shared_kid())).with_nonce(signed.token.clone()))
+    fn check_headers(
+        &self,
+        signed: &SignedHeaders,
+        keys: &KeySet,
+        body: &[u8],
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let key =
+            self.rules
+                .check_signature(keys, &signed.key_id, &signed.input, &signed.signature)?;
+        Ok(Verified::new(body.to_vec(), None, Some(key.shared_kid()))
+            .with_nonce(signed.token.clone()))
     }
 
     /// How long a response nonce is remembered, when a replay store is set.
@@ -211,7 +229,8 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         match replay.window {
             Some(window) if !window.is_zero() => Ok(Some((&*replay.store, window))),
             _ => Err(Error::Config(
-                "the replay window is zero, which would remember nothing; give a positive window".into(),
+                "the replay window is zero, which would remember nothing; give a positive window"
+                    .into(),
             )),
         }
     }
@@ -239,7 +258,11 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
 
     /// After the signature: a payload that is itself a JWE is decrypted when
     /// a decrypter is configured and returned untouched otherwise.
-    fn open_payload(&self, verified: Verified<Vec<u8>>, decrypted: bool) -> Result<Verified<Vec<u8>>, Error> {
+    fn open_payload(
+        &self,
+        verified: Verified<Vec<u8>>,
+        decrypted: bool,
+    ) -> Result<Verified<Vec<u8>>, Error> {
         if decrypted {
             return Ok(verified.with_encryption(Encryption::Decrypted));
         }
@@ -250,7 +273,9 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         if self.decrypter.is_some() {
             let jwe = std::str::from_utf8(verified.payload()).map_err(|_| Malformed::NotUtf8)?;
             let plaintext = self.decrypt(jwe)?;
-            return Ok(verified.map(|_| plaintext).with_encryption(Encryption::Decrypted));
+            return Ok(verified
+                .map(|_| plaintext)
+                .with_encryption(Encryption::Decrypted));
         }
         Ok(verified.with_encryption(Encryption::Encrypted))
     }

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Instructions per operation, counted by callgrind: each operation runs at
-# N and 2N iterations and the difference is divided by N, so key parsing and
-# setup cancel out. Deterministic for a given binary, whatever else the
-# machine is doing. Usage: bash benches/instructions.sh [N]
+# Instructions per operation, counted by callgrind inside the harness's
+# `repeat` loop only (setup and aws-lc's jitter-entropy seeding, whose cost
+# varies between runs, are not counted); each operation runs at N and 2N
+# iterations and the difference is divided by N. Deterministic for a given
+# binary, whatever else the machine is doing. Usage: bash benches/instructions.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 cargo bench --bench instructions --no-run 2>/dev/null
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() {
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect='instructions::repeat*' \
+        --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
 for op in verify-raw verify-bytes verify-typed verify-borrowed request-typed verify-jsonwebtoken headers-raw headers-ours \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do

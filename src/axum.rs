@@ -10,15 +10,17 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind};
-use crate::request::RequestVerifier;
+use crate::request::BodyVerifier;
 use crate::{Verified, http};
 
 /// Extracts a signed JSON body: `Content-Type: application/jwt`, a compact
-/// JWT verified by the [`RequestVerifier`] in the router state, its payload
+/// JWT verified by the [`RequestVerifier`](crate::request::RequestVerifier) in the router state, its payload
 /// deserialized into `T`.
 ///
-/// The state must provide an `Arc<RequestVerifier>` (directly or through
-/// [`FromRef`]). Failures become [`SignedJsonRejection`]s: 415 for the wrong
+/// The state must provide an `Arc<dyn BodyVerifier>` (directly or through
+/// [`FromRef`]): any [`RequestVerifier`](crate::request::RequestVerifier) whose keys are not chosen by tenant,
+/// over a [`KeyRegistry`](crate::KeyRegistry) or a [`RemoteJwks`](crate::RemoteJwks),
+/// with or without a replay store (memory or Redis). Failures become [`SignedJsonRejection`]s: 415 for the wrong
 /// content type, 413 for an oversized body, 400 for a malformed token or
 /// payload, 401 for a signature, key or claim that does not verify, 503 when
 /// a key source or replay store cannot answer and 500 when the server's own
@@ -28,7 +30,7 @@ use crate::{Verified, http};
 /// use std::sync::Arc;
 /// use axum::{Router, routing::post};
 /// use serde::Deserialize;
-/// use signed_payloads::{axum::SignedJson, request::RequestVerifier};
+/// use signed_payloads::{axum::SignedJson, request::{BodyVerifier, RequestVerifier}};
 ///
 /// #[derive(Deserialize)]
 /// struct CreateUser { first_name: String }
@@ -37,7 +39,8 @@ use crate::{Verified, http};
 ///     format!("hello {} (key {})", user.payload().first_name, user.key_id().unwrap_or("?"))
 /// }
 ///
-/// fn app(verifier: Arc<RequestVerifier>) -> Router {
+/// fn app(verifier: RequestVerifier) -> Router {
+///     let verifier: Arc<dyn BodyVerifier> = Arc::new(verifier);
 ///     Router::new().route("/v1/user", post(create_user)).with_state(verifier)
 /// }
 /// ```
@@ -48,12 +51,12 @@ impl<T, S> FromRequest<S> for SignedJson<T>
 where
     T: DeserializeOwned + Send,
     S: Send + Sync,
-    Arc<RequestVerifier>: FromRef<S>,
+    Arc<dyn BodyVerifier>: FromRef<S>,
 {
     type Rejection = SignedJsonRejection;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let verifier = Arc::<RequestVerifier>::from_ref(state);
+        let verifier = Arc::<dyn BodyVerifier>::from_ref(state);
         let (parts, body) = request.into_parts();
         // Refuse the content type before reading a byte of the body.
         let content_type = http::content_type(&parts.headers).map_err(SignedJsonRejection::from)?;
@@ -69,8 +72,8 @@ where
                 limit,
             })
         })?;
-        let verified = verifier.verify_request_async(content_type, &body).await?;
-        Ok(SignedJson(verified))
+        let verified = verifier.verify_body(content_type, &body).await?;
+        Ok(SignedJson(verified.deserialize_json(verifier.limits())?))
     }
 }
 

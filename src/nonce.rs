@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::Error;
 use crate::{Clock, SystemClock};
@@ -127,7 +127,11 @@ impl MemoryNonceStore {
 
     fn check(&self, nonce: &str, ttl: Duration) -> bool {
         let now = self.clock.now();
-        let expires = now.checked_add(ttl).unwrap_or(now);
+        // A window past what SystemTime can hold is kept until year 9999,
+        // never shortened (a fallback to `now` would remember nothing).
+        let expires = now
+            .checked_add(ttl)
+            .unwrap_or_else(|| now.max(UNIX_EPOCH + Duration::from_secs(253_402_300_799)));
         // Entries are only ever inserted or removed whole, so a panic
         // elsewhere cannot leave the state inconsistent.
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -213,7 +217,6 @@ fn scoped(scope: &str, nonce: &str) -> String {
 mod tests {
     use super::*;
     use crate::FixedClock;
-    use std::time::UNIX_EPOCH;
 
     #[test]
     fn window_and_capacity() {
@@ -246,6 +249,13 @@ mod tests {
             !store.check("long", Duration::from_secs(100)),
             "long one still held"
         );
+    }
+
+    #[test]
+    fn a_window_too_long_for_the_clock_is_kept_not_dropped() {
+        let store = MemoryNonceStore::new(10);
+        assert!(store.check("n", Duration::MAX));
+        assert!(!store.check("n", Duration::MAX), "remembered");
     }
 
     #[test]

@@ -8,7 +8,7 @@ mod verifier;
 
 pub use content_type::{JWT_CONTENT_TYPE, check_content_type};
 pub use signer::RequestSigner;
-pub use verifier::RequestVerifier;
+pub use verifier::{BodyVerifier, RequestVerifier, VerifyFuture};
 
 #[cfg(feature = "axum")]
 pub(crate) use verifier::SLACK;

@@ -15,6 +15,11 @@ use signed_payloads::{
 };
 use tokio::sync::{mpsc, oneshot};
 
+#[cfg(all(feature = "tower", feature = "reqwest", feature = "axum"))]
+#[allow(dead_code)] // shared with the examples; this test uses the router only
+#[path = "../examples/support/payments_api.rs"]
+mod payments_api;
+
 type Job = (Vec<u8>, oneshot::Sender<Result<Vec<u8>, Error>>);
 
 /// Holds no key: sends each signing input to a task that owns it.
@@ -144,4 +149,82 @@ async fn a_failing_remote_key_is_an_error_not_a_token() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Backend(_)), "{err}");
+}
+
+/// The review's bug: the tower layer called the sync signing methods, so
+/// with a remote key every response became an unsigned 500. It awaits the
+/// signer now; both modes come back signed, over real HTTP.
+#[cfg(all(feature = "tower", feature = "reqwest", feature = "axum"))]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tower_layer_signs_with_a_remote_key() {
+    use signed_payloads::response::ResponseMode;
+
+    let signer = ResponseSigner::remote(Arc::new(ChannelSigner::spawn(
+        key(),
+        Algorithm::PS384,
+        "kms-1",
+    )));
+    let address = payments_api::serve(payments_api::router(Arc::new(signer)))
+        .await
+        .unwrap();
+    let verifier = ResponseVerifier::new(registry(Algorithm::PS384));
+    let client = reqwest::Client::new();
+    let url = format!("http://{address}/v3/installment-plans/42");
+
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let verified = verifier
+        .verify_reqwest(response, ResponseMode::Headers)
+        .await
+        .unwrap();
+    assert_eq!(verified.key_id(), Some("kms-1"));
+    assert!(String::from_utf8_lossy(verified.payload()).contains("\"42\""));
+
+    let response = client
+        .get(&url)
+        .header("x-splitit-responsesignature-mode", "jwt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let verified = verifier
+        .verify_reqwest(response, ResponseMode::Embedded)
+        .await
+        .unwrap();
+    assert_eq!(verified.key_id(), Some("kms-1"));
+}
+
+/// A signing failure still becomes an unsigned 500, and the error rides in
+/// the response's extensions for an outer layer to log.
+#[cfg(all(feature = "tower", feature = "axum"))]
+#[tokio::test]
+async fn a_failing_remote_key_in_the_tower_layer_is_an_unsigned_500_with_its_error() {
+    use tower::ServiceExt;
+
+    let signer = ChannelSigner::spawn(key(), Algorithm::PS256, "kms-1");
+    let (jobs, inbox) = mpsc::channel::<Job>(1);
+    drop(inbox);
+    let broken = ResponseSigner::remote(Arc::new(ChannelSigner { jobs, ..signer }));
+    let service = tower::ServiceBuilder::new()
+        .layer(signed_payloads::tower::ResponseSigningLayer::new(Arc::new(
+            broken,
+        )))
+        .service_fn(|_: http::Request<String>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new("{}".to_owned()))
+        });
+    let response = service
+        .oneshot(http::Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().is_empty(), "unsigned");
+    let failure = response
+        .extensions()
+        .get::<signed_payloads::tower::SigningFailure>()
+        .unwrap();
+    assert!(
+        matches!(failure.error(), Error::Backend(_)),
+        "{:?}",
+        failure.error()
+    );
 }

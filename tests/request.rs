@@ -520,3 +520,33 @@ fn interop_with_jsonwebtoken_both_ways() {
     );
     assert_eq!(ps_signer.algorithm(), Algorithm::PS384);
 }
+
+/// RFC 7519 4.1.4: the current time must be before `exp`; 4.1.5: at or
+/// after `nbf`. At leeway zero, a token whose `exp` is now is expired.
+#[test]
+fn exp_is_exclusive_and_nbf_inclusive() {
+    let strict = verifier(ClaimsPolicy::new().with_leeway(Duration::ZERO));
+    assert!(matches!(
+        strict.verify_bytes(&token_over(&format!(r#"{{"exp":{NOW}}}"#))),
+        Err(Error::Claim(ClaimError::Expired))
+    ));
+    let later = NOW + 1;
+    strict
+        .verify_bytes(&token_over(&format!(r#"{{"exp":{later}}}"#)))
+        .unwrap();
+    strict
+        .verify_bytes(&token_over(&format!(r#"{{"nbf":{NOW}}}"#)))
+        .unwrap();
+}
+
+/// A leeway too large for the replay window's `Duration` keeps the `jti`
+/// for as long as one can say, never for a second.
+#[test]
+fn a_huge_leeway_still_remembers_the_jti() {
+    let guarded = verifier(ClaimsPolicy::new().with_leeway(Duration::MAX))
+        .with_replay_store(Arc::new(signed_payloads::MemoryNonceStore::new(10)));
+    let exp = NOW + 60;
+    let token = token_over(&format!(r#"{{"jti":"once","exp":{exp}}}"#));
+    guarded.verify_bytes(&token).unwrap();
+    assert!(matches!(guarded.verify_bytes(&token), Err(Error::Replayed)));
+}

@@ -270,3 +270,83 @@ async fn api_rejections_have_the_right_status_and_say_little() {
         }
     }
 }
+
+/// A replay store that cannot answer, like Redis while it is down.
+#[derive(Debug)]
+struct Down;
+
+impl signed_payloads::AsyncNonceStore for Down {
+    fn check_and_remember_async<'a>(
+        &'a self,
+        _: &'a str,
+        _: Duration,
+    ) -> signed_payloads::NonceFuture<'a> {
+        Box::pin(async {
+            Err(signed_payloads::Error::Unavailable {
+                what: "the test replay store",
+                source: "connection refused".into(),
+            })
+        })
+    }
+}
+
+/// The extractor answers by who must act: a store that cannot answer is
+/// 503 (retry later), a token that does not verify 401, a body that is not
+/// a token 400, each with its short JSON body and no detail.
+#[tokio::test]
+async fn the_extractor_answers_503_401_and_400_by_who_must_act() {
+    let key = private("keys/rsa2048.pkcs8.pem");
+    let registry = KeyRegistry::new(
+        VerificationKey::new("key-1", key.public_key().clone(), Algorithm::RS256).unwrap(),
+    );
+    let verifier = RequestVerifier::new(Arc::new(registry)).with_replay_store(Arc::new(Down));
+    let url = format!(
+        "http://{}/v1/user",
+        signing_service::serve(user_api::router(Arc::new(verifier)), 0)
+            .await
+            .unwrap()
+    );
+    let signer = RequestSigner::new(Arc::new(
+        RsaSigner::new(key, Algorithm::RS256).with_key_id("key-1"),
+    ))
+    .with_ttl(Duration::from_secs(300))
+    .with_jti();
+    let token = signer.sign(&signing_service::sample_create_user()).unwrap();
+    let client = reqwest::Client::new();
+    let post = |body: String| {
+        client
+            .post(&url)
+            .header("content-type", "application/jwt")
+            .body(body)
+            .send()
+    };
+
+    let response = post(token.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "JSON body"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
+    assert!(!body.to_string().contains("refused"), "no detail: {body}");
+
+    let (head, signature) = token.rsplit_once('.').unwrap();
+    let flipped = if signature.starts_with('A') { "B" } else { "A" };
+    let response = post(format!("{head}.{flipped}{}", &signature[1..]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "unauthorized"
+    );
+
+    let response = post("not a token".to_owned()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["error"],
+        "malformed_request"
+    );
+}

@@ -483,3 +483,26 @@ mod encrypted {
         ));
     }
 }
+
+/// A zero replay window would remember nothing: a configuration error, not
+/// a silently disabled defence. A window too long for the clock is kept.
+#[test]
+fn a_zero_replay_window_is_a_configuration_error() {
+    let signed = signer().sign_headers(200, b"{}").unwrap();
+    let store = Arc::new(MemoryNonceStore::new(10));
+    let zero = verifier().with_replay_store(store.clone(), Duration::ZERO);
+    let err = zero
+        .verify_headers(200, headers_of(&signed), b"{}")
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+    assert_eq!(err.kind(), signed_payloads::ErrorKind::Config);
+
+    let forever = verifier().with_replay_store(store, Duration::MAX);
+    forever
+        .verify_headers(200, headers_of(&signed), b"{}")
+        .unwrap();
+    assert!(matches!(
+        forever.verify_headers(200, headers_of(&signed), b"{}"),
+        Err(Error::Replayed)
+    ));
+}

@@ -11,7 +11,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use signed_payloads::axum::{SignedJson, SignedJsonRejection};
-use signed_payloads::request::RequestVerifier;
+use signed_payloads::request::BodyVerifier;
 
 /// The part of a create-user payload the stand-in reads.
 #[derive(Deserialize)]
@@ -26,7 +26,7 @@ pub(crate) struct DataPoints {
 }
 
 /// The `POST /v1/user` router.
-pub(crate) fn router(verifier: Arc<RequestVerifier>) -> Router {
+pub(crate) fn router(verifier: Arc<dyn BodyVerifier>) -> Router {
     Router::new()
         .route("/v1/user", post(create_user))
         .with_state(verifier)

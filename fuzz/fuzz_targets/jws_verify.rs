@@ -28,6 +28,6 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let _ = verifier().verify_bytes(token);
-    let _ = verifier().registry().verify(token, &Limits::default());
+    let _ = verifier().keys().snapshot().verify(token, &Limits::default());
     let _ = dangerous::decode_unverified(token, &Limits::default());
 });

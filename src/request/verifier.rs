@@ -1,6 +1,8 @@
 //! Verifying a signed request body.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -337,6 +339,47 @@ where
         body: &[u8],
     ) -> Result<Verified<T>, Error> {
         self.verify_request_for(&(), content_type, body).await
+    }
+}
+
+/// The future a [`BodyVerifier`] returns.
+pub type VerifyFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Verified<Vec<u8>>, Error>> + Send + 'a>>;
+
+/// A [`RequestVerifier`] behind one object-safe face, whatever its key
+/// source and replay store: what the axum extractor holds, as
+/// `Arc<dyn BodyVerifier>`.
+pub trait BodyVerifier: fmt::Debug + Send + Sync {
+    /// The limits in force (the extractor reads at most the token limit).
+    fn limits(&self) -> &Limits;
+
+    /// As [`RequestVerifier::verify_request_async`], returning the payload bytes.
+    ///
+    /// # Errors
+    ///
+    /// As for [`RequestVerifier::verify_request_async`].
+    fn verify_body<'a>(&'a self, content_type: Option<&'a str>, body: &'a [u8])
+    -> VerifyFuture<'a>;
+}
+
+impl<K, R> BodyVerifier for RequestVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + fmt::Debug + ?Sized,
+    R: AsyncNonceStore + fmt::Debug + ?Sized,
+{
+    fn limits(&self) -> &Limits {
+        &self.rules.limits
+    }
+
+    fn verify_body<'a>(
+        &'a self,
+        content_type: Option<&'a str>,
+        body: &'a [u8],
+    ) -> VerifyFuture<'a> {
+        Box::pin(async move {
+            let token = self.body_token(content_type, body)?;
+            self.verify_bytes_for(&(), token).await
+        })
     }
 }
 

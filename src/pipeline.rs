@@ -8,13 +8,99 @@
 //! after them (and may wait there): those are the only two places anything
 //! waits, and they live in the profiles' async methods, never in here.
 
+use std::fmt;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use crate::error::{Error, Escaped};
 use crate::jws::Parsed;
+use crate::nonce::Replay;
 use crate::{
     ClaimError, ClaimsPolicy, Clock, Header, KeySet, Limits, SystemClock, VerificationKey, Verified,
 };
+
+/// What every verifier holds, whichever its profile: where its keys come
+/// from, its rules, and its replay store.
+pub(crate) struct Core<K: ?Sized, R: ?Sized> {
+    pub(crate) keys: Arc<K>,
+    pub(crate) rules: Rules,
+    pub(crate) replay: Option<Replay<R>>,
+}
+
+impl<K: ?Sized, R: ?Sized> Core<K, R> {
+    pub(crate) fn new(keys: Arc<K>, rules: Rules) -> Self {
+        Core {
+            keys,
+            rules,
+            replay: None,
+        }
+    }
+
+    /// The same core with a replay store; `window` is how long a nonce is
+    /// kept when the message does not say (response nonces).
+    pub(crate) fn with_replay<S: ?Sized>(
+        self,
+        store: Arc<S>,
+        window: Option<Duration>,
+    ) -> Core<K, S> {
+        Core {
+            keys: self.keys,
+            rules: self.rules,
+            replay: Some(Replay { store, window }),
+        }
+    }
+}
+
+impl<K: ?Sized, R: ?Sized> Clone for Core<K, R> {
+    fn clone(&self) -> Self {
+        Core {
+            keys: Arc::clone(&self.keys),
+            rules: self.rules.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+impl<K: fmt::Debug + ?Sized, R: fmt::Debug + ?Sized> fmt::Debug for Core<K, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("keys", &self.keys)
+            .field("rules", &self.rules)
+            .field("replay", &self.replay)
+            .finish()
+    }
+}
+
+/// The builder methods and accessors every verifier has, written once.
+macro_rules! shared_settings {
+    () => {
+        /// Sets the input limits (token or body size, header size, JSON depth).
+        #[must_use]
+        pub fn with_limits(mut self, limits: $crate::Limits) -> Self {
+            self.core.rules.limits = limits;
+            self
+        }
+
+        /// Refuses a message that does not name its key (`kid`) instead of
+        /// trying each active key.
+        #[must_use]
+        pub fn require_kid(mut self, require: bool) -> Self {
+            self.core.rules.require_kid = require;
+            self
+        }
+
+        /// The limits in force.
+        pub fn limits(&self) -> &$crate::Limits {
+            &self.core.rules.limits
+        }
+
+        /// Where the keys come from.
+        pub fn keys(&self) -> &std::sync::Arc<K> {
+            &self.core.keys
+        }
+    };
+}
+pub(crate) use shared_settings;
 
 /// What a verifier checks besides the signature's key: one value per
 /// verifier, whichever its profile.

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Malformed};
 use crate::jws::Parsed;
 use crate::key_source::Scope;
-use crate::nonce::{Replay, refuse_replay, refuse_replay_async};
-use crate::pipeline::Rules;
+use crate::nonce::{refuse_replay, refuse_replay_async};
+use crate::pipeline::{Core, Rules};
 use crate::{
     AsyncKeySource, AsyncNonceStore, ClaimsPolicy, KeyRegistry, KeySource, Limits,
     MemoryNonceStore, NonceStore, Verified,
@@ -80,9 +80,7 @@ use crate::{
 /// # Ok(()) }
 /// ```
 pub struct RequestVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore> {
-    keys: Arc<K>,
-    rules: Rules,
-    replay: Option<Replay<R>>,
+    core: Core<K, R>,
 }
 
 impl<K: ?Sized> RequestVerifier<K> {
@@ -90,9 +88,7 @@ impl<K: ?Sized> RequestVerifier<K> {
     /// no replay store.
     pub fn new(keys: Arc<K>) -> Self {
         RequestVerifier {
-            keys,
-            rules: Rules::jwt(),
-            replay: None,
+            core: Core::new(keys, Rules::jwt()),
         }
     }
 }
@@ -101,14 +97,7 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
     /// Sets the claims policy (its clock also judges key expiry).
     #[must_use]
     pub fn with_claims(mut self, claims: ClaimsPolicy) -> Self {
-        self.rules.set_claims(claims);
-        self
-    }
-
-    /// Sets the input limits.
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.rules.limits = limits;
+        self.core.rules.set_claims(claims);
         self
     }
 
@@ -116,16 +105,9 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
     /// as media types are).
     #[must_use]
     pub fn expect_typ(mut self, typ: impl Into<String>) -> Self {
-        if let Some(jwt) = &mut self.rules.jwt {
+        if let Some(jwt) = &mut self.core.rules.jwt {
             jwt.expected_typ = Some(typ.into());
         }
-        self
-    }
-
-    /// Refuses tokens without `kid` instead of trying each active key.
-    #[must_use]
-    pub fn require_kid(mut self, require: bool) -> Self {
-        self.rules.require_kid = require;
         self
     }
 
@@ -138,29 +120,16 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
     #[must_use]
     pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>) -> RequestVerifier<K, S> {
         RequestVerifier {
-            keys: self.keys,
-            rules: self.rules,
-            replay: Some(Replay {
-                store,
-                window: None,
-            }),
+            core: self.core.with_replay(store, None),
         }
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> &Limits {
-        &self.rules.limits
-    }
-
-    /// Where the keys come from.
-    pub fn keys(&self) -> &Arc<K> {
-        &self.keys
-    }
+    crate::pipeline::shared_settings!();
 
     /// The request body as a token: content type, size and UTF-8 checked.
     fn body_token<'b>(&self, content_type: Option<&str>, body: &'b [u8]) -> Result<&'b str, Error> {
         super::check_content_type(content_type)?;
-        let limit = self.rules.limits.max_token_bytes();
+        let limit = self.core.rules.limits.max_token_bytes();
         if body.len() > limit.saturating_add(SLACK) {
             return Err(Error::TooLarge {
                 what: "request body",
@@ -172,7 +141,7 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
     }
 
     fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
-        self.rules.parse(token.trim_ascii())
+        self.core.rules.parse(token.trim_ascii())
     }
 
     /// The `jti` to remember and for how long, when a replay store is set.
@@ -180,7 +149,7 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
         &'s self,
         verified: &'v Verified<Vec<u8>>,
     ) -> Result<Option<(&'s R, &'v str, Duration)>, Error> {
-        let (Some(replay), Some(policy)) = (&self.replay, self.rules.claims()) else {
+        let (Some(replay), Some(policy)) = (&self.core.replay, self.core.rules.claims()) else {
             return Ok(None);
         };
         let (jti, ttl) = policy.replay_window(verified.claims())?;
@@ -204,8 +173,8 @@ where
     /// [`Error::Replayed`].
     pub fn verify_bytes(&self, token: &str) -> Result<Verified<Vec<u8>>, Error> {
         let token = self.parse(token)?;
-        let keys = self.keys.key_set(&(), token.kid())?;
-        let verified = self.rules.check(token, &keys, None)?;
+        let keys = self.core.keys.key_set(&(), token.kid())?;
+        let verified = self.core.rules.check(token, &keys, None)?;
         if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
             refuse_replay(store, ().replay_scope().as_ref(), jti, ttl)?;
         }
@@ -220,7 +189,7 @@ where
     /// when the payload does not fit `T`.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
         self.verify_bytes(token)?
-            .deserialize_json(&self.rules.limits)
+            .deserialize_json(&self.core.rules.limits)
     }
 
     /// Verifies an HTTP request body: the content type must be
@@ -259,8 +228,8 @@ where
         token: &str,
     ) -> Result<Verified<Vec<u8>>, Error> {
         let token = self.parse(token)?;
-        let keys = self.keys.key_set_async(scope, token.kid()).await?;
-        let verified = self.rules.check(token, &keys, None)?;
+        let keys = self.core.keys.key_set_async(scope, token.kid()).await?;
+        let verified = self.core.rules.check(token, &keys, None)?;
         if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
             refuse_replay_async(store, scope.replay_scope().as_ref(), jti, ttl).await?;
         }
@@ -280,7 +249,7 @@ where
     ) -> Result<Verified<T>, Error> {
         self.verify_bytes_for(scope, token)
             .await?
-            .deserialize_json(&self.rules.limits)
+            .deserialize_json(&self.core.rules.limits)
     }
 
     /// As [`RequestVerifier::verify_request`], for keys chosen by `scope`.
@@ -368,7 +337,7 @@ where
     R: AsyncNonceStore + fmt::Debug + ?Sized,
 {
     fn limits(&self) -> &Limits {
-        &self.rules.limits
+        &self.core.rules.limits
     }
 
     fn verify_body<'a>(
@@ -386,9 +355,7 @@ where
 impl<K: ?Sized, R: ?Sized> Clone for RequestVerifier<K, R> {
     fn clone(&self) -> Self {
         RequestVerifier {
-            keys: Arc::clone(&self.keys),
-            rules: self.rules.clone(),
-            replay: self.replay.clone(),
+            core: self.core.clone(),
         }
     }
 }
@@ -396,9 +363,7 @@ impl<K: ?Sized, R: ?Sized> Clone for RequestVerifier<K, R> {
 impl<K: fmt::Debug + ?Sized, R: fmt::Debug + ?Sized> fmt::Debug for RequestVerifier<K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestVerifier")
-            .field("keys", &self.keys)
-            .field("rules", &self.rules)
-            .field("replay", &self.replay)
+            .field("core", &self.core)
             .finish()
     }
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 use super::profile::{MAX_TOKEN_LEN, ResponseMode, ResponseProfile};
 use crate::error::{Error, Escaped, Malformed};
 use crate::jws::{Parsed, is_compact_jwe};
-use crate::nonce::{Replay, refuse_replay, refuse_replay_async};
-use crate::pipeline::Rules;
+use crate::nonce::{refuse_replay, refuse_replay_async};
+use crate::pipeline::{Core, Rules};
 use crate::{
-    AsyncKeySource, AsyncNonceStore, Clock, Encryption, KeyRegistry, KeySet, KeySource, Limits,
+    AsyncKeySource, AsyncNonceStore, Clock, Encryption, KeyRegistry, KeySet, KeySource,
     MemoryNonceStore, NonceStore, Verified,
 };
 
@@ -45,10 +45,8 @@ const SCOPE: &str = "response";
 /// # Ok(()) }
 /// ```
 pub struct ResponseVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore> {
-    keys: Arc<K>,
+    core: Core<K, R>,
     profile: ResponseProfile,
-    rules: Rules,
-    replay: Option<Replay<R>>,
     #[cfg(feature = "jwe")]
     decrypter: Option<Arc<dyn crate::jwe::Decrypter>>,
 }
@@ -66,10 +64,8 @@ impl<K: ?Sized> ResponseVerifier<K> {
     /// A verifier over the API's keys, with the default profile and limits.
     pub fn new(keys: Arc<K>) -> Self {
         ResponseVerifier {
-            keys,
+            core: Core::new(keys, Rules::jws()),
             profile: ResponseProfile::default(),
-            rules: Rules::jws(),
-            replay: None,
             #[cfg(feature = "jwe")]
             decrypter: None,
         }
@@ -84,25 +80,10 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         self
     }
 
-    /// Sets the input limits (the body size limit is `max_token_bytes`).
-    #[must_use]
-    pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.rules.limits = limits;
-        self
-    }
-
     /// Uses `clock` to judge key expiry.
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.rules.clock = clock;
-        self
-    }
-
-    /// Refuses embedded responses whose JWS has no `kid` instead of trying
-    /// each key (header mode always names its key).
-    #[must_use]
-    pub fn require_kid(mut self, require: bool) -> Self {
-        self.rules.require_kid = require;
+        self.core.rules.clock = clock;
         self
     }
 
@@ -119,13 +100,8 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         window: Duration,
     ) -> ResponseVerifier<K, S> {
         ResponseVerifier {
-            keys: self.keys,
+            core: self.core.with_replay(store, Some(window)),
             profile: self.profile,
-            rules: self.rules,
-            replay: Some(Replay {
-                store,
-                window: Some(window),
-            }),
             #[cfg(feature = "jwe")]
             decrypter: self.decrypter,
         }
@@ -144,15 +120,7 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         &self.profile
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> &Limits {
-        &self.rules.limits
-    }
-
-    /// Where the keys come from.
-    pub fn keys(&self) -> &Arc<K> {
-        &self.keys
-    }
+    crate::pipeline::shared_settings!();
 
     /// Picks the three signature headers out of `headers`.
     fn read_headers<I, N, V>(
@@ -166,7 +134,10 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         N: AsRef<str>,
         V: AsRef<[u8]>,
     {
-        self.rules.limits.check_size("response body", body.len())?;
+        self.core
+            .rules
+            .limits
+            .check_size("response body", body.len())?;
         let names = [
             self.profile.key_id_header(),
             self.profile.token_header(),
@@ -214,16 +185,19 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
         keys: &KeySet,
         body: &[u8],
     ) -> Result<Verified<Vec<u8>>, Error> {
-        let key =
-            self.rules
-                .check_signature(keys, &signed.key_id, &signed.input, &signed.signature)?;
+        let key = self.core.rules.check_signature(
+            keys,
+            &signed.key_id,
+            &signed.input,
+            &signed.signature,
+        )?;
         Ok(Verified::new(body.to_vec(), None, Some(key.shared_kid()))
             .with_nonce(signed.token.clone()))
     }
 
     /// How long a response nonce is remembered, when a replay store is set.
     fn replay_window(&self) -> Result<Option<(&R, Duration)>, Error> {
-        let Some(replay) = &self.replay else {
+        let Some(replay) = &self.core.replay else {
             return Ok(None);
         };
         match replay.window {
@@ -287,7 +261,7 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
                 "the response is encrypted and no decrypter is configured".into(),
             ))
         })?;
-        Ok(crate::jwe::decrypt(jwe, &**decrypter, &self.rules.limits)?.plaintext)
+        Ok(crate::jwe::decrypt(jwe, &**decrypter, &self.core.rules.limits)?.plaintext)
     }
 
     #[cfg(not(feature = "jwe"))]
@@ -299,7 +273,7 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
     }
 
     fn parse<'t>(&self, token: &'t str) -> Result<Parsed<'t>, Error> {
-        self.rules.parse(token)
+        self.core.rules.parse(token)
     }
 }
 
@@ -356,7 +330,7 @@ where
         V: AsRef<[u8]>,
     {
         let signed = self.read_headers(headers, body, status)?;
-        let keys = self.keys.key_set(&(), Some(&signed.key_id))?;
+        let keys = self.core.keys.key_set(&(), Some(&signed.key_id))?;
         let verified = self.check_headers(&signed, &keys, body)?;
         if let Some((store, window)) = self.replay_window()? {
             refuse_replay(store, SCOPE, &signed.token, window)?;
@@ -380,8 +354,8 @@ where
     pub fn verify_embedded(&self, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
         let (token, decrypted) = self.embedded_jws(body)?;
         let token = self.parse(&token)?;
-        let keys = self.keys.key_set(&(), token.kid())?;
-        let verified = self.rules.check(token, &keys, None)?;
+        let keys = self.core.keys.key_set(&(), token.kid())?;
+        let verified = self.core.rules.check(token, &keys, None)?;
         self.open_payload(verified, decrypted)
     }
 }
@@ -433,7 +407,11 @@ where
         V: AsRef<[u8]>,
     {
         let signed = self.read_headers(headers, body, status)?;
-        let keys = self.keys.key_set_async(&(), Some(&signed.key_id)).await?;
+        let keys = self
+            .core
+            .keys
+            .key_set_async(&(), Some(&signed.key_id))
+            .await?;
         let verified = self.check_headers(&signed, &keys, body)?;
         if let Some((store, window)) = self.replay_window()? {
             refuse_replay_async(store, SCOPE, &signed.token, window).await?;
@@ -449,8 +427,8 @@ where
     pub async fn verify_embedded_async(&self, body: &[u8]) -> Result<Verified<Vec<u8>>, Error> {
         let (token, decrypted) = self.embedded_jws(body)?;
         let token = self.parse(&token)?;
-        let keys = self.keys.key_set_async(&(), token.kid()).await?;
-        let verified = self.rules.check(token, &keys, None)?;
+        let keys = self.core.keys.key_set_async(&(), token.kid()).await?;
+        let verified = self.core.rules.check(token, &keys, None)?;
         self.open_payload(verified, decrypted)
     }
 }
@@ -458,10 +436,8 @@ where
 impl<K: ?Sized, R: ?Sized> Clone for ResponseVerifier<K, R> {
     fn clone(&self) -> Self {
         ResponseVerifier {
-            keys: Arc::clone(&self.keys),
+            core: self.core.clone(),
             profile: self.profile.clone(),
-            rules: self.rules.clone(),
-            replay: self.replay.clone(),
             #[cfg(feature = "jwe")]
             decrypter: self.decrypter.clone(),
         }
@@ -471,10 +447,7 @@ impl<K: ?Sized, R: ?Sized> Clone for ResponseVerifier<K, R> {
 impl<K: fmt::Debug + ?Sized, R: fmt::Debug + ?Sized> fmt::Debug for ResponseVerifier<K, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("ResponseVerifier");
-        s.field("keys", &self.keys)
-            .field("profile", &self.profile)
-            .field("rules", &self.rules)
-            .field("replay", &self.replay);
+        s.field("core", &self.core).field("profile", &self.profile);
         #[cfg(feature = "jwe")]
         s.field("decrypter", &self.decrypter);
         s.finish()

@@ -269,6 +269,11 @@ pub enum KeyRejected {
     /// The key is of a type other than RSA.
     #[error("only RSA keys are supported, found {0}")]
     NotRsa(Escaped),
+    /// A symmetric (`kty: oct`) key: shared secrets are never accepted.
+    #[error(
+        "this is a symmetric (oct) key; only RSA public and private keys are accepted, never a shared secret"
+    )]
+    Symmetric,
     /// The PEM or PKCS#8 key is encrypted.
     #[error("encrypted keys are not supported, decrypt with openssl first")]
     Encrypted,

@@ -7,7 +7,7 @@ mod redis;
 pub use self::redis::RedisNonceStore;
 
 use std::collections::{HashMap, VecDeque};
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -77,14 +77,24 @@ impl<T: NonceStore + ?Sized> AsyncNonceStore for T {
 /// assert!(!store.check_and_remember("n1", window)?);
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct MemoryNonceStore {
     state: Mutex<State>,
     capacity: usize,
     clock: Arc<dyn Clock>,
 }
 
-#[derive(Debug, Default)]
+/// Shows how many nonces are held, never which: a nonce or `jti` in a log
+/// would help whoever reads it replay the message.
+impl fmt::Debug for MemoryNonceStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryNonceStore")
+            .field("remembered", &self.len())
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
 struct State {
     /// Nonce → the instant it stops counting.
     seen: HashMap<Box<str>, SystemTime>,
@@ -256,6 +266,15 @@ mod tests {
         let store = MemoryNonceStore::new(10);
         assert!(store.check("n", Duration::MAX));
         assert!(!store.check("n", Duration::MAX), "remembered");
+    }
+
+    #[test]
+    fn debug_shows_counts_not_nonces() {
+        let store = MemoryNonceStore::new(10);
+        store.check("jti-secret-123", Duration::from_secs(60));
+        let shown = format!("{store:?}");
+        assert!(!shown.contains("jti-secret-123"), "{shown}");
+        assert!(shown.contains("remembered: 1"), "{shown}");
     }
 
     #[test]

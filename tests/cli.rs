@@ -343,22 +343,31 @@ fn claim_flags() {
         &verify(&token, &["--now", "900", "--iss", "program-"]),
         "issuer",
     );
-    // Plain text is returned as is, unless audience or issuer are required.
-    let text = {
+    // A payload that is not a JSON object is not a JWT: refused, unless
+    // --raw says so, and then returned as is.
+    let signed_over = |payload: &[u8], header: signed_payloads::Header| {
         let signer = RsaSigner::new(
             PrivateKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap(),
             Algorithm::RS256,
         )
         .with_key_id("k");
-        signed_payloads::jws::sign(
-            &signed_payloads::Header::for_signer(&signer),
-            b"plain text",
-            &signer,
-        )
-        .unwrap()
+        signed_payloads::jws::sign(&header, payload, &signer).unwrap()
     };
-    assert_eq!(verify(text.as_bytes(), &[]).stdout, b"plain text");
-    assert_rejected(&verify(text.as_bytes(), &["--aud", "api"]), "object");
+    let plain = || signed_payloads::Header::new(Algorithm::RS256).with_kid("k");
+    let text = signed_over(b"plain text", plain());
+    assert_rejected(&verify(text.as_bytes(), &[]), "object");
+    assert_eq!(verify(text.as_bytes(), &["--raw"]).stdout, b"plain text");
+    assert_eq!(verify(text.as_bytes(), &["--raw", "--aud", "api"]).code, 2);
+    // The review's bypasses: a byte-order mark before the object skipped the
+    // claim checks, and b64:false was accepted in a JWT.
+    let bom = signed_over(b"\xEF\xBB\xBF{\"exp\":1}", plain());
+    assert_rejected(&verify(bom.as_bytes(), &[]), "object");
+    let unencoded = signed_over(br#"{"exp":99999999999}"#, plain().unencoded_payload());
+    assert_rejected(&verify(unencoded.as_bytes(), &[]), "b64");
+    // --now past what the clock holds is a usage error, not a panic.
+    let r = verify(&token, &["--now", "18446744073709551615"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--now"), "{}", r.stderr);
     // kid handling.
     let no_kid = run(&["sign", "--key", path(&key)], b"{}").stdout;
     assert_eq!(verify(&no_kid, &[]).code, 0);
@@ -590,6 +599,10 @@ fn decrypt_key_handles_both_nesting_orders() {
         let base = ["verify", "--key", path(&api_public), "--kid", "api-1"];
         let mut args = base.to_vec();
         args.extend(["--decrypt-key", path(&client)]);
+        // A JWS around a JWE carries no claims of its own: --raw.
+        if order == NestingOrder::SignedJwe {
+            args.push("--raw");
+        }
         let r = run(&args, token.as_bytes());
         assert_eq!(
             (r.code, r.stdout.as_slice()),

@@ -377,3 +377,37 @@ fn roca_fingerprint_is_refused() {
         assert!(PublicKey::parse(&data(name)).is_ok());
     }
 }
+
+/// A shared secret is named as such, not as "a private key".
+#[test]
+fn an_oct_jwk_is_refused_as_a_symmetric_key() {
+    let err = PublicKey::parse(br#"{"kty":"oct","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQ"}"#).unwrap_err();
+    assert!(
+        matches!(err, Error::KeyRejected(KeyRejected::Symmetric)),
+        "{err}"
+    );
+    assert!(err.to_string().contains("symmetric"), "{err}");
+    assert!(!err.to_string().contains("c2VjcmV0"), "{err}");
+}
+
+/// Nothing may follow the parameters in a PKCS#8 AlgorithmIdentifier (the
+/// SPKI reader already refused it).
+#[test]
+fn pkcs8_refuses_trailing_data_in_the_algorithm_identifier() {
+    let der = data("rsa2048.pkcs8.der");
+    assert!(PrivateKey::from_der(&der).is_ok());
+    // 30 82 LL LL | 02 01 00 | 30 0d <oid> 05 00 | 04 82 ...: add a second
+    // NULL inside the AlgorithmIdentifier and fix both lengths.
+    assert_eq!(
+        &der[..9],
+        [0x30, 0x82, 0x04, 0xbd, 0x02, 0x01, 0x00, 0x30, 0x0d]
+    );
+    let mut bad = der[..22].to_vec();
+    bad.extend_from_slice(&[0x05, 0x00]);
+    bad.extend_from_slice(&der[22..]);
+    bad[8] = 0x0f;
+    let outer = u16::from_be_bytes([bad[2], bad[3]]) + 2;
+    bad[2..4].copy_from_slice(&outer.to_be_bytes());
+    let err = PrivateKey::from_der(&bad).unwrap_err();
+    assert!(matches!(err, Error::Malformed(_)), "{err}");
+}

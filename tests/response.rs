@@ -506,3 +506,41 @@ fn a_zero_replay_window_is_a_configuration_error() {
         Err(Error::Replayed)
     ));
 }
+
+/// A layout must sign body, status and token exactly once, with a separator
+/// no fresh token can contain; one that does works end to end.
+#[test]
+fn layouts_that_cannot_be_safe_are_refused() {
+    use signed_payloads::response::{InputPart, ResponseProfile};
+    let (b, s, t) = (InputPart::Body, InputPart::Status, InputPart::Token);
+    for (layout, separator) in [
+        ([b, s, b], ";"),
+        ([b, s, s], ";"),
+        ([t, t, t], ";"),
+        ([b, s, t], "-"),
+        ([b, s, t], "_"),
+        ([b, s, t], "x"),
+        ([b, s, t], "7"),
+        ([b, s, t], ""),
+    ] {
+        let err = ResponseProfile::splitit()
+            .with_layout(layout, separator)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Config(_)),
+            "{layout:?} {separator:?}: {err}"
+        );
+    }
+    let profile = ResponseProfile::splitit()
+        .with_layout([t, b, s], "|")
+        .unwrap();
+    let signer = signer().with_profile(profile.clone());
+    let verifier = verifier().with_profile(profile);
+    // Many signatures: a separator outside the token alphabet never collides.
+    for _ in 0..50 {
+        let signed = signer.sign_headers(201, b"{}").unwrap();
+        verifier
+            .verify_headers(201, headers_of(&signed), b"{}")
+            .unwrap();
+    }
+}

@@ -221,7 +221,10 @@ pub(crate) fn unwrap_pkcs8(der: &[u8]) -> Result<&[u8], Error> {
     if version > 1 {
         return Err(bad("unsupported PKCS#8 version"));
     }
-    expect_rsa_algorithm(&mut seq.sequence()?)?;
+    let mut alg = seq.sequence()?;
+    expect_rsa_algorithm(&mut alg)?;
+    // Nothing may follow the parameters, as in an SPKI.
+    alg.finish()?;
     let inner = seq.expect(TAG_OCTET_STRING, "an OCTET STRING")?;
     // Optional attributes [0] and public key [1] are allowed and ignored.
     while !seq.is_empty() {

@@ -133,6 +133,9 @@ impl PublicKey {
             Source::Der(kind, der) => Self::from_kind(kind, &der),
             Source::Jwk(text) => {
                 let jwk = Jwk::from_json(text)?;
+                if jwk.kty == "oct" {
+                    return Err(KeyRejected::Symmetric.into());
+                }
                 if jwk.has_private_members {
                     return Err(Error::key(
                         "this JWK holds a private key; load it as a PrivateKey and use public_key()",

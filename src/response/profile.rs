@@ -120,11 +120,49 @@ impl ResponseProfile {
     }
 
     /// Sets the order of the signed parts and the separator between them.
-    #[must_use]
-    pub fn with_layout(mut self, layout: [InputPart; 3], separator: impl Into<String>) -> Self {
+    ///
+    /// Each part must appear exactly once (a layout without the token lets a
+    /// replay pass with a fresh token header), and the separator must be
+    /// non-empty and free of the token's base64url alphabet (`A-Z a-z 0-9 -
+    /// _`), so that no fresh token can contain it and the signed bytes split
+    /// back one way only.
+    ///
+    /// ```
+    /// use signed_payloads::response::{InputPart, ResponseProfile};
+    /// let profile = ResponseProfile::splitit()
+    ///     .with_layout([InputPart::Token, InputPart::Status, InputPart::Body], "|")?;
+    /// assert!(ResponseProfile::splitit()
+    ///     .with_layout([InputPart::Body, InputPart::Status, InputPart::Body], ";")
+    ///     .is_err());
+    /// # Ok::<(), signed_payloads::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a layout or separator that breaks these rules.
+    pub fn with_layout(
+        mut self,
+        layout: [InputPart; 3],
+        separator: impl Into<String>,
+    ) -> Result<Self, Error> {
+        let separator = separator.into();
+        for part in [InputPart::Body, InputPart::Status, InputPart::Token] {
+            if layout.iter().filter(|&&p| p == part).count() != 1 {
+                return Err(Error::Config(format!(
+                    "a response layout needs {part:?} exactly once"
+                )));
+            }
+        }
+        let in_token_alphabet = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if separator.is_empty() || separator.chars().any(in_token_alphabet) {
+            return Err(Error::Config(
+                "a response layout separator must be non-empty and hold no letter, digit, '-' or '_'"
+                    .into(),
+            ));
+        }
         self.layout = layout;
-        self.separator = separator.into();
-        self
+        self.separator = separator;
+        Ok(self)
     }
 
     /// Sets the signature header's encoding.

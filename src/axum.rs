@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind};
@@ -65,13 +66,19 @@ where
             .limits()
             .max_token_bytes()
             .saturating_add(crate::request::SLACK);
-        let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
-            SignedJsonRejection::from(Error::TooLarge {
-                what: "request body",
-                actual: limit + 1,
-                limit,
-            })
-        })?;
+        let body = match http_body_util::Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(Error::TooLarge {
+                    what: "request body",
+                    actual: limit.saturating_add(1),
+                    limit,
+                }
+                .into());
+            }
+            // The client's connection failed mid-body: not a size problem.
+            Err(e) => return Err(Error::Transport(e).into()),
+        };
         let verified = verifier.verify_body(content_type, &body).await?;
         Ok(SignedJson(verified.deserialize_json(verifier.limits())?))
     }
@@ -96,6 +103,8 @@ impl SignedJsonRejection {
     /// The status the client receives.
     pub fn status(&self) -> StatusCode {
         match (self.error.kind(), &self.error) {
+            // A request body that broke off is the client's, not a service's.
+            (_, Error::Transport(_)) => StatusCode::BAD_REQUEST,
             (ErrorKind::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
             (ErrorKind::Config, _) => StatusCode::INTERNAL_SERVER_ERROR,
             (_, Error::ContentType { .. }) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

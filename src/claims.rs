@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Error, Escaped, Malformed};
+use crate::error::{Error, Escaped};
 use crate::{Clock, SystemClock};
 
 /// The latest NumericDate accepted: 9999-12-31T23:59:59Z.
@@ -216,7 +216,7 @@ impl ClaimsPolicy {
         #[cfg(test)]
         tests::count_parse();
         let claims: Registered = serde_json::from_slice(payload)
-            .map_err(|e| Malformed::PayloadType(Escaped::new(&e.to_string())))?;
+            .map_err(|e| crate::json::payload_error::<Registered>(payload, &e))?;
         let now = seconds(self.clock.now());
         let leeway = self.leeway.as_secs_f64();
         let exp = numeric_date(&claims.exp, "exp", self.require_exp)?;

@@ -120,11 +120,12 @@ pub enum Error {
     Malformed(#[from] Malformed),
 
     /// An input exceeded one of the configured [`Limits`](crate::Limits).
-    #[error("{what} is {actual} bytes, over the limit of {limit}")]
+    #[error("{what} is over the limit of {limit} bytes")]
     TooLarge {
         /// What was measured.
         what: &'static str,
-        /// Its size.
+        /// Its size, or, for a body that was being streamed when it passed
+        /// the limit, the most that was read (a lower bound).
         actual: usize,
         /// The configured limit.
         limit: usize,
@@ -134,8 +135,8 @@ pub enum Error {
     #[error("key rejected: {0}")]
     KeyRejected(#[from] KeyRejected),
 
-    /// Reading a response from the network failed.
-    #[error("reading the response failed: {0}")]
+    /// Reading a message (a request or response body) from the network failed.
+    #[error("reading the message from the network failed: {0}")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 
     /// The crypto backend (or a user-supplied signer) failed for a reason other
@@ -217,9 +218,11 @@ pub enum Malformed {
     /// The JWE uses a key-management or content-encryption algorithm that is refused.
     #[error("JWE: {0}")]
     Jwe(String),
-    /// The verified payload did not deserialize into the requested type.
+    /// The verified payload did not deserialize into the requested type: the
+    /// member path (escaped, cut short) and what the type expected, never
+    /// the value found there.
     #[error("payload does not match the expected type: {0}")]
-    PayloadType(Escaped),
+    PayloadType(String),
     /// A key encoding (PEM, DER, JWK, base64) could not be read.
     #[error("key: {0}")]
     Key(String),

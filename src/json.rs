@@ -326,25 +326,116 @@ pub(crate) fn from_slice_strict<'a, T: serde::Deserialize<'a>>(
 pub(crate) fn from_slice_checked<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<T, Error> {
-    let part = Segment::Payload;
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        // A type mismatch's message ("missing field `x`") helps, so it is
-        // kept, escaped and cut short; syntax errors say only where.
-        serde_json::error::Category::Data => {
-            Malformed::PayloadType(Escaped::new(&e.to_string())).into()
+    serde_json::from_slice(bytes).map_err(|e| payload_error::<T>(bytes, &e))
+}
+
+/// The error for a payload that did not deserialize. A type mismatch names
+/// where (the member path) and what the type expected, never the value:
+/// serde's own message quotes it (`invalid type: string "4111…"`), and a
+/// payload holds card numbers. Syntax errors say only where. The failed
+/// parse is run again with path tracking, so the fast path pays nothing.
+pub(crate) fn payload_error<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    e: &serde_json::Error,
+) -> Error {
+    if e.classify() != serde_json::error::Category::Data {
+        return Malformed::Json {
+            part: Segment::Payload,
+            detail: describe(e),
         }
-        _ => Malformed::Json {
-            part,
-            detail: describe(&e),
+        .into();
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let path = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Err(e) => e.path().to_string(),
+        Ok(_) => ".".to_owned(),
+    };
+    Malformed::PayloadType(format!(
+        "at {}: {}",
+        Escaped::new(&path),
+        mismatch_without_value(&e.to_string())
+    ))
+    .into()
+}
+
+/// Keeps what a serde data error says about the target type and drops
+/// what it says about the input.
+fn mismatch_without_value(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let expected = |rest: &str| {
+        rest.rsplit_once(", expected ")
+            .map(|(_, expected)| format!(", expected {expected}"))
+            .unwrap_or_default()
+    };
+    for (prefix, said) in [
+        ("invalid type: ", "invalid type"),
+        ("invalid value: ", "invalid value"),
+        ("unknown variant ", "unknown variant"),
+        ("unknown field ", "unknown field"),
+    ] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            return format!("{said}{}", expected(rest));
         }
-        .into(),
-    })
+    }
+    // Lengths and the type's own field names carry no input value.
+    if message.starts_with("invalid length ")
+        || message.starts_with("missing field ")
+        || message.starts_with("duplicate field ")
+    {
+        return message.to_owned();
+    }
+    // A custom message may quote anything.
+    "the value does not fit the expected type".to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn type_errors_name_the_place_never_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)] // only deserialized
+        struct Card {
+            holder: String,
+            pan: u64,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)] // only deserialized
+        struct Payment {
+            card: Card,
+            currency: Currency,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        enum Currency {
+            #[serde(rename = "USD")]
+            Usd,
+        }
+        let cases = [
+            (
+                r#"{"card":{"holder":"Ada","pan":"4111111111111111"},"currency":"USD"}"#,
+                "card.pan",
+            ),
+            (
+                r#"{"card":{"holder":"Ada","pan":1},"currency":"4111111111111111"}"#,
+                "currency",
+            ),
+            (
+                r#"{"card":{"holder":4111111111111111,"pan":1},"currency":"USD"}"#,
+                "card.holder",
+            ),
+        ];
+        for (json, path) in cases {
+            let err = from_slice_checked::<Payment>(json.as_bytes()).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("4111"), "{shown}");
+            assert!(shown.contains(path), "{shown}");
+            assert!(shown.contains("expected"), "{shown}");
+        }
+        let err = from_slice_checked::<Payment>(br#"{"card":{"holder":"Ada"}}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `pan`"), "{err}");
+    }
 
     /// Valid JSON text with objects whose member names often repeat, some
     /// spelled with escapes.

@@ -1,5 +1,6 @@
 //! Verification keys fetched from a JWKS endpoint (feature `jwks-http`).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -71,6 +72,9 @@ pub struct RemoteJwks {
 #[derive(Debug, Default)]
 struct State {
     current: Option<Arc<KeySet>>,
+    /// Every key id ever served and its key material, across fetches: a
+    /// set that binds a known id to other material is refused.
+    history: HashMap<String, Option<String>>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
 }
@@ -169,9 +173,9 @@ impl RemoteJwks {
         }
         self.lock().last_attempt = Some(Instant::now());
         match self.fetch().await {
-            Ok(registry) => Ok(self.install(registry)),
-            // Keep serving the last good set; the token is then judged by it
-            // (an unknown kid stays unknown).
+            // Keep serving the last good set when the fetch or the set is
+            // bad; the token is then judged by it (an unknown kid stays unknown).
+            Ok(keys) => self.install(keys).or_else(|e| current.ok_or(e)),
             Err(e) => current.ok_or(e),
         }
     }
@@ -185,16 +189,34 @@ impl RemoteJwks {
     pub async fn refresh(&self) -> Result<Arc<KeySet>, Error> {
         let _fetching = self.fetching.lock().await;
         self.lock().last_attempt = Some(Instant::now());
-        Ok(self.install(self.fetch().await?))
+        self.install(self.fetch().await?)
     }
 
-    /// Puts a freshly fetched set in service.
-    fn install(&self, keys: KeySet) -> Arc<KeySet> {
-        let keys = Arc::new(keys);
+    /// Puts a freshly fetched set in service, unless it rebinds a key id
+    /// an earlier set served to other key material: then the set is refused
+    /// and the last good one stays.
+    fn install(&self, keys: KeySet) -> Result<Arc<KeySet>, Error> {
         let mut state = self.lock();
+        for key in keys.iter() {
+            if let Some(seen) = state.history.get(key.kid()) {
+                if *seen != key.fingerprint() {
+                    return Err(unavailable(format!(
+                        "the fetched JWKS binds key id {} to other key material than before; \
+                         the set is refused and the last good set stays in service",
+                        crate::Escaped::new(key.kid())
+                    )));
+                }
+            }
+        }
+        for key in keys.iter() {
+            state
+                .history
+                .insert(key.kid().to_owned(), key.fingerprint());
+        }
+        let keys = Arc::new(keys);
         state.current = Some(Arc::clone(&keys));
         state.fetched_at = Some(Instant::now());
-        keys
+        Ok(keys)
     }
 
     /// The cached set if it is fresh and knows `kid`.

@@ -639,3 +639,78 @@ fn what_sign_produces_verify_reads_back_even_when_large() {
     assert_eq!(verified.code, 0, "{}", verified.stderr);
     assert_eq!(verified.stdout, payload.as_bytes());
 }
+
+/// keygen never writes a private key into an existing file or through a
+/// symbolic link: it refuses unless --force, and --force puts a new 0600
+/// file in place (a link is replaced, its target untouched).
+#[cfg(unix)]
+#[test]
+fn keygen_refuses_existing_paths_and_never_follows_links() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempdir().join("keygen-safety");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let keygen = |out: &Path, force: bool| {
+        let mut args = vec!["keygen", "--private-out", path(out)];
+        if force {
+            args.push("--force");
+        }
+        run(&args, b"")
+    };
+
+    let existing = dir.join("existing.pem");
+    std::fs::write(&existing, "old").unwrap();
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = keygen(&existing, false);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "old");
+    let r = keygen(&existing, true);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mode = std::fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(
+        std::fs::read_to_string(&existing)
+            .unwrap()
+            .contains("PRIVATE KEY")
+    );
+
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "victim").unwrap();
+    let link = dir.join("link.pem");
+    symlink(&victim, &link).unwrap();
+    assert_eq!(keygen(&link, false).code, 2);
+    assert_eq!(keygen(&link, true).code, 0);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "victim");
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(
+        meta.file_type().is_file(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    // No temporary file is left behind.
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// The hand-written PEM is the same text the pem crate writes.
+#[test]
+fn private_keys_export_as_standard_pem() {
+    let key =
+        PrivateKey::from_pem(&std::fs::read_to_string(data("keys/rsa2048.pkcs8.pem")).unwrap())
+            .unwrap();
+    let ours = key.secret_pkcs8_pem();
+    let reference = pem::encode_config(
+        &pem::Pem::new("PRIVATE KEY", key.secret_pkcs8_der().to_vec()),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    );
+    assert_eq!(ours.as_str(), reference);
+    assert_eq!(
+        PrivateKey::from_pem(&ours).unwrap().public_key(),
+        key.public_key()
+    );
+}

@@ -619,3 +619,20 @@ fn wycheproof_key_set_cases() {
             .any(|(id, _, accepted)| *id == 5 && *accepted)
     );
 }
+
+/// Key expiry is a comparison, never arithmetic: the extremes of the clock
+/// and of an expiry cannot overflow (a leeway added to the expiry used to).
+#[test]
+fn key_expiry_at_the_extremes_does_not_panic() {
+    let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 4);
+    let registry = Arc::new(KeyRegistry::new(
+        key("k", 'a', Algorithm::RS256).with_expiry(far),
+    ));
+    let token = token('a', Some("k"), Algorithm::RS256);
+    for now in [UNIX_EPOCH, far - Duration::from_secs(1), far] {
+        let outcome = ResponseVerifier::new(Arc::clone(&registry))
+            .with_clock(Arc::new(FixedClock::new(now)))
+            .verify_embedded(token.as_bytes());
+        assert_eq!(outcome.is_ok(), now < far, "{outcome:?}");
+    }
+}

@@ -54,12 +54,15 @@ const MALFORMED: u8 = 2;
 const SERVER_ERROR: u8 = 3;
 const HUGE: u8 = 4;
 const SLOW: u8 = 5;
+/// Key id "a" bound to key B: a rebinding.
+const REBOUND: u8 = 6;
 
 struct Endpoint {
     mode: AtomicU8,
     fetches: AtomicUsize,
     only_a: String,
     a_and_b: String,
+    rebound: String,
 }
 
 async fn serve_jwks(State(endpoint): State<Arc<Endpoint>>) -> (StatusCode, String) {
@@ -67,6 +70,7 @@ async fn serve_jwks(State(endpoint): State<Arc<Endpoint>>) -> (StatusCode, Strin
     match endpoint.mode.load(Ordering::SeqCst) {
         ONLY_A => (StatusCode::OK, endpoint.only_a.clone()),
         A_AND_B => (StatusCode::OK, endpoint.a_and_b.clone()),
+        REBOUND => (StatusCode::OK, endpoint.rebound.clone()),
         MALFORMED => (
             StatusCode::OK,
             r#"{"keys":[{"kty":"RSA","n":"AQAB"#.to_owned(),
@@ -89,6 +93,7 @@ async fn start(mode: u8) -> (Arc<Endpoint>, String) {
         fetches: AtomicUsize::new(0),
         only_a: jwks(&[("a", A)]),
         a_and_b: jwks(&[("a", A), ("b", B)]),
+        rebound: jwks(&[("a", B)]),
     });
     let app = Router::new()
         .route("/jwks.json", get(serve_jwks))
@@ -290,4 +295,29 @@ async fn the_first_lookup_fetches_once_and_serves_with_the_default_cooldown() {
     check(&verifier, "a", A).await.unwrap();
     check(&verifier, "a", A).await.unwrap();
     assert_eq!(endpoint.fetches.load(Ordering::SeqCst), 1);
+}
+
+/// An endpoint that rebinds a key id to other key material is not trusted:
+/// the set is refused (the error says so) and the last good set stays, so a
+/// token signed by the new material under the old id never verifies.
+#[tokio::test]
+async fn a_set_that_rebinds_a_kid_is_refused_and_the_last_good_set_stays() {
+    let (endpoint, url) = start(ONLY_A).await;
+    let jwks = Arc::new(remote(&url).with_refetch_cooldown(Duration::ZERO));
+    let verifier = ResponseVerifier::new(jwks.clone());
+    check(&verifier, "a", A).await.unwrap();
+
+    endpoint.mode.store(REBOUND, Ordering::SeqCst);
+    let err = jwks.refresh().await.unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err}");
+    let said = std::error::Error::source(&err).unwrap().to_string();
+    assert!(
+        said.contains("other key material") && said.contains("last good set"),
+        "{said}"
+    );
+    assert!(matches!(
+        check(&verifier, "a", B).await,
+        Err(Error::BadSignature)
+    ));
+    check(&verifier, "a", A).await.unwrap();
 }

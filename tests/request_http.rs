@@ -350,3 +350,73 @@ async fn the_extractor_answers_503_401_and_400_by_who_must_act() {
         "malformed_request"
     );
 }
+
+/// A request body that breaks off.
+#[cfg(feature = "tower")]
+struct Broken;
+
+#[cfg(feature = "tower")]
+impl http_body::Body for Broken {
+    type Data = bytes::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+    }
+}
+
+/// The body limit cannot overflow, a body that breaks off is not "too
+/// large", and an oversized body's message states the limit, not a made-up
+/// size.
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn the_extractor_reads_bodies_within_bounds() {
+    use axum::extract::FromRequest;
+    use signed_payloads::axum::SignedJson;
+    use signed_payloads::request::BodyVerifier;
+
+    let key = private("keys/rsa2048.pkcs8.pem");
+    let registry = || {
+        Arc::new(KeyRegistry::new(
+            VerificationKey::new("key-1", key.public_key().clone(), Algorithm::RS256).unwrap(),
+        ))
+    };
+    let request = |body: axum::body::Body| {
+        axum::http::Request::builder()
+            .method("POST")
+            .header("content-type", "application/jwt")
+            .body(body)
+            .unwrap()
+    };
+    let unlimited: Arc<dyn BodyVerifier> = Arc::new(
+        RequestVerifier::new(registry())
+            .with_limits(Limits::default().with_max_token_bytes(usize::MAX)),
+    );
+    let rejection =
+        SignedJson::<Value>::from_request(request(axum::body::Body::new(Broken)), &unlimited)
+            .await
+            .unwrap_err();
+    assert_eq!(rejection.status(), StatusCode::BAD_REQUEST, "{rejection}");
+    assert!(matches!(
+        rejection.error(),
+        signed_payloads::Error::Transport(_)
+    ));
+
+    let small: Arc<dyn BodyVerifier> = Arc::new(
+        RequestVerifier::new(registry()).with_limits(Limits::default().with_max_token_bytes(1000)),
+    );
+    let rejection = SignedJson::<Value>::from_request(
+        request(axum::body::Body::from(vec![b'a'; 5_000_000])),
+        &small,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(rejection.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let message = rejection.error().to_string();
+    assert!(
+        message.contains("over the limit of 1064 bytes"),
+        "{message}"
+    );
+}

@@ -20,6 +20,7 @@ use signed_payloads::{
     Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyRegistry, Limits, PrivateKey,
     PublicKey, RsaSigner, SystemClock, VerificationKey,
 };
+use zeroize::Zeroizing;
 
 /// Inputs larger than this are refused before they are read whole.
 const MAX_INPUT_BYTES: u64 = 64 << 20;
@@ -96,6 +97,9 @@ struct KeygenArgs {
     /// Where to write the public key as a JWKS.
     #[arg(long)]
     jwks_out: Option<PathBuf>,
+    /// Replace files that exist (by writing new ones and renaming them over).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -335,8 +339,12 @@ fn input_limits() -> Limits {
     Limits::default().with_max_token_bytes(MAX_INPUT_BYTES as usize)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
+/// Reads a key or headers file; key files may hold private keys, so the
+/// bytes are wiped when dropped.
+fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))
 }
 
 fn write_stdout(bytes: &[u8]) -> Outcome {
@@ -346,20 +354,50 @@ fn write_stdout(bytes: &[u8]) -> Outcome {
         .map_err(|e| Failure::Usage(format!("cannot write output: {e}")))
 }
 
-fn write_file(path: &Path, contents: &[u8], private: bool) -> Outcome {
+/// Writes a new file: an existing path (a symbolic link included) is
+/// refused unless `force`, and then replaced by renaming a new file over it,
+/// so the key never lands in a link's target or keeps an old file's mode.
+/// Private keys are created 0600.
+fn write_file(path: &Path, contents: &[u8], private: bool, force: bool) -> Outcome {
+    let failed =
+        |e: std::io::Error| Failure::Usage(format!("cannot write {}: {e}", path.display()));
+    if !force {
+        return create_new(path, contents, private).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Failure::Usage(format!(
+                "{} exists; pass --force to replace it",
+                path.display()
+            )),
+            _ => failed(e),
+        });
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    create_new(&temporary, contents, private)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            failed(e)
+        })
+}
+
+/// Creates `path`, which must not exist (`O_CREAT | O_EXCL`, which also
+/// refuses a symbolic link), 0600 for a private key.
+fn create_new(path: &Path, contents: &[u8], private: bool) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
-    if private {
+    {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(if private { 0o600 } else { 0o644 });
     }
     #[cfg(not(unix))]
     let _ = private;
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(contents))
-        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", path.display())))
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
 }
 
 fn load_private(path: &Path) -> Result<PrivateKey, Failure> {
@@ -423,9 +461,10 @@ fn registry(
     default_alg: Algorithm,
 ) -> Result<KeyRegistry, Failure> {
     if let Some(path) = &options.jwks {
-        let text = String::from_utf8(read_file(path)?)
+        let bytes = read_file(path)?;
+        let text = std::str::from_utf8(&bytes)
             .map_err(|_| Failure::Usage("the JWKS is not UTF-8".into()))?;
-        return KeyRegistry::from_jwks(&text, default_alg)
+        return KeyRegistry::from_jwks(text, default_alg)
             .map_err(|e| Failure::Usage(format!("cannot use JWKS {}: {e}", path.display())));
     }
     if options.key.len() > 2 {
@@ -452,9 +491,19 @@ fn keygen(args: &KeygenArgs) -> Outcome {
         .parse()
         .map_err(|_| Failure::Usage("--bits must be 2048, 3072 or 4096".into()))?;
     let key = PrivateKey::generate(bits)?;
-    write_file(&args.private_out, key.secret_pkcs8_pem().as_bytes(), true)?;
+    write_file(
+        &args.private_out,
+        key.secret_pkcs8_pem().as_bytes(),
+        true,
+        args.force,
+    )?;
     if let Some(path) = &args.public_out {
-        write_file(path, key.public_key().to_pem().as_bytes(), false)?;
+        write_file(
+            path,
+            key.public_key().to_pem().as_bytes(),
+            false,
+            args.force,
+        )?;
     }
     if let Some(path) = &args.jwks_out {
         let kid = args
@@ -464,7 +513,12 @@ fn keygen(args: &KeygenArgs) -> Outcome {
         let jwks = JwkSet::new(vec![
             key.public_key().to_jwk().with_kid(kid).for_signatures(),
         ]);
-        write_file(path, format!("{}\n", jwks.to_json()).as_bytes(), false)?;
+        write_file(
+            path,
+            format!("{}\n", jwks.to_json()).as_bytes(),
+            false,
+            args.force,
+        )?;
     }
     Ok(())
 }

@@ -193,13 +193,25 @@ impl PrivateKey {
 
     /// The key as a `PRIVATE KEY` PEM block, in memory wiped on drop. Handle with care.
     pub fn secret_pkcs8_pem(&self) -> Zeroizing<String> {
-        let block = pem::Pem::new("PRIVATE KEY", self.secret_pkcs8_der().to_vec());
-        let text = pem::encode_config(
-            &block,
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        );
-        drop(Zeroizing::new(block.into_contents()));
-        Zeroizing::new(text)
+        // Written here rather than by the pem crate, so that every buffer
+        // that holds the key is one of ours and is wiped: each is sized
+        // once, since a buffer that grows leaves its old copy behind.
+        const BEGIN: &str = "-----BEGIN PRIVATE KEY-----\n";
+        const END: &str = "-----END PRIVATE KEY-----\n";
+        let der = self.secret_pkcs8_der();
+        let base64 = Zeroizing::new(crate::base64url::encode_standard(&der));
+        let lines = base64.len().div_ceil(64);
+        let mut text = Zeroizing::new(String::with_capacity(
+            BEGIN.len() + base64.len() + lines + END.len(),
+        ));
+        text.push_str(BEGIN);
+        for line in base64.as_bytes().chunks(64) {
+            // Base64 is ASCII, so every 64-byte chunk is UTF-8.
+            text.push_str(std::str::from_utf8(line).unwrap_or_default());
+            text.push('\n');
+        }
+        text.push_str(END);
+        text
     }
 
     /// Signs `message` with the backend in use.

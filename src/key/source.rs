@@ -22,12 +22,21 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
         return Err(Error::key("no PEM block found"));
     }
     let mut labels = Vec::new();
-    for block in blocks {
-        let encrypted = block
-            .headers()
-            .get("Proc-Type")
-            .is_some_and(|v| v.contains("ENCRYPTED"));
-        let kind = match block.tag() {
+    // Every block's bytes are wiped when dropped, the ones passed over and
+    // the ones after an early return included.
+    let blocks: Vec<_> = blocks
+        .into_iter()
+        .map(|block| {
+            let tag = block.tag().to_owned();
+            let encrypted = block
+                .headers()
+                .get("Proc-Type")
+                .is_some_and(|v| v.contains("ENCRYPTED"));
+            (tag, encrypted, Zeroizing::new(block.into_contents()))
+        })
+        .collect();
+    for (tag, encrypted, contents) in blocks {
+        let kind = match tag.as_str() {
             "RSA PRIVATE KEY" if encrypted => return Err(KeyRejected::Encrypted.into()),
             "RSA PRIVATE KEY" => DerKind::Pkcs1Private,
             "PRIVATE KEY" => DerKind::Pkcs8Private,
@@ -47,7 +56,7 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
                 continue;
             }
         };
-        return Ok(Source::Der(kind, Zeroizing::new(block.into_contents())));
+        return Ok(Source::Der(kind, contents));
     }
     Err(Error::key(format!(
         "no RSA key in PEM (found {})",

@@ -1,6 +1,6 @@
 //! The per-tenant key cache verifiers read through.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,14 @@ pub struct TenantKeys {
     store: Arc<dyn KeyStore>,
     ttl: Duration,
     capacity: usize,
-    cache: Mutex<HashMap<String, Entry>>,
+    cache: Mutex<Cache>,
+}
+
+/// The cached entries and the order they were fetched in, oldest first.
+#[derive(Debug, Default)]
+struct Cache {
+    entries: HashMap<String, Entry>,
+    order: VecDeque<(String, Instant)>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +67,7 @@ impl TenantKeys {
             store,
             ttl: Duration::from_secs(5),
             capacity: 10_000,
-            cache: Mutex::new(HashMap::new()),
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -86,7 +93,7 @@ impl TenantKeys {
 
     /// Forgets `tenant`'s cached keys, so the next lookup asks the store.
     pub fn invalidate(&self, tenant: &str) {
-        self.lock().remove(tenant);
+        self.lock().entries.remove(tenant);
     }
 
     /// `tenant`'s active keys, from the cache while fresh, else from the store.
@@ -98,7 +105,7 @@ impl TenantKeys {
     /// keys that break the key-set rules ([`Error::KeyLimit`], ...) are
     /// refused as they are.
     pub async fn key_set(&self, tenant: &str) -> Result<Arc<KeySet>, Error> {
-        if let Some(entry) = self.lock().get(tenant) {
+        if let Some(entry) = self.lock().entries.get(tenant) {
             if entry.fetched.elapsed() < self.ttl {
                 return found(entry.keys.clone(), tenant);
             }
@@ -115,25 +122,34 @@ impl TenantKeys {
         found(keys, tenant)
     }
 
+    /// Caches `tenant`'s keys; at capacity, drops the least recently
+    /// fetched tenant first. O(1) amortized: made-up tenant ids cannot turn
+    /// each lookup into a scan of the whole cache under the lock.
     fn insert(&self, tenant: &str, keys: Option<Arc<KeySet>>) {
         let mut cache = self.lock();
-        if cache.len() >= self.capacity && !cache.contains_key(tenant) {
-            cache.retain(|_, e| e.fetched.elapsed() < self.ttl);
-            if cache.len() >= self.capacity {
-                let oldest = cache
-                    .iter()
-                    .min_by_key(|(_, e)| e.fetched)
-                    .map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    cache.remove(&oldest);
+        let Cache { entries, order } = &mut *cache;
+        let fetched = Instant::now();
+        if !entries.contains_key(tenant) {
+            while entries.len() >= self.capacity {
+                let Some((oldest, at)) = order.pop_front() else {
+                    break;
+                };
+                // A record is stale once its tenant was fetched again.
+                if entries.get(&oldest).is_some_and(|e| e.fetched == at) {
+                    entries.remove(&oldest);
                 }
             }
         }
-        let fetched = Instant::now();
-        cache.insert(tenant.to_owned(), Entry { keys, fetched });
+        entries.insert(tenant.to_owned(), Entry { keys, fetched });
+        order.push_back((tenant.to_owned(), fetched));
+        // Refetches leave stale records behind; sweep them once they
+        // outnumber the live ones, so the queue stays within 2 x capacity.
+        if order.len() > 2 * self.capacity.max(entries.len()) {
+            order.retain(|(t, at)| entries.get(t).is_some_and(|e| e.fetched == *at));
+        }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         // Entries are replaced whole; a panic cannot leave one half-written.
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -148,5 +164,58 @@ impl AsyncKeySource for TenantKeys {
 
     fn key_set_async<'a>(&'a self, tenant: &'a str, _kid: Option<&'a str>) -> KeySetFuture<'a> {
         Box::pin(self.key_set(tenant))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // A test that meets an unexpected result should stop loudly.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::store::{KeyStore, MemoryKeyStore};
+    use crate::{Algorithm, VerificationKey};
+
+    async fn store_with(tenants: &[&str]) -> Arc<MemoryKeyStore> {
+        let store = Arc::new(MemoryKeyStore::new());
+        let pem = include_str!("../../tests/data/keys/rsa2048.spki.pem");
+        let key = VerificationKey::from_pem("k1", pem, Algorithm::RS256).unwrap();
+        for tenant in tenants {
+            store.add_key(tenant, &key, "test").await.unwrap();
+        }
+        store
+    }
+
+    /// At capacity the least recently fetched tenant goes, and a refetch
+    /// makes a tenant recent again.
+    #[tokio::test]
+    async fn evicts_the_least_recently_fetched() {
+        let keys = TenantKeys::new(store_with(&["t1", "t2", "t3"]).await)
+            .with_capacity(2)
+            .with_ttl(Duration::from_secs(60));
+        keys.key_set("t1").await.unwrap();
+        keys.key_set("t2").await.unwrap();
+        keys.invalidate("t1");
+        keys.key_set("t1").await.unwrap();
+        keys.key_set("t3").await.unwrap();
+        let cache = keys.lock();
+        let mut cached: Vec<&str> = cache.entries.keys().map(String::as_str).collect();
+        cached.sort_unstable();
+        assert_eq!(cached, ["t1", "t3"]);
+    }
+
+    /// Refetches leave stale records in the eviction queue; they are swept,
+    /// so the queue stays within twice the capacity whatever arrives.
+    #[tokio::test]
+    async fn the_eviction_queue_stays_bounded() {
+        let keys = TenantKeys::new(store_with(&["t1"]).await)
+            .with_capacity(4)
+            .with_ttl(Duration::ZERO);
+        for i in 0..1_000 {
+            keys.key_set("t1").await.unwrap();
+            let _ = keys.key_set(&format!("made-up-{}", i % 7)).await;
+            assert!(keys.lock().order.len() <= 8, "{}", keys.lock().order.len());
+            assert!(keys.lock().entries.len() <= 4);
+        }
     }
 }

@@ -25,6 +25,14 @@ pub enum ClaimError {
     /// `iat` is in the future (beyond the leeway).
     #[error("the token was issued in the future")]
     IssuedInFuture,
+    /// `iat` is further in the past than the maximum token age (plus leeway).
+    #[error("the token is older than the maximum token age")]
+    TooOld,
+    /// A replay store is set, and the token carries neither `jti` with `exp`
+    /// nor `iat` under a maximum token age: nothing bounds how long it would
+    /// have to be remembered.
+    #[error("with a replay store, a token needs jti and exp, or iat under a maximum token age")]
+    NoReplayWindow,
     /// A required claim is absent.
     #[error("the {0} claim is required")]
     Missing(&'static str),
@@ -84,7 +92,17 @@ struct Registered {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Claims {
     exp: Option<f64>,
+    iat: Option<f64>,
     jti: Option<Value>,
+}
+
+/// What a replay store remembers a token by.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ReplayKey<'c> {
+    /// The token's own `jti`.
+    Jti(&'c str),
+    /// A digest of the token's signature, for tokens without `jti`.
+    Signature,
 }
 
 /// Which claims to require and what to compare them with.
@@ -110,6 +128,7 @@ pub struct ClaimsPolicy {
     require_iat: bool,
     audience: Option<Vec<String>>,
     issuer: Option<String>,
+    max_age: Option<Duration>,
     clock: Arc<dyn Clock>,
 }
 
@@ -129,6 +148,7 @@ impl ClaimsPolicy {
             require_iat: false,
             audience: None,
             issuer: None,
+            max_age: None,
             clock: Arc::new(SystemClock),
         }
     }
@@ -168,6 +188,25 @@ impl ClaimsPolicy {
         self.audience
             .get_or_insert_with(Vec::new)
             .push(audience.into());
+        self
+    }
+
+    /// Refuses tokens issued more than `max_age` ago (plus the leeway),
+    /// measured from `iat`, which becomes required (panva/jose's
+    /// `maxTokenAge`). This bounds tokens signed without `exp`, as Node's
+    /// `jsonwebtoken` signs by default; with a replay store it also lets a
+    /// token without `jti` be remembered (by a digest of its signature)
+    /// until it is too old.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use signed_payloads::ClaimsPolicy;
+    /// // The card-issuing flow: the backend signs just before the client sends.
+    /// let policy = ClaimsPolicy::new().with_max_age(Duration::from_secs(300));
+    /// ```
+    #[must_use]
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
         self
     }
 
@@ -229,9 +268,18 @@ impl ClaimsPolicy {
         {
             return Err(ClaimError::NotYetValid.into());
         }
-        if numeric_date(&claims.iat, "iat", self.require_iat)?.is_some_and(|iat| iat > now + leeway)
-        {
+        let iat = numeric_date(
+            &claims.iat,
+            "iat",
+            self.require_iat || self.max_age.is_some(),
+        )?;
+        if iat.is_some_and(|iat| iat > now + leeway) {
             return Err(ClaimError::IssuedInFuture.into());
+        }
+        if let (Some(iat), Some(max_age)) = (iat, self.max_age) {
+            if now > iat + max_age.as_secs_f64() + leeway {
+                return Err(ClaimError::TooOld.into());
+            }
         }
         let audiences = audiences(&claims.aud)?;
         if let Some(expected) = &self.audience {
@@ -251,31 +299,45 @@ impl ClaimsPolicy {
             Claim::Absent => None,
             Claim::Present(jti) => Some(jti),
         };
-        Ok(Claims { exp, jti })
+        Ok(Claims { exp, iat, jti })
     }
 
-    /// The `jti` of checked claims and how long to remember it: until `exp`
-    /// plus the leeway, after which the token is refused as expired anyway.
+    /// What to remember a checked token by, and for how long: its `jti`,
+    /// or else (under a maximum token age) a digest of its signature; until
+    /// the token would be refused anyway (`exp`, or `iat` plus the maximum
+    /// age, whichever comes first, plus the leeway).
     pub(crate) fn replay_window<'c>(
         &self,
         claims: Option<&'c Claims>,
-    ) -> Result<(&'c str, Duration), Error> {
+    ) -> Result<(ReplayKey<'c>, Duration), Error> {
         let Some(claims) = claims else {
-            return Err(ClaimError::Missing("jti").into());
+            return Err(ClaimError::NoReplayWindow.into());
         };
-        let jti = match &claims.jti {
-            None => return Err(ClaimError::Missing("jti").into()),
-            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => jti,
+        let key = match &claims.jti {
+            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => {
+                ReplayKey::Jti(jti)
+            }
             Some(Value::String(_)) => return Err(ClaimError::OutOfRange("jti").into()),
             Some(_) => return Err(ClaimError::WrongType("jti").into()),
+            None if self.max_age.is_some() => ReplayKey::Signature,
+            None => return Err(ClaimError::NoReplayWindow.into()),
         };
-        let exp = claims.exp.ok_or(ClaimError::Missing("exp"))?;
-        let remaining = exp + self.leeway.as_secs_f64() - seconds(self.clock.now());
+        let aged_out = match (claims.iat, self.max_age) {
+            (Some(iat), Some(max_age)) => Some(iat + max_age.as_secs_f64()),
+            _ => None,
+        };
+        // Under a maximum age `iat` is required, so a window always exists.
+        let until = match (claims.exp, aged_out) {
+            (Some(exp), Some(aged_out)) => exp.min(aged_out),
+            (Some(end), None) | (None, Some(end)) => end,
+            (None, None) => return Err(ClaimError::NoReplayWindow.into()),
+        };
+        let remaining = until + self.leeway.as_secs_f64() - seconds(self.clock.now());
         // At least a second, so that a token checked at its last instant is
         // still remembered across the clock skew of two instances; a window
         // too long for a Duration is kept as long as one can say.
         let ttl = Duration::try_from_secs_f64(remaining.max(1.0)).unwrap_or(Duration::MAX);
-        Ok((jti, ttl))
+        Ok((key, ttl))
     }
 }
 

@@ -34,6 +34,9 @@ pub struct Verified<T> {
     claims: Option<Claims>,
     /// The payload's JSON structure was already checked to this depth.
     checked_depth: Option<usize>,
+    /// The JWS signature bytes, for a replay store that remembers tokens
+    /// without `jti` by a digest of their signature; empty in header mode.
+    signature: Vec<u8>,
 }
 
 impl<T> Verified<T> {
@@ -46,7 +49,18 @@ impl<T> Verified<T> {
             encryption: Encryption::None,
             claims: None,
             checked_depth: None,
+            signature: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_signature(mut self, signature: Vec<u8>) -> Self {
+        self.signature = signature;
+        self
+    }
+
+    /// SHA-256 of the signature bytes: what identifies a token without `jti`.
+    pub(crate) fn signature_digest(&self) -> [u8; 32] {
+        crate::backend::active::sha256(&self.signature)
     }
 
     /// The verified payload: the JWS payload, or the body a response
@@ -114,6 +128,7 @@ impl<T> Verified<T> {
             encryption: self.encryption,
             claims: self.claims,
             checked_depth: self.checked_depth,
+            signature: self.signature,
         }
     }
 }

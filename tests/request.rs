@@ -550,3 +550,68 @@ fn a_huge_leeway_still_remembers_the_jti() {
     guarded.verify_bytes(&token).unwrap();
     assert!(matches!(guarded.verify_bytes(&token), Err(Error::Replayed)));
 }
+
+/// Tokens as Node's `jsonwebtoken` signs them by default: `iat` only. A
+/// maximum age bounds them, and a replay store remembers them by their
+/// signature until they are too old.
+#[test]
+fn a_maximum_age_bounds_iat_only_tokens_and_lets_them_be_remembered() {
+    let max_age = Duration::from_secs(300);
+    let at = |seconds: u64| {
+        ClaimsPolicy::new()
+            .with_leeway(Duration::ZERO)
+            .with_max_age(max_age)
+            .with_clock(Arc::new(FixedClock::new(
+                UNIX_EPOCH + Duration::from_secs(seconds),
+            )))
+    };
+    let registry = || {
+        Arc::new(KeyRegistry::new(
+            VerificationKey::new("k1", key().public_key().clone(), Algorithm::RS256).unwrap(),
+        ))
+    };
+    let token = token_over(&format!(r#"{{"amount":1,"iat":{NOW}}}"#));
+    // Within the age, and at its last second.
+    for now in [NOW, NOW + 300] {
+        RequestVerifier::new(registry())
+            .with_claims(at(now))
+            .verify_bytes(&token)
+            .unwrap();
+    }
+    assert!(matches!(
+        RequestVerifier::new(registry())
+            .with_claims(at(NOW + 301))
+            .verify_bytes(&token),
+        Err(Error::Claim(ClaimError::TooOld))
+    ));
+    // iat becomes required.
+    assert!(matches!(
+        RequestVerifier::new(registry())
+            .with_claims(at(NOW))
+            .verify_bytes(&token_over(r#"{"amount":1}"#)),
+        Err(Error::Claim(ClaimError::Missing("iat")))
+    ));
+
+    // Remembered by its signature: once, then a replay.
+    let guarded = RequestVerifier::new(registry())
+        .with_claims(at(NOW + 10))
+        .with_replay_store(Arc::new(signed_payloads::MemoryNonceStore::new(10)));
+    guarded.verify_bytes(&token).unwrap();
+    assert!(matches!(guarded.verify_bytes(&token), Err(Error::Replayed)));
+    // The same claims signed again (another signature) are another request.
+    let again = token_over(&format!(r#"{{"amount":1, "iat":{NOW}}}"#));
+    guarded.verify_bytes(&again).unwrap();
+    // A token with a jti is remembered by its jti (in a scope of its own).
+    let digest_like = token_over(&format!(r#"{{"jti":"x","exp":{},"iat":{NOW}}}"#, NOW + 60));
+    guarded.verify_bytes(&digest_like).unwrap();
+
+    // Without a maximum age, a token with neither jti+exp nor iat+age is
+    // refused by a replay store, not let through unprotected.
+    let unbounded = RequestVerifier::new(registry())
+        .with_claims(ClaimsPolicy::new().with_clock(clock()))
+        .with_replay_store(Arc::new(signed_payloads::MemoryNonceStore::new(10)));
+    assert!(matches!(
+        unbounded.verify_bytes(&token),
+        Err(Error::Claim(ClaimError::NoReplayWindow))
+    ));
+}

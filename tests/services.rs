@@ -657,3 +657,55 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
     // The messages name the store and carry no key or token material.
     assert!(!e.to_string().contains("k1"), "{e}");
 }
+
+/// A token signed as Node's `jsonwebtoken` signs by default (`iat`, no
+/// `jti`, no `exp`), under a maximum age: accepted once, refused as a
+/// replay at a second instance (remembered in Redis by its signature), and
+/// refused as too old once the age has passed.
+#[tokio::test]
+async fn an_iat_only_token_is_remembered_across_instances_until_too_old() {
+    let Some((pg, redis)) = services() else {
+        return;
+    };
+    let tenant = unique("iat-only");
+    let store = Arc::new(postgres(&pg).await);
+    store
+        .add_key(&tenant, &public("k1", A), "ops")
+        .await
+        .unwrap();
+    let prefix = unique("iat-only-fleet");
+    let max_age = Duration::from_secs(2);
+    let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
+        RequestVerifier::new(Arc::new(TenantKeys::new(store)))
+            .with_claims(
+                ClaimsPolicy::new()
+                    .with_leeway(Duration::ZERO)
+                    .with_max_age(max_age),
+            )
+            .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
+    };
+    let one = instance(
+        store.clone(),
+        RedisNonceStore::connect(&redis).await.unwrap(),
+    );
+    let two = instance(
+        Arc::new(postgres(&pg).await),
+        RedisNonceStore::connect(&redis).await.unwrap(),
+    );
+    let iat = unix_now();
+    let token = request_signer("k1", A)
+        .without_iat()
+        .sign_json(format!(r#"{{"amount":100,"iat":{iat}}}"#).as_bytes())
+        .unwrap();
+    one.verify_bytes_for(&tenant, &token).await.unwrap();
+    assert!(matches!(
+        two.verify_bytes_for(&tenant, &token).await,
+        Err(Error::Replayed)
+    ));
+    let wait = UNIX_EPOCH + Duration::from_secs(iat + 3);
+    tokio::time::sleep(wait.duration_since(SystemTime::now()).unwrap_or_default()).await;
+    assert!(matches!(
+        two.verify_bytes_for(&tenant, &token).await,
+        Err(Error::Claim(ClaimError::TooOld))
+    ));
+}

@@ -102,7 +102,7 @@ impl Parsed<'_> {
             None => base64url::decode(self.payload_segment)
                 .ok_or(Malformed::Base64(Segment::Payload))?,
         };
-        Ok(Verified::new(payload, Some(self.header), key_id))
+        Ok(Verified::new(payload, Some(self.header), key_id).with_signature(self.signature))
     }
 
     /// Checks with a bare `verifier`, then decodes. A bare verifier has no

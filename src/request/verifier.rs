@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
+use crate::claims::ReplayKey;
 use crate::error::{Error, Malformed};
 use crate::jws::Parsed;
 use crate::key_source::Scope;
@@ -111,12 +112,17 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
         self
     }
 
-    /// Refuses a token whose `jti` was seen before. Every token must then
-    /// carry a string `jti` (at most 256 bytes) and an `exp`; the `jti` is
-    /// remembered until `exp` plus the leeway, after which the token is
-    /// refused as expired. With a tenant-keyed source, `jti`s of different
-    /// tenants never collide. Share one store (Redis) between the instances
-    /// of a fleet so that a replay sent to another instance is refused too.
+    /// Refuses a token seen before. A token is remembered by its `jti` (a
+    /// string of at most 256 bytes) until its `exp` plus the leeway; under a
+    /// maximum token age ([`ClaimsPolicy::with_max_age`]) a token without
+    /// `jti` (as Node's `jsonwebtoken` signs by default) is remembered by
+    /// the SHA-256 of its signature until `iat` plus the maximum age plus
+    /// the leeway. After that the token is refused as expired or too old
+    /// anyway. A token that has neither is refused
+    /// ([`ClaimError::NoReplayWindow`](crate::ClaimError::NoReplayWindow)).
+    /// With a tenant-keyed source, tokens of different tenants never
+    /// collide. Share one store (Redis) between the instances of a fleet so
+    /// that a replay sent to another instance is refused too.
     #[must_use]
     pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>) -> RequestVerifier<K, S> {
         RequestVerifier {
@@ -144,16 +150,26 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
         self.core.rules.parse(token.trim_ascii())
     }
 
-    /// The `jti` to remember and for how long, when a replay store is set.
-    fn replay_entry<'s, 'v>(
-        &'s self,
-        verified: &'v Verified<Vec<u8>>,
-    ) -> Result<Option<(&'s R, &'v str, Duration)>, Error> {
+    /// What to remember the token by and for how long, when a replay store
+    /// is set: its `jti` in `scope`, or a digest of its signature in a scope
+    /// of its own (so no `jti` can collide with a digest).
+    fn replay_entry(
+        &self,
+        scope: &str,
+        verified: &Verified<Vec<u8>>,
+    ) -> Result<Option<(&R, String, String, Duration)>, Error> {
         let (Some(replay), Some(policy)) = (&self.core.replay, self.core.rules.claims()) else {
             return Ok(None);
         };
-        let (jti, ttl) = policy.replay_window(verified.claims())?;
-        Ok(Some((&*replay.store, jti, ttl)))
+        let (key, ttl) = policy.replay_window(verified.claims())?;
+        let (scope, nonce) = match key {
+            ReplayKey::Jti(jti) => (scope.to_owned(), jti.to_owned()),
+            ReplayKey::Signature => (
+                format!("{scope}#signature"),
+                crate::base64url::encode(&verified.signature_digest()),
+            ),
+        };
+        Ok(Some((&*replay.store, scope, nonce, ttl)))
     }
 }
 
@@ -175,8 +191,10 @@ where
         let token = self.parse(token)?;
         let keys = self.core.keys.key_set(&(), token.kid())?;
         let verified = self.core.rules.check(token, &keys, None)?;
-        if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
-            refuse_replay(store, ().replay_scope().as_ref(), jti, ttl)?;
+        if let Some((store, scope, nonce, ttl)) =
+            self.replay_entry(&().replay_scope(), &verified)?
+        {
+            refuse_replay(store, &scope, &nonce, ttl)?;
         }
         Ok(verified)
     }
@@ -230,8 +248,10 @@ where
         let token = self.parse(token)?;
         let keys = self.core.keys.key_set_async(scope, token.kid()).await?;
         let verified = self.core.rules.check(token, &keys, None)?;
-        if let Some((store, jti, ttl)) = self.replay_entry(&verified)? {
-            refuse_replay_async(store, scope.replay_scope().as_ref(), jti, ttl).await?;
+        if let Some((store, scope, nonce, ttl)) =
+            self.replay_entry(&scope.replay_scope(), &verified)?
+        {
+            refuse_replay_async(store, &scope, &nonce, ttl).await?;
         }
         Ok(verified)
     }

@@ -158,8 +158,12 @@ pub enum Malformed {
     /// Five segments: a JWE was given where a JWS was expected.
     #[error("found 5 segments: this is a JWE (encrypted), not a JWS")]
     LooksLikeJwe,
-    /// A JSON serialization was given where the compact form was expected.
-    #[error("JSON serialization is not supported here, the compact form is expected")]
+    /// JSON was given where a compact JWS was expected: an unsigned body, a
+    /// response signed in header mode verified as embedded, or a JWS JSON
+    /// serialization (which is not supported).
+    #[error(
+        "the input begins with '{{': JSON, not a compact JWS (unsigned, signed in the headers as in header mode, or a JWS JSON serialization, which is not supported)"
+    )]
     JsonSerialization,
     /// A segment that must not be empty was empty.
     #[error("the {0} segment is empty")]

@@ -213,10 +213,20 @@ impl KeySet {
             return Err(Error::MissingKeyId);
         }
         // No kid: try each key. The error reported is the most telling one:
-        // a bad signature over an algorithm mismatch over an expired key.
+        // an expired key whose signature matches (the token was signed by a
+        // key that has expired), then a bad signature, then an algorithm
+        // mismatch.
         let mut failure: Option<Error> = None;
         for key in &self.keys {
-            match key.check_not_expired(now).and_then(|()| check(key)) {
+            let outcome = match key.check_not_expired(now) {
+                Ok(()) => check(key),
+                // Checked only on this failure path, to say which key it was.
+                Err(expired) => match check(key) {
+                    Ok(()) => Err(expired),
+                    Err(_) => continue,
+                },
+            };
+            match outcome {
                 Ok(()) => return Ok(key),
                 Err(e) => {
                     if rank(&e) >= failure.as_ref().map_or(0, rank) {
@@ -231,8 +241,8 @@ impl KeySet {
 
 fn rank(e: &Error) -> u8 {
     match e {
-        Error::KeyExpired(_) => 1,
-        Error::AlgorithmMismatch { .. } => 2,
-        _ => 3,
+        Error::AlgorithmMismatch { .. } => 1,
+        Error::KeyExpired(_) => 3,
+        _ => 2,
     }
 }

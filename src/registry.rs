@@ -115,6 +115,10 @@ impl KeyRegistry {
     /// [`Error::KeyLimit`], [`Error::DuplicateKeyId`] or [`Error::KeyIdReused`].
     pub fn add(&self, key: VerificationKey) -> Result<(), Error> {
         self.write(|keys, history| {
+            // A retried add of a key already there says so, before the limit.
+            if keys.iter().any(|k| k.kid() == key.kid()) {
+                return Err(Error::DuplicateKeyId(Escaped::new(key.kid())));
+            }
             if keys.len() >= MAX_ACTIVE_KEYS {
                 return Err(Error::KeyLimit {
                     limit: MAX_ACTIVE_KEYS,

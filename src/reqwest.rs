@@ -1,7 +1,7 @@
 //! Verifying a `reqwest::Response` (feature `reqwest`).
 
 use crate::error::Error;
-use crate::response::{ResponseMode, ResponseVerifier};
+use crate::response::{ResponseMode, ResponseProfile, ResponseVerifier};
 use crate::{AsyncKeySource, AsyncNonceStore, Verified};
 
 impl<K, R> ResponseVerifier<K, R>
@@ -37,5 +37,32 @@ where
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_bytes()));
         self.verify_async(mode, status, headers, &body).await
+    }
+}
+
+impl ResponseProfile {
+    /// Asks the API to sign its response in `mode`: for embedded mode, sets
+    /// the profile's mode header to `jwt` on the request; header mode is the
+    /// default and needs nothing.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), signed_payloads::Error> {
+    /// use signed_payloads::response::{ResponseMode, ResponseProfile};
+    /// let client = reqwest::Client::new();
+    /// let request = ResponseProfile::splitit().ask_for_mode(
+    ///     client.get("https://api.example.com/v3/installment-plans/42"),
+    ///     ResponseMode::Embedded,
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn ask_for_mode(
+        &self,
+        request: reqwest::RequestBuilder,
+        mode: ResponseMode,
+    ) -> reqwest::RequestBuilder {
+        match mode {
+            ResponseMode::Embedded => request.header(self.mode_header(), "jwt"),
+            ResponseMode::Headers => request,
+        }
     }
 }

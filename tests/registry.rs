@@ -275,9 +275,14 @@ fn expired_keys_do_not_verify() {
     // A key stops verifying at its expiry instant, as a signing key stops signing.
     assert!(matches!(verify(1_000, &old), Err(Error::KeyExpired(_))));
     assert!(matches!(verify(1_001, &old), Err(Error::KeyExpired(_))));
-    // Without kid, an expired key is skipped, and reported if nothing else fits.
+    // Without kid, an expired key is skipped; a token its signature matches
+    // is reported as signed by an expired key, not as a bad signature.
     assert!(matches!(
         verify(2_000, &token('a', None, Algorithm::RS256)),
+        Err(Error::KeyExpired(_))
+    ));
+    assert!(matches!(
+        verify(2_000, &token('c', None, Algorithm::RS256)),
         Err(Error::BadSignature)
     ));
     assert_eq!(
@@ -635,4 +640,21 @@ fn key_expiry_at_the_extremes_does_not_panic() {
             .verify_embedded(token.as_bytes());
         assert_eq!(outcome.is_ok(), now < far, "{outcome:?}");
     }
+}
+
+/// Retrying an add that already happened names the duplicate, even when the
+/// registry is full.
+#[test]
+fn a_retried_add_says_the_key_is_already_registered() {
+    let registry = KeyRegistry::from_keys([
+        key("k1", 'a', Algorithm::RS256),
+        key("k2", 'b', Algorithm::RS256),
+    ])
+    .unwrap();
+    let err = registry.add(key("k2", 'b', Algorithm::RS256)).unwrap_err();
+    assert!(matches!(err, Error::DuplicateKeyId(_)), "{err}");
+    assert!(matches!(
+        registry.add(key("k3", 'c', Algorithm::RS256)),
+        Err(Error::KeyLimit { .. })
+    ));
 }

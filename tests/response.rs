@@ -544,3 +544,15 @@ fn layouts_that_cannot_be_safe_are_refused() {
             .unwrap();
     }
 }
+
+/// A JSON body given to embedded mode (unsigned, or a header-mode response)
+/// is named as JSON, not as an unsupported serialization.
+#[test]
+fn a_json_body_in_embedded_mode_says_it_is_json() {
+    let err = verifier()
+        .verify_embedded(br#"{"Status":"Active"}"#)
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("JSON, not a compact JWS"), "{message}");
+    assert!(message.contains("header mode"), "{message}");
+}

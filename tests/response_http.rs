@@ -102,9 +102,9 @@ async fn every_mode_verifies_over_http() {
     assert_eq!(verified.encryption(), Encryption::None);
 
     let decrypting = verifier().with_decrypter(Arc::new(RsaDecrypter::new(&client_key).unwrap()));
-    let response = client
-        .get(plan(&encrypted))
-        .header("X-Splitit-ResponseSignature-Mode", "jwt")
+    // The helper sets the profile's mode header (what the line above does by hand).
+    let response = signed_payloads::response::ResponseProfile::splitit()
+        .ask_for_mode(client.get(plan(&encrypted)), ResponseMode::Embedded)
         .send()
         .await
         .unwrap();

@@ -195,6 +195,21 @@ impl PublicKey {
         )
     }
 
+    /// Standard base64 (padded) of the SubjectPublicKeyInfo DER, with no PEM
+    /// armour: the form key-exchange APIs hand out as `Key`, read back by
+    /// [`PublicKey::from_base64_der`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), signed_payloads::Error> {
+    /// use signed_payloads::PublicKey;
+    /// let key = PublicKey::from_pem(include_str!("../../tests/data/keys/rsa2048.spki.pem"))?;
+    /// assert_eq!(PublicKey::from_base64_der(&key.to_base64_der())?, key);
+    /// # Ok(()) }
+    /// ```
+    pub fn to_base64_der(&self) -> String {
+        base64url::encode_standard(&self.to_spki_der())
+    }
+
     /// The public JWK (`kty`, `n`, `e`; set `kid`, `alg`, `use` on the result as needed).
     pub fn to_jwk(&self) -> Jwk {
         Jwk::rsa(

@@ -72,6 +72,10 @@ impl Default for ResponseProfile {
 }
 
 impl ResponseProfile {
+    /// The payments API's request header that chooses the response mode
+    /// (`jwt` asks for embedded mode).
+    pub const SPLITIT_MODE_HEADER: &'static str = "X-Splitit-ResponseSignature-Mode";
+
     /// The payments API profile: headers `X-Splitit-ResponseSignature-KeyId`,
     /// `-Token` and `X-Splitit-ResponseSignature`, signed bytes
     /// `{body};{status};{token}`, standard padded base64, PS384 (RSASSA-PSS,
@@ -82,7 +86,7 @@ impl ResponseProfile {
             key_id_header: "X-Splitit-ResponseSignature-KeyId".into(),
             token_header: "X-Splitit-ResponseSignature-Token".into(),
             signature_header: "X-Splitit-ResponseSignature".into(),
-            mode_header: "X-Splitit-ResponseSignature-Mode".into(),
+            mode_header: Self::SPLITIT_MODE_HEADER.into(),
             trace_header: "x-splitit-traceid".into(),
             layout: [InputPart::Body, InputPart::Status, InputPart::Token],
             separator: ";".into(),

@@ -276,6 +276,9 @@ pub enum KeyRejected {
     /// The key is of a type other than RSA.
     #[error("only RSA keys are supported, found {0}")]
     NotRsa(Escaped),
+    /// The key's expiry (a key-exchange response's `ExpirationUtc`) has passed.
+    #[error("the key has already expired; ask for a new key pair")]
+    Expired,
     /// A symmetric (`kty: oct`) key: shared secrets are never accepted.
     #[error(
         "this is a symmetric (oct) key; only RSA public and private keys are accepted, never a shared secret"

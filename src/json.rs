@@ -345,17 +345,25 @@ pub(crate) fn payload_error<'a, T: serde::Deserialize<'a>>(
         }
         .into();
     }
+    Malformed::PayloadType(data_error_detail::<T>(bytes, e)).into()
+}
+
+/// Where a data error happened (the member path) and what the type
+/// expected, never the value; the failed parse runs again with path tracking.
+pub(crate) fn data_error_detail<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    e: &serde_json::Error,
+) -> String {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let path = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Err(e) => e.path().to_string(),
         Ok(_) => ".".to_owned(),
     };
-    Malformed::PayloadType(format!(
+    format!(
         "at {}: {}",
         Escaped::new(&path),
         mismatch_without_value(&e.to_string())
-    ))
-    .into()
+    )
 }
 
 /// Keeps what a serde data error says about the target type and drops

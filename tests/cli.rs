@@ -714,3 +714,100 @@ fn private_keys_export_as_standard_pem() {
         key.public_key()
     );
 }
+
+/// A `curl -D` dump carries the status: it is used, a contradicting
+/// `--status` is refused, and `--headers -` reads the dump from standard
+/// input; a key-exchange response works as a `--key`; a token whose `kid`
+/// does not match a `--key` without `--kid` gets a hint.
+#[test]
+fn response_verify_reads_dumps_and_key_exchange_files() {
+    let dir = tempdir().join("dumps");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = data("keys/rsa2048.pkcs8.pem");
+    let body = br#"{"error":"not found"}"#;
+    let signed = run(
+        &[
+            "response",
+            "sign",
+            "--key",
+            path(&key),
+            "--kid",
+            "4f1c",
+            "--status",
+            "404",
+        ],
+        body,
+    );
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    let dump = format!(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\n{}\r\n",
+        String::from_utf8(signed.stdout)
+            .unwrap()
+            .replace('\n', "\r\n")
+    );
+    let (dump_path, body_path, exchange) = (
+        dir.join("dump.txt"),
+        dir.join("body.json"),
+        dir.join("kx.json"),
+    );
+    std::fs::write(&dump_path, &dump).unwrap();
+    std::fs::write(&body_path, body).unwrap();
+    let spki = std::fs::read_to_string(data("keys/rsa2048.spki.b64")).unwrap();
+    std::fs::write(
+        &exchange,
+        format!(
+            r#"{{"UniqueId":"4f1c","Key":"{}","ExpirationUtc":"2030-01-01T00:00:00Z","Algorithm":"RSA-PSS-SHA384"}}"#,
+            spki.trim()
+        ),
+    )
+    .unwrap();
+    let verify = |extra: &[&str], stdin: &[u8]| {
+        let mut args = vec!["response", "verify", "--key", path(&exchange)];
+        args.extend_from_slice(extra);
+        run(&args, stdin)
+    };
+    // The status comes from the dump.
+    let r = verify(&["--headers", path(&dump_path)], body);
+    assert_eq!(
+        (r.code, r.stdout.as_slice()),
+        (0, &body[..]),
+        "{}",
+        r.stderr
+    );
+    // A contradicting --status is a usage error; an agreeing one is fine.
+    assert_eq!(
+        verify(&["--headers", path(&dump_path), "--status", "200"], body).code,
+        2
+    );
+    assert_eq!(
+        verify(&["--headers", path(&dump_path), "--status", "404"], body).code,
+        0
+    );
+    // --headers - reads the dump from standard input, the body from a file.
+    let r = verify(&["--headers", "-", path(&body_path)], dump.as_bytes());
+    assert_eq!(
+        (r.code, r.stdout.as_slice()),
+        (0, &body[..]),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(verify(&["--headers", "-"], dump.as_bytes()).code, 2);
+    // A key-exchange file names its own kid and algorithm.
+    assert_eq!(
+        verify(&["--kid", "x", "--headers", path(&dump_path)], body).code,
+        2
+    );
+
+    // verify --key without --kid, on a token with a kid: the hint.
+    let token = run(&["sign", "--key", path(&key), "--kid", "4f1c"], b"{}").stdout;
+    let r = run(
+        &["verify", "--key", path(&data("keys/rsa2048.spki.pem"))],
+        &token,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("unknown key id") && r.stderr.contains("--kid"),
+        "{}",
+        r.stderr
+    );
+}

@@ -475,11 +475,30 @@ fn key_exchange_responses() {
             "duplicate",
         ),
         (r#"{"UniqueId":"x","Key":"AAAA"}"#.to_owned(), "DER"),
-        (r#"{"Key":"AAAA"}"#.to_owned(), "key-exchange"),
+        // A missing member is named.
+        (r#"{"Key":"AAAA"}"#.to_owned(), "missing field `UniqueId`"),
+        // .NET's offset-less DateTime needs the explicit opt-in.
+        (response("PS384", "2030-01-01T00:00:00"), "assuming_utc"),
+        // A key that has already expired is refused, not loaded silently.
+        (response("PS384", "2020-01-01T00:00:00Z"), "already expired"),
     ] {
         let err = VerificationKey::from_key_exchange(&json, Algorithm::PS384).unwrap_err();
         assert!(err.to_string().contains(expected), "{json}: {err}");
     }
+    let key = VerificationKey::from_key_exchange_assuming_utc(
+        &response("PS384", "2030-01-01T00:00:00"),
+        Algorithm::PS384,
+    )
+    .unwrap();
+    assert_eq!(
+        key.expires_at(),
+        Some(UNIX_EPOCH + Duration::from_secs(1_893_456_000))
+    );
+    // A Key given as PEM is read too.
+    let pem = data("keys/rsa2048.spki.pem");
+    let json = serde_json::json!({"UniqueId": "p", "Key": pem}).to_string();
+    let key = VerificationKey::from_key_exchange(&json, Algorithm::PS384).unwrap();
+    assert_eq!(key.public_key().unwrap(), &public('a'));
 }
 
 /// N threads verify while another rotates B in and out, then replaces A by C.

@@ -237,14 +237,16 @@ struct ResponseSignArgs {
 struct ResponseVerifyArgs {
     #[command(flatten)]
     keys: KeyOptions,
-    /// HTTP status of the response.
-    #[arg(long, default_value_t = 200)]
-    status: u16,
+    /// HTTP status of the response (default: the `HTTP/…` status line of
+    /// the headers file, else 200).
+    #[arg(long)]
+    status: Option<u16>,
     /// Where the signature is.
     #[arg(long, value_enum, default_value = "headers")]
     mode: Mode,
-    /// File of `Name: value` header lines (headers mode).
-    #[arg(long, value_name = "FILE")]
+    /// File of `Name: value` header lines (headers mode), such as `curl -D`
+    /// writes; `-` reads standard input (the body must then be a file).
+    #[arg(long, value_name = "FILE|-")]
     headers: Option<PathBuf>,
     /// Private key to decrypt an encrypted (MLE) body in jwt mode.
     #[arg(long, value_name = "FILE")]
@@ -475,6 +477,16 @@ fn registry(
         .into_iter()
         .zip(&options.key)
     {
+        if let Some(key) = key_exchange(path, default_alg)? {
+            if kid.is_some() || alg.is_some() {
+                return Err(Failure::Usage(format!(
+                    "{} is a key-exchange response, which names its own key id and algorithm: drop --kid and --alg",
+                    path.display()
+                )));
+            }
+            keys.push(key);
+            continue;
+        }
         let public = load_public(path)?;
         let kid = kid.map_or_else(|| public.thumbprint(), |i| options.kid[i].clone());
         let alg = alg.map_or(default_alg, |i| options.alg[i]);
@@ -483,6 +495,23 @@ fn registry(
         );
     }
     KeyRegistry::from_keys(keys).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+/// A key-exchange "Generate Key Pair" response (`{"UniqueId", "Key",
+/// "ExpirationUtc", "Algorithm"}`), if that is what the file holds.
+fn key_exchange(path: &Path, default_alg: Algorithm) -> Result<Option<VerificationKey>, Failure> {
+    let bytes = read_file(path)?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(None);
+    };
+    let looks_like_one = text.trim_start().starts_with('{')
+        && (text.contains("\"UniqueId\"") || text.contains("\"uniqueId\""));
+    if !looks_like_one {
+        return Ok(None);
+    }
+    VerificationKey::from_key_exchange(text, default_alg)
+        .map(Some)
+        .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))
 }
 
 fn keygen(args: &KeygenArgs) -> Outcome {
@@ -567,7 +596,10 @@ fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
         if let Some(decrypter) = decrypter {
             verifier = verifier.with_decrypter(decrypter);
         }
-        verifier.verify_embedded(token.as_bytes())?.into_payload()
+        verifier
+            .verify_embedded(token.as_bytes())
+            .map_err(|e| with_kid_hint(e, &args.keys))?
+            .into_payload()
     } else {
         // A JWT: the request profile's verifier, as the library runs it
         // (a JSON object, every claim rule, b64 refused), after opening an
@@ -596,10 +628,22 @@ fn verify(args: &VerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
             .with_limits(input_limits())
             .with_claims(policy)
             .require_kid(args.require_kid)
-            .verify_bytes(jwt)?
+            .verify_bytes(jwt)
+            .map_err(|e| with_kid_hint(e, &args.keys))?
             .into_payload()
     };
     write_stdout(&payload)
+}
+
+/// An unknown key id, when a `--key` was given without `--kid`, gets a hint:
+/// such a key is known by its thumbprint, not by the token's `kid`.
+fn with_kid_hint(e: Error, keys: &KeyOptions) -> Failure {
+    match e {
+        Error::UnknownKeyId(_) if keys.kid.len() < keys.key.len() => Failure::Rejected(format!(
+            "{e}; a --key without --kid is known by its RFC 7638 thumbprint: name it with --kid (the token's key id) after its --key"
+        )),
+        e => e.into(),
+    }
 }
 
 fn inspect(args: &InspectArgs) -> Outcome {
@@ -686,32 +730,64 @@ fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> O
     if let Some(path) = &args.decrypt_key {
         verifier = verifier.with_decrypter(Arc::new(RsaDecrypter::new(&load_private(path)?)?));
     }
-    let headers = match (&args.headers, args.mode) {
+    let from_stdin = args.headers.as_deref() == Some(Path::new("-"));
+    if from_stdin && matches!(args.input.as_deref(), None | Some("-")) {
+        return Err(Failure::Usage(
+            "--headers - reads standard input, so give the body as a file".into(),
+        ));
+    }
+    let dump = match (&args.headers, args.mode) {
+        (Some(_), _) if from_stdin => parse_header_lines(&read_input(None)?)?,
         (Some(path), _) => parse_header_lines(&read_file(path)?)?,
         (None, Mode::Headers) => {
             return Err(Failure::Usage("headers mode needs --headers FILE".into()));
         }
-        (None, Mode::Jwt) => Vec::new(),
+        (None, Mode::Jwt) => HeaderDump::default(),
+    };
+    let status = match (args.status, dump.status) {
+        (Some(given), Some(dumped)) if given != dumped => {
+            return Err(Failure::Usage(format!(
+                "--status {given} contradicts the headers file's status line ({dumped})"
+            )));
+        }
+        (Some(status), _) | (None, Some(status)) => status,
+        (None, None) => 200,
     };
     let body = read_input(args.input.as_deref())?;
-    let verified = verifier.verify(args.mode.into(), args.status, headers, &body)?;
+    let verified = verifier.verify(args.mode.into(), status, dump.headers, &body)?;
     write_stdout(verified.payload())
 }
 
-/// Reads `Name: value` lines; blank lines and an HTTP status line are skipped.
-fn parse_header_lines(text: &[u8]) -> Result<Vec<(String, String)>, Failure> {
+/// What a headers file holds: the status of its `HTTP/…` line, if any, and
+/// its `Name: value` lines.
+#[derive(Default)]
+struct HeaderDump {
+    status: Option<u16>,
+    headers: Vec<(String, String)>,
+}
+
+/// Reads `Name: value` lines; blank lines are skipped, and an `HTTP/1.1 404
+/// Not Found` status line (as `curl -D` writes) gives the status. With
+/// several (a redirect followed), the last response's counts.
+fn parse_header_lines(text: &[u8]) -> Result<HeaderDump, Failure> {
     let text = std::str::from_utf8(text)
         .map_err(|_| Failure::Rejected("the headers file is not UTF-8".into()))?;
-    let mut headers = Vec::new();
-    for line in text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("HTTP/"))
-    {
+    let mut dump = HeaderDump::default();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("HTTP/") {
+            let code = line.split_whitespace().nth(1).unwrap_or_default();
+            let status = code.parse().ok().filter(|s| (100..=999).contains(s));
+            dump.status = Some(status.ok_or_else(|| {
+                Failure::Rejected("the headers file's status line has no valid status".into())
+            })?);
+            dump.headers.clear();
+            continue;
+        }
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| Failure::Rejected("a header line has no ':'".into()))?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        dump.headers
+            .push((name.trim().to_owned(), value.trim().to_owned()));
     }
-    Ok(headers)
+    Ok(dump)
 }

@@ -3,7 +3,9 @@
 use serde::Deserialize;
 
 use super::{VerificationKey, rfc3339};
-use crate::error::{Error, Escaped, Segment};
+use std::time::SystemTime;
+
+use crate::error::{Error, Escaped, KeyRejected, Segment};
 use crate::{Algorithm, PublicKey, json};
 
 /// The "Generate Key Pair" response of a key-exchange API.
@@ -21,7 +23,7 @@ struct KeyExchangeResponse {
 
 impl VerificationKey {
     /// Reads a key-exchange "Generate Key Pair" response:
-    /// `{"UniqueId": …, "Key": <base64 SPKI DER>, "ExpirationUtc": <RFC 3339>, "Algorithm": …}`.
+    /// `{"UniqueId": …, "Key": <base64 SPKI DER, or PEM>, "ExpirationUtc": <RFC 3339>, "Algorithm": …}`.
     ///
     /// `UniqueId` becomes the key id and `ExpirationUtc` the expiry. The
     /// algorithm name is read as a JOSE name (`PS384`) or a descriptive one
@@ -42,36 +44,78 @@ impl VerificationKey {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for invalid JSON or an unreadable date,
-    /// [`Error::UnsupportedAlgorithm`] for an algorithm it cannot map, and the
-    /// errors of [`PublicKey::from_base64_der`].
+    /// [`Error::Malformed`] for invalid JSON, a missing member (named) or an
+    /// unreadable date, [`Error::UnsupportedAlgorithm`] for an algorithm it
+    /// cannot map, [`KeyRejected::Expired`] for a key whose `ExpirationUtc`
+    /// has passed, and the errors of [`PublicKey::from_base64_der`] (or of
+    /// [`PublicKey::from_pem`], for a `Key` given as PEM).
     pub fn from_key_exchange(json: &str, default_alg: Algorithm) -> Result<Self, Error> {
-        json::check(json.as_bytes(), Segment::Payload, 4)
-            .map_err(|e| Error::key(format!("key-exchange response: {e}")))?;
-        let response: KeyExchangeResponse = serde_json::from_str(json)
-            .map_err(|e| Error::key(format!("key-exchange response: {}", json::describe(&e))))?;
-        let algorithm = match response.algorithm.as_deref() {
-            None => default_alg,
-            Some(name) => algorithm_from_vendor_name(name)?,
-        };
-        let key = VerificationKey::new(
-            response.unique_id,
-            PublicKey::from_base64_der(&response.key)?,
-            algorithm,
-        )?;
-        match response.expiration_utc.as_deref() {
-            None => Ok(key),
-            Some(text) => {
-                let at = rfc3339::parse(text).ok_or_else(|| {
-                    Error::key(format!(
-                        "ExpirationUtc {} is not an RFC 3339 date-time",
-                        Escaped::new(text)
-                    ))
-                })?;
-                Ok(key.with_expiry(at))
-            }
-        }
+        read_key_exchange(json, default_alg, false)
     }
+
+    /// As [`VerificationKey::from_key_exchange`], reading an `ExpirationUtc`
+    /// without a UTC offset (what .NET's `DateTime` writes,
+    /// `"2030-01-01T00:00:00"`) as UTC. Opt in only when the API is known to
+    /// mean UTC: the member's name says so, the text does not.
+    ///
+    /// # Errors
+    ///
+    /// As for [`VerificationKey::from_key_exchange`].
+    pub fn from_key_exchange_assuming_utc(
+        json: &str,
+        default_alg: Algorithm,
+    ) -> Result<Self, Error> {
+        read_key_exchange(json, default_alg, true)
+    }
+}
+
+fn read_key_exchange(
+    json: &str,
+    default_alg: Algorithm,
+    offsetless_is_utc: bool,
+) -> Result<VerificationKey, Error> {
+    json::check(json.as_bytes(), Segment::Payload, 4)
+        .map_err(|e| Error::key(format!("key-exchange response: {e}")))?;
+    let response: KeyExchangeResponse = serde_json::from_str(json).map_err(|e| {
+        let detail = match e.classify() {
+            // A missing or mistyped member is named.
+            serde_json::error::Category::Data => {
+                json::data_error_detail::<KeyExchangeResponse>(json.as_bytes(), &e)
+            }
+            _ => json::describe(&e),
+        };
+        Error::key(format!("key-exchange response: {detail}"))
+    })?;
+    let algorithm = match response.algorithm.as_deref() {
+        None => default_alg,
+        Some(name) => algorithm_from_vendor_name(name)?,
+    };
+    // Some APIs hand out the key as PEM rather than bare base64 DER.
+    let public = if response.key.trim_start().starts_with("-----BEGIN") {
+        PublicKey::from_pem(&response.key)?
+    } else {
+        PublicKey::from_base64_der(&response.key)?
+    };
+    let key = VerificationKey::new(response.unique_id, public, algorithm)?;
+    let Some(text) = response.expiration_utc.as_deref() else {
+        return Ok(key);
+    };
+    let at = rfc3339::parse_with(text, offsetless_is_utc).ok_or_else(|| {
+        let hint = if offsetless_is_utc {
+            ""
+        } else {
+            " (without an offset? from_key_exchange_assuming_utc reads it as UTC)"
+        };
+        Error::key(format!(
+            "ExpirationUtc {} is not an RFC 3339 date-time{hint}",
+            Escaped::new(text)
+        ))
+    })?;
+    // A key that has already expired could never verify: say so now.
+    if at <= SystemTime::now() {
+        return Err(KeyRejected::Expired.into());
+    }
+    Ok(key.with_expiry(at))
 }
 
 /// Maps the names vendors give RSA signature schemes to [`Algorithm`].

@@ -3,9 +3,16 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, years 1970..=9999.
-pub(crate) fn parse(text: &str) -> Option<SystemTime> {
+#[cfg(test)]
+fn parse(text: &str) -> Option<SystemTime> {
+    parse_with(text, false)
+}
+
+/// Parses an RFC 3339 date-time as `parse` does; with `offsetless_is_utc`, a date-time without an offset
+/// (.NET's `DateTime` default, `2030-01-01T00:00:00`) is read as UTC.
+pub(crate) fn parse_with(text: &str, offsetless_is_utc: bool) -> Option<SystemTime> {
     let b = text.as_bytes();
-    if b.len() < 20
+    if b.len() < 19
         || b[4] != b'-'
         || b[7] != b'-'
         || !matches!(b[10], b'T' | b't' | b' ')
@@ -45,6 +52,7 @@ pub(crate) fn parse(text: &str) -> Option<SystemTime> {
         rest = &rest[1 + digits..];
     }
     let offset_seconds: i64 = match rest {
+        [] if offsetless_is_utc => 0,
         [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let digits = [*h1, *h2, *m1, *m2];
@@ -112,6 +120,19 @@ mod tests {
                 .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
                 .map(|d| d.subsec_millis()),
             Some(409)
+        );
+    }
+
+    #[test]
+    fn offsetless_only_on_request() {
+        assert_eq!(parse("2030-01-01T00:00:00"), None);
+        assert_eq!(
+            parse_with("2030-01-01T00:00:00", true),
+            parse("2030-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_with("2030-01-01T00:00:00.5", true),
+            parse("2030-01-01T00:00:00.5Z")
         );
     }
 

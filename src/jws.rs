@@ -6,4 +6,6 @@ mod header;
 pub use compact::{sign, sign_async, sign_detached, sign_with_raw_header, verify, verify_detached};
 pub use header::Header;
 
-pub(crate) use compact::{Parsed, is_compact_jwe, parse};
+pub(crate) use compact::{
+    Parsed, is_compact_jwe, parse, sign_with_header_json, sign_with_header_json_async,
+};

@@ -3,6 +3,7 @@
 //! registered keys before acting on it.
 
 mod content_type;
+mod node;
 mod signer;
 mod verifier;
 

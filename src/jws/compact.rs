@@ -234,6 +234,28 @@ pub fn sign_with_raw_header(
     sign_raw(&header, header_json, payload, signer, false)
 }
 
+/// Signs with these exact header octets (already serialized from `header`).
+pub(crate) fn sign_with_header_json(
+    header: &Header,
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &dyn Signer,
+) -> Result<String, Error> {
+    sign_raw(header, header_json, payload, signer, false)
+}
+
+/// As [`sign_with_header_json`], with a signer that answers asynchronously.
+pub(crate) async fn sign_with_header_json_async<S: AsyncSigner + ?Sized>(
+    header: &Header,
+    header_json: &[u8],
+    payload: &[u8],
+    signer: &S,
+) -> Result<String, Error> {
+    let pending = Pending::new(header, header_json, payload, signer.algorithm(), false)?;
+    let signature = signer.sign_async(pending.signing_input()).await?;
+    Ok(pending.finish(&signature))
+}
+
 fn sign_raw(
     header: &Header,
     header_json: &[u8],
@@ -258,9 +280,7 @@ pub async fn sign_async<S: AsyncSigner + ?Sized>(
     signer: &S,
 ) -> Result<String, Error> {
     let header_json = header.to_json()?;
-    let pending = Pending::new(header, &header_json, payload, signer.algorithm(), false)?;
-    let signature = signer.sign_async(pending.signing_input()).await?;
-    Ok(pending.finish(&signature))
+    sign_with_header_json_async(header, &header_json, payload, signer).await
 }
 
 /// A compact JWS waiting for its signature.

@@ -37,6 +37,7 @@ pub struct RequestSigner<S = Arc<dyn Signer>> {
     iat: bool,
     ttl: Option<Duration>,
     jti: bool,
+    node: bool,
     clock: Arc<dyn Clock>,
     limits: Limits,
 }
@@ -71,6 +72,7 @@ impl<S: SigningSource> RequestSigner<S> {
             iat: true,
             ttl: None,
             jti: false,
+            node: false,
             clock: Arc::new(SystemClock),
             limits: Limits::default(),
         }
@@ -94,6 +96,38 @@ impl<S: SigningSource> RequestSigner<S> {
     #[must_use]
     pub fn with_jti(mut self) -> Self {
         self.jti = true;
+        self
+    }
+
+    /// Produces exactly the bytes Node's `jsonwebtoken` does for
+    /// `jwt.sign(JSON.parse(body), key, { algorithm, keyid })` (with
+    /// `expiresIn` as [`RequestSigner::with_ttl`], `jwtid` as
+    /// [`RequestSigner::with_jti`], `noTimestamp` as
+    /// [`RequestSigner::without_iat`]), so a Rust signing service can take a
+    /// Node one's place with no token changing: compact JSON, numbers as
+    /// JavaScript prints them, array-index keys first as JavaScript orders
+    /// them, the header as `{"alg","typ","kid"}`. Node's refusals are kept:
+    /// a non-numeric `iat`, `exp` or `nbf`, or a payload that already has
+    /// the `exp` or `jti` the signer would add. Without this, the client's
+    /// bytes are signed as they are.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), signed_payloads::Error> {
+    /// use std::sync::Arc;
+    /// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, dangerous, Limits};
+    /// use signed_payloads::request::RequestSigner;
+    /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
+    /// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")))
+    ///     .node_compatible()
+    ///     .without_iat();
+    /// let token = signer.sign_json(b"{ \"amount\": 100.0, \"2\": \"b\", \"1\": \"a\" }")?;
+    /// let (_, payload) = dangerous::decode_unverified(&token, &Limits::default())?;
+    /// assert_eq!(payload, br#"{"1":"a","2":"b","amount":100}"#);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn node_compatible(mut self) -> Self {
+        self.node = true;
         self
     }
 
@@ -126,8 +160,14 @@ impl<S: SigningSource> RequestSigner<S> {
     ///
     /// As for [`RequestSigner::sign_json`].
     pub async fn sign_json_async(&self, json: &[u8]) -> Result<String, Error> {
-        let (header, payload, signer) = self.prepare(json)?;
-        jws::sign_async(&header, &payload, &*signer).await
+        let prepared = self.prepare(json)?;
+        jws::sign_with_header_json_async(
+            &prepared.header,
+            &prepared.header_json,
+            &prepared.payload,
+            &*prepared.signer,
+        )
+        .await
     }
 
     /// Everything before the signature: the payload checked and its claims
@@ -135,11 +175,34 @@ impl<S: SigningSource> RequestSigner<S> {
     fn prepare(&self, json: &[u8]) -> Result<Prepared<S::Current>, Error> {
         self.limits.check_size("payload", json.len())?;
         json::check(json, Segment::Payload, self.limits.max_json_depth())?;
-        let payload = self.with_claims(json)?;
         let signer = self.key.current()?;
         let mut header = Header::new(signer.algorithm()).with_typ("JWT");
         header.kid = signer.key_id().map(str::to_owned);
-        Ok((header, payload, signer))
+        let (header_json, payload) = if self.node {
+            let claims = super::node::NodeClaims {
+                now: self.now(),
+                iat: self.iat,
+                exp_after: self.ttl.map(|ttl| ttl.as_secs()),
+                jti: self.jti.then(random_jti).transpose()?,
+            };
+            let header_json = super::node::header_json(header.alg.as_str(), header.kid.as_deref());
+            (header_json, super::node::payload(json, &claims)?)
+        } else {
+            (header.to_json()?, self.with_claims(json)?)
+        };
+        Ok(Prepared {
+            header,
+            header_json,
+            payload,
+            signer,
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 
     /// Appends the configured claims the payload does not already have.
@@ -156,11 +219,7 @@ impl<S: SigningSource> RequestSigner<S> {
         }
         let members: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(json).map_err(|_| crate::ClaimError::NotAnObject)?;
-        let now = self
-            .clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = self.now();
         let mut added = String::new();
         let mut add = |name: &str, value: String| {
             if !members.contains_key(name) {
@@ -174,9 +233,7 @@ impl<S: SigningSource> RequestSigner<S> {
             add("exp", now.saturating_add(ttl.as_secs()).to_string());
         }
         if self.jti {
-            let mut id = [0u8; 16];
-            backend::fill_random(&mut id)?;
-            add("jti", format!("\"{}\"", base64url::encode(&id)));
+            add("jti", format!("\"{}\"", random_jti()?));
         }
         let mut out = Vec::with_capacity(json.len() + added.len());
         out.extend_from_slice(head);
@@ -191,8 +248,21 @@ impl<S: SigningSource> RequestSigner<S> {
     }
 }
 
-/// A token about to be signed: its header, its payload, and the signer.
-type Prepared<C> = (Header, Vec<u8>, Arc<C>);
+/// A random 128-bit `jti`, base64url.
+fn random_jti() -> Result<String, Error> {
+    let mut id = [0u8; 16];
+    backend::fill_random(&mut id)?;
+    Ok(base64url::encode(&id))
+}
+
+/// A token about to be signed: its header (and the exact octets it is
+/// sent as), its payload, and the signer.
+struct Prepared<C: ?Sized> {
+    header: Header,
+    header_json: Vec<u8>,
+    payload: Vec<u8>,
+    signer: Arc<C>,
+}
 
 impl<S: SigningSource<Current = dyn Signer>> RequestSigner<S> {
     /// Serializes `payload` to JSON and signs it.
@@ -213,8 +283,13 @@ impl<S: SigningSource<Current = dyn Signer>> RequestSigner<S> {
     /// [`Error::TooLarge`] above the limits, [`Error::NoSigningKey`] when no
     /// rotating key is usable, or the signer's error.
     pub fn sign_json(&self, json: &[u8]) -> Result<String, Error> {
-        let (header, payload, signer) = self.prepare(json)?;
-        jws::sign(&header, &payload, &*signer)
+        let prepared = self.prepare(json)?;
+        jws::sign_with_header_json(
+            &prepared.header,
+            &prepared.header_json,
+            &prepared.payload,
+            &*prepared.signer,
+        )
     }
 }
 
@@ -225,6 +300,7 @@ impl<S: fmt::Debug> fmt::Debug for RequestSigner<S> {
             .field("iat", &self.iat)
             .field("ttl", &self.ttl)
             .field("jti", &self.jti)
+            .field("node_compatible", &self.node)
             .finish_non_exhaustive()
     }
 }

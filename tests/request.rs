@@ -615,3 +615,24 @@ fn a_maximum_age_bounds_iat_only_tokens_and_lets_them_be_remembered() {
         Err(Error::Claim(ClaimError::NoReplayWindow))
     ));
 }
+
+/// A date claim that is not a number is refused before signing (every
+/// verifier would refuse the token, and Node refuses to sign it).
+#[test]
+fn the_signer_refuses_non_numeric_date_claims() {
+    let signer = RequestSigner::new(rsa_signer()).without_iat();
+    for (payload, claim) in [
+        (r#"{"exp":"soon"}"#, "exp"),
+        (r#"{"iat":null}"#, "iat"),
+        (r#"{"nbf":[1]}"#, "nbf"),
+    ] {
+        assert!(
+            matches!(
+                signer.sign_json(payload.as_bytes()),
+                Err(Error::Claim(ClaimError::WrongType(name))) if name == claim
+            ),
+            "{payload}"
+        );
+    }
+    signer.sign_json(br#"{"exp":1800000300}"#).unwrap();
+}

@@ -214,11 +214,18 @@ impl<S: SigningSource> RequestSigner<S> {
         else {
             return Err(crate::ClaimError::NotAnObject.into());
         };
+        let members: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(json).map_err(|_| crate::ClaimError::NotAnObject)?;
+        // A date claim that is not a number would be refused by every
+        // verifier (and by Node before signing): refuse it here.
+        for name in ["iat", "exp", "nbf"] {
+            if members.get(name).is_some_and(|v| !v.is_number()) {
+                return Err(crate::ClaimError::WrongType(name).into());
+            }
+        }
         if !self.iat && self.ttl.is_none() && !self.jti {
             return Ok(json.to_vec());
         }
-        let members: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(json).map_err(|_| crate::ClaimError::NotAnObject)?;
         let now = self.now();
         let mut added = String::new();
         let mut add = |name: &str, value: String| {

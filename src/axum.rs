@@ -125,9 +125,11 @@ impl SignedJsonRejection {
                 "malformed_request",
                 "the request body is not a well-formed signed payload",
             ),
+            // A replay store's write may still land after it timed out, so
+            // the same token could then look replayed: a new one is needed.
             StatusCode::SERVICE_UNAVAILABLE => (
                 "unavailable",
-                "the signed payload cannot be verified now; try again later",
+                "the signed payload cannot be verified now; sign it again and retry later",
             ),
             StatusCode::INTERNAL_SERVER_ERROR => (
                 "internal_error",

@@ -406,3 +406,78 @@ async fn store_passwords_stay_out_of_debug_and_errors() {
     assert!(matches!(e, Error::Config(_)), "{e}");
     assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }
+
+/// A store that takes a while to answer and counts its queries.
+#[derive(Debug)]
+struct Slow {
+    inner: MemoryKeyStore,
+    lookups: AtomicUsize,
+}
+
+impl KeyStore for Slow {
+    fn active_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
+        Box::pin(async move {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            self.inner.active_keys(tenant).await
+        })
+    }
+    fn add_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a VerificationKey,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.add_key(tenant, key, actor)
+    }
+    fn retire_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        kid: &'a str,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.retire_key(tenant, kid, actor)
+    }
+    fn list_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<signed_payloads::store::KeyRecord>> {
+        self.inner.list_keys(tenant)
+    }
+}
+
+/// When a popular tenant's entry expires, the requests that miss together
+/// wait for one query instead of each asking the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_for_one_tenant_make_one_query() {
+    let store = Arc::new(Slow {
+        inner: MemoryKeyStore::new(),
+        lookups: AtomicUsize::new(0),
+    });
+    store
+        .inner
+        .add_key("t1", &public("k1", A), "ops")
+        .await
+        .unwrap();
+    let keys = Arc::new(TenantKeys::new(store.clone()).with_ttl(Duration::from_millis(200)));
+    keys.key_set("t1").await.unwrap();
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let keys = Arc::clone(&keys);
+            tokio::spawn(async move { keys.key_set("t1").await.map(|set| set.len()) })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(
+        store.lookups.load(Ordering::SeqCst),
+        2,
+        "one query for 200 misses"
+    );
+}

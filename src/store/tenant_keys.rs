@@ -51,6 +51,9 @@ pub struct TenantKeys {
 struct Cache {
     entries: HashMap<String, Entry>,
     order: VecDeque<(String, Instant)>,
+    /// One gate per tenant being fetched: concurrent misses wait for the
+    /// one query instead of each querying the store.
+    fetching: HashMap<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -105,11 +108,28 @@ impl TenantKeys {
     /// keys that break the key-set rules ([`Error::KeyLimit`], ...) are
     /// refused as they are.
     pub async fn key_set(&self, tenant: &str) -> Result<Arc<KeySet>, Error> {
-        if let Some(entry) = self.lock().entries.get(tenant) {
-            if entry.fetched.elapsed() < self.ttl {
-                return found(entry.keys.clone(), tenant);
-            }
+        if let Some(fresh) = self.fresh(tenant) {
+            return fresh;
         }
+        // Coalesce: one query per tenant per miss, however many requests
+        // missed together; the others wait for it and read its answer.
+        let gate = Gate::join(self, tenant);
+        let _turn = gate.gate.lock().await;
+        match self.fresh(tenant) {
+            Some(fresh) => fresh,
+            None => self.fetch(tenant).await,
+        }
+    }
+
+    /// The cached answer for `tenant` while it is fresh.
+    fn fresh(&self, tenant: &str) -> Option<Result<Arc<KeySet>, Error>> {
+        let cache = self.lock();
+        let entry = cache.entries.get(tenant)?;
+        (entry.fetched.elapsed() < self.ttl).then(|| found(entry.keys.clone(), tenant))
+    }
+
+    /// Asks the store, and caches the answer.
+    async fn fetch(&self, tenant: &str) -> Result<Arc<KeySet>, Error> {
         let keys = self.store.active_keys(tenant).await?;
         let keys = if keys.is_empty() {
             None
@@ -127,7 +147,7 @@ impl TenantKeys {
     /// each lookup into a scan of the whole cache under the lock.
     fn insert(&self, tenant: &str, keys: Option<Arc<KeySet>>) {
         let mut cache = self.lock();
-        let Cache { entries, order } = &mut *cache;
+        let Cache { entries, order, .. } = &mut *cache;
         let fetched = Instant::now();
         if !entries.contains_key(tenant) {
             while entries.len() >= self.capacity {
@@ -152,6 +172,32 @@ impl TenantKeys {
     fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
         // Entries are replaced whole; a panic cannot leave one half-written.
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A request's place at its tenant's fetch gate. Leaving it (done, or the
+/// request's future dropped) removes the gate once nobody else holds it, so
+/// made-up tenant ids leave nothing behind.
+struct Gate<'a> {
+    keys: &'a TenantKeys,
+    tenant: &'a str,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl<'a> Gate<'a> {
+    fn join(keys: &'a TenantKeys, tenant: &'a str) -> Self {
+        let gate = Arc::clone(keys.lock().fetching.entry(tenant.to_owned()).or_default());
+        Gate { keys, tenant, gate }
+    }
+}
+
+impl Drop for Gate<'_> {
+    fn drop(&mut self) {
+        let mut cache = self.keys.lock();
+        // The map's reference and this one: nobody else is at this gate.
+        if Arc::strong_count(&self.gate) <= 2 {
+            cache.fetching.remove(self.tenant);
+        }
     }
 }
 

@@ -41,6 +41,61 @@ struct PayloadRef<'a> {
     items: Vec<&'a str>,
 }
 
+/// The 1 KiB shape of the outside review: 50 string members.
+#[derive(Deserialize, Serialize)]
+struct Wide {
+    m00: String,
+    m01: String,
+    m02: String,
+    m03: String,
+    m04: String,
+    m05: String,
+    m06: String,
+    m07: String,
+    m08: String,
+    m09: String,
+    m10: String,
+    m11: String,
+    m12: String,
+    m13: String,
+    m14: String,
+    m15: String,
+    m16: String,
+    m17: String,
+    m18: String,
+    m19: String,
+    m20: String,
+    m21: String,
+    m22: String,
+    m23: String,
+    m24: String,
+    m25: String,
+    m26: String,
+    m27: String,
+    m28: String,
+    m29: String,
+    m30: String,
+    m31: String,
+    m32: String,
+    m33: String,
+    m34: String,
+    m35: String,
+    m36: String,
+    m37: String,
+    m38: String,
+    m39: String,
+    m40: String,
+    m41: String,
+    m42: String,
+    m43: String,
+    m44: String,
+    m45: String,
+    m46: String,
+    m47: String,
+    m48: String,
+    m49: String,
+}
+
 #[derive(Deserialize)]
 struct Big {
     #[allow(dead_code)] // read so that jsonwebtoken deserializes it
@@ -76,6 +131,15 @@ fn main() {
         iat: 1_800_000_000,
         items,
     })
+    .unwrap();
+    let wide: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|i| (format!("m{i:02}"), format!("value-{i:02}-abcdef").into()))
+        .collect();
+    let wide_token = jws::sign(
+        &Header::for_signer(&signer),
+        &serde_json::to_vec(&wide).unwrap(),
+        &signer,
+    )
     .unwrap();
     let big = format!(r#"{{"data":"{}"}}"#, "x".repeat((1 << 20) - 11)).into_bytes();
     let token = jws::sign(&Header::for_signer(&signer), &payload, &signer).unwrap();
@@ -141,6 +205,29 @@ fn main() {
                 drop(black_box(verifier.verify::<Payload>(&token).unwrap()))
             })
         }
+        "wide-floor" => {
+            // Hand-rolled: split, base64-simd, the parsed key's verify,
+            // serde_json into the struct. Nothing strict, no kid lookup.
+            repeat(n, || {
+                let token = black_box(wide_token.as_str());
+                let (input, sig) = token.rsplit_once('.').unwrap();
+                let (_, payload) = input.split_once('.').unwrap();
+                let sig = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(sig).unwrap();
+                rs256.verify_sig(input.as_bytes(), &sig).unwrap();
+                let payload = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(payload).unwrap();
+                drop(black_box(serde_json::from_slice::<Wide>(&payload).unwrap()));
+            })
+        }
+        "wide-typed" => repeat(n, || {
+            drop(black_box(
+                registry
+                    .snapshot()
+                    .verify(&wide_token, &limits)
+                    .unwrap()
+                    .deserialize_json::<Wide>(&limits)
+                    .unwrap(),
+            ))
+        }),
         "verify-jsonwebtoken" => repeat(n, || {
             drop(black_box(
                 jsonwebtoken::decode::<Payload>(&token, &jwt_key, &validation).unwrap(),

@@ -491,6 +491,29 @@ mod tests {
         assert!(!ok(&format!("{{{},\"k3\":0}}", many.join(","))));
     }
 
+    /// The fast scan on what the sort-at-close design must get right:
+    /// escaped spellings of one name, very wide objects (no hashing to
+    /// attack), names shared between sibling and nested objects, depth.
+    #[test]
+    fn fast_scan_on_escapes_width_and_nesting() {
+        let fast = |text: &str, depth| check_structure(text.as_bytes(), Segment::Payload, depth);
+        assert!(fast(r#"{"a":1,"\u0061":2}"#, 4).is_err());
+        assert!(fast(r#"{"\u00e9":1,"é":2}"#, 4).is_err());
+        assert!(fast(r#"{"a":{"a":1},"b":{"a":2},"c":[{"a":3},{"a":4}]}"#, 4).is_ok());
+        assert!(fast(r#"{"a":{"b":1},"b":{"b":2,"c":{"b":3}},"b":0}"#, 4).is_err());
+        let wide: Vec<String> = (0..20_000).map(|i| format!("\"m{i}\":{i}")).collect();
+        let wide = format!("{{{}}}", wide.join(","));
+        assert!(fast(&wide, 4).is_ok());
+        let twice = format!("{},\"m19999\":0}}", &wide[..wide.len() - 1]);
+        assert!(matches!(
+            fast(&twice, 4),
+            Err(Error::Malformed(Malformed::DuplicateMember { .. }))
+        ));
+        let deep = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(fast(&deep, 32).is_ok());
+        assert!(fast(&deep, 31).is_err());
+    }
+
     fn same_verdict(text: &str, depth: usize) {
         let reference = check(text.as_bytes(), Segment::Payload, depth);
         let fast = check_structure(text.as_bytes(), Segment::Payload, depth);

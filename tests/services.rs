@@ -182,6 +182,47 @@ async fn the_database_itself_refuses_rule_breaking_writes() {
     client.execute(insert, &[&t, &"k2"]).await.unwrap();
     let e = client.execute(insert, &[&t, &"k3"]).await.unwrap_err();
     assert_eq!(code(e), "23514", "the key-limit check constraint");
+
+    // The review's bypasses, each refused (schema version 2).
+    for table in ["signed_payloads_keys", "signed_payloads_tenants"] {
+        let e = client
+            .batch_execute(&format!("TRUNCATE {table} CASCADE"))
+            .await
+            .unwrap_err();
+        assert_eq!(code(e), "SPK03", "TRUNCATE {table}");
+    }
+    // Resetting the count to let two more keys in.
+    let e = client
+        .execute(
+            "UPDATE signed_payloads_tenants SET active_keys = 0 WHERE tenant = $1",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03", "the count is the key table's");
+    // A tenant row claiming keys it does not have.
+    let ghost = unique("ghost");
+    let e = client
+        .execute(
+            "INSERT INTO signed_payloads_tenants (tenant, active_keys) VALUES ($1, 2)",
+            &[&ghost],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03");
+    // A key retired before it was added.
+    let e = client
+        .execute(
+            "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by, added_at, retired_at, retired_by)
+             VALUES ($1, 'old', 'RS256', '\\x00', 'x', 'psql', now(), now() - interval '1 day', 'psql')",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "23514", "retired_at >= added_at");
+    // The store's own writes still work.
+    store.retire_key(&t, "k2", "ops").await.unwrap();
+    store.add_key(&t, &public("k4", B), "ops").await.unwrap();
 }
 
 /// Adds keys to `tenants` from many tasks at once; returns how many adds

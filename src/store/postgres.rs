@@ -12,8 +12,19 @@ use super::{KeyRecord, KeyStore, StoreFuture};
 use crate::error::{Error, Escaped};
 use crate::{Algorithm, PublicKey, VerificationKey};
 
-/// The schema, version 1; [`PostgresKeyStore::migrate`] applies it once.
-const MIGRATION_1: &str = include_str!("../../migrations/0001_key_store.sql");
+/// The schema's versions in order; [`PostgresKeyStore::migrate`] applies
+/// each once.
+const MIGRATIONS: [(i32, &str); 2] = [
+    (1, include_str!("../../migrations/0001_key_store.sql")),
+    (2, include_str!("../../migrations/0002_guards.sql")),
+];
+
+/// Every version, for operators who apply the schema with their own tool.
+const SCHEMA: &str = concat!(
+    include_str!("../../migrations/0001_key_store.sql"),
+    "\n",
+    include_str!("../../migrations/0002_guards.sql"),
+);
 
 /// An arbitrary constant naming this crate's migration lock.
 const MIGRATION_LOCK: i64 = 0x5350_4b53_0001;
@@ -94,7 +105,7 @@ impl PostgresKeyStore {
     /// The schema this crate ships, as SQL, for those who apply migrations
     /// with their own tool.
     pub fn schema_sql() -> &'static str {
-        MIGRATION_1
+        SCHEMA
     }
 
     /// Creates the schema if this database does not have it yet. Safe to
@@ -118,21 +129,23 @@ impl PostgresKeyStore {
             )
             .await
             .map_err(unavailable)?;
-            let applied = tx
-                .query_opt(
-                    "SELECT 1 FROM signed_payloads_migrations WHERE version = 1",
-                    &[],
-                )
-                .await
-                .map_err(unavailable)?;
-            if applied.is_none() {
-                tx.batch_execute(MIGRATION_1).await.map_err(unavailable)?;
-                tx.execute(
-                    "INSERT INTO signed_payloads_migrations (version) VALUES (1)",
-                    &[],
-                )
-                .await
-                .map_err(unavailable)?;
+            for (version, sql) in MIGRATIONS {
+                let applied = tx
+                    .query_opt(
+                        "SELECT 1 FROM signed_payloads_migrations WHERE version = $1",
+                        &[&version],
+                    )
+                    .await
+                    .map_err(unavailable)?;
+                if applied.is_none() {
+                    tx.batch_execute(sql).await.map_err(unavailable)?;
+                    tx.execute(
+                        "INSERT INTO signed_payloads_migrations (version) VALUES ($1)",
+                        &[&version],
+                    )
+                    .await
+                    .map_err(unavailable)?;
+                }
             }
             tx.commit().await.map_err(unavailable)
         })

@@ -3,7 +3,9 @@
 //!
 //! Run with `cargo run --example quickstart`.
 
-use signed_payloads::{Algorithm, Header, Limits, PrivateKey, RsaSigner, RsaVerifier, jws};
+use signed_payloads::{
+    Algorithm, Header, KeySet, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let private_key = PrivateKey::generate(2048)?;
@@ -24,11 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         token.len()
     );
 
-    let verifier = RsaVerifier::new(public_key, Algorithm::RS256)?;
+    // The verifying side registers the public key under its id; the
+    // token's kid picks it.
+    let keys = KeySet::new([VerificationKey::new(kid, public_key, Algorithm::RS256)?])?;
     let limits = Limits::default();
-    let verified = jws::verify(&token, &verifier, &limits)?;
+    let verified = keys.verify(&token, &limits)?;
     println!(
-        "verified: kid {}, payload {}",
+        "verified by key {}, payload {}",
         verified.key_id().unwrap_or("(none)"),
         String::from_utf8_lossy(verified.payload())
     );
@@ -39,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let at = first_dot + 10;
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered)?;
-    match jws::verify(&tampered, &verifier, &limits) {
+    match keys.verify(&tampered, &limits) {
         Ok(_) => return Err("a tampered token verified".into()),
         Err(e) => println!("tampered copy rejected: {e}"),
     }

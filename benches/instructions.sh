@@ -13,7 +13,7 @@ count() {
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='instructions::repeat*' \
         --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
-for op in verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
+for op in sign-raw sign-request verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
     m=$n
     case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac

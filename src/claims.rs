@@ -58,10 +58,21 @@ pub enum ClaimError {
 
 /// What a claim looked like in the JSON: absent, or present with any value (even `null`).
 #[derive(Default)]
-enum Claim {
+pub(crate) enum Claim {
     #[default]
     Absent,
     Present(Value),
+}
+
+impl Claim {
+    pub(crate) fn is_present(&self) -> bool {
+        matches!(self, Claim::Present(_))
+    }
+
+    /// Present with a value that is not a number.
+    pub(crate) fn is_non_numeric(&self) -> bool {
+        matches!(self, Claim::Present(v) if !v.is_number())
+    }
 }
 
 impl<'de> Deserialize<'de> for Claim {

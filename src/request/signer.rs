@@ -7,6 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::backend::active as backend;
+use crate::claims::Claim;
 use crate::error::{Error, Segment};
 use crate::{
     AsyncSigner, Clock, Header, Limits, Signer, SigningKeys, SigningSource, SystemClock, base64url,
@@ -174,7 +175,13 @@ impl<S: SigningSource> RequestSigner<S> {
     /// added, the signer chosen and the header built for it.
     fn prepare(&self, json: &[u8]) -> Result<Prepared<S::Current>, Error> {
         self.limits.check_size("payload", json.len())?;
-        json::check(json, Segment::Payload, self.limits.max_json_depth())?;
+        if self.node {
+            // The Node writer re-reads every value: the full strict check.
+            json::check(json, Segment::Payload, self.limits.max_json_depth())?;
+        } else {
+            // Duplicates and depth; the claims parse after it checks the grammar.
+            json::check_structure(json, Segment::Payload, self.limits.max_json_depth())?;
+        }
         let signer = self.key.current()?;
         let mut header = Header::new(signer.algorithm()).with_typ("JWT");
         header.kid = signer.key_id().map(str::to_owned);
@@ -214,12 +221,18 @@ impl<S: SigningSource> RequestSigner<S> {
         else {
             return Err(crate::ClaimError::NotAnObject.into());
         };
-        let members: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(json).map_err(|_| crate::ClaimError::NotAnObject)?;
+        // One parse of the claims this signer cares about (every other
+        // member skipped unallocated); it also checks the JSON grammar.
+        let claims: SignerClaims = serde_json::from_slice(json)
+            .map_err(|e| crate::json::payload_error::<SignerClaims>(json, &e))?;
         // A date claim that is not a number would be refused by every
         // verifier (and by Node before signing): refuse it here.
-        for name in ["iat", "exp", "nbf"] {
-            if members.get(name).is_some_and(|v| !v.is_number()) {
+        for (name, claim) in [
+            ("iat", &claims.iat),
+            ("exp", &claims.exp),
+            ("nbf", &claims.nbf),
+        ] {
+            if claim.is_non_numeric() {
                 return Err(crate::ClaimError::WrongType(name).into());
             }
         }
@@ -228,23 +241,32 @@ impl<S: SigningSource> RequestSigner<S> {
         }
         let now = self.now();
         let mut added = String::new();
-        let mut add = |name: &str, value: String| {
-            if !members.contains_key(name) {
+        let mut add = |present: bool, name: &str, value: String| {
+            if !present {
                 added.push_str(&format!(",\"{name}\":{value}"));
             }
         };
         if self.iat {
-            add("iat", now.to_string());
+            add(claims.iat.is_present(), "iat", now.to_string());
         }
         if let Some(ttl) = self.ttl {
-            add("exp", now.saturating_add(ttl.as_secs()).to_string());
+            add(
+                claims.exp.is_present(),
+                "exp",
+                now.saturating_add(ttl.as_secs()).to_string(),
+            );
         }
         if self.jti {
-            add("jti", format!("\"{}\"", random_jti()?));
+            add(
+                claims.jti.is_present(),
+                "jti",
+                format!("\"{}\"", random_jti()?),
+            );
         }
         let mut out = Vec::with_capacity(json.len() + added.len());
         out.extend_from_slice(head);
-        let added = if members.is_empty() {
+        // `{` and whitespace before the closing brace: an empty object.
+        let added = if head[1..].trim_ascii().is_empty() {
             added.trim_start_matches(',')
         } else {
             added.as_str()
@@ -253,6 +275,19 @@ impl<S: SigningSource> RequestSigner<S> {
         out.push(b'}');
         Ok(out)
     }
+}
+
+/// The members a request signer reads; every other one is skipped.
+#[derive(serde::Deserialize)]
+struct SignerClaims {
+    #[serde(default)]
+    iat: Claim,
+    #[serde(default)]
+    exp: Claim,
+    #[serde(default)]
+    nbf: Claim,
+    #[serde(default)]
+    jti: Claim,
 }
 
 /// A random 128-bit `jti`, base64url.

@@ -116,15 +116,13 @@ impl KeyRegistry {
     pub fn add(&self, key: VerificationKey) -> Result<(), Error> {
         self.write(|keys, history| {
             // A retried add of a key already there says so, before the limit.
-            if keys.iter().any(|k| k.kid() == key.kid()) {
-                return Err(Error::DuplicateKeyId(Escaped::new(key.kid())));
-            }
+            refuse_duplicate(&key, keys)?;
             if keys.len() >= MAX_ACTIVE_KEYS {
                 return Err(Error::KeyLimit {
                     limit: MAX_ACTIVE_KEYS,
                 });
             }
-            admit(&key, keys, history)?;
+            record(&key, history)?;
             keys.push(key);
             Ok(())
         })
@@ -208,9 +206,24 @@ fn admit(
     keys: &[VerificationKey],
     history: &mut HashMap<String, Option<String>>,
 ) -> Result<(), Error> {
+    refuse_duplicate(key, keys)?;
+    record(key, history)
+}
+
+/// An id is active at most once.
+fn refuse_duplicate(key: &VerificationKey, keys: &[VerificationKey]) -> Result<(), Error> {
     if keys.iter().any(|k| k.kid() == key.kid()) {
         return Err(Error::DuplicateKeyId(Escaped::new(key.kid())));
     }
+    Ok(())
+}
+
+/// An id is never bound to other material: checks `key` against the
+/// history, and records it there.
+fn record(
+    key: &VerificationKey,
+    history: &mut HashMap<String, Option<String>>,
+) -> Result<(), Error> {
     let fingerprint = key.fingerprint();
     match history.get(key.kid()) {
         // Same id, same material and algorithm: re-registering is allowed.

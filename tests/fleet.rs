@@ -118,11 +118,23 @@ async fn tenant_verifier_checks_each_tenant_against_its_own_keys() {
     ));
 }
 
-/// Counts the store calls, to see what the cache saves.
+/// Counts the store calls, to see what the cache saves; answers after
+/// `delay`, as a store across the network would.
 #[derive(Debug)]
 struct Counting {
     inner: MemoryKeyStore,
     lookups: AtomicUsize,
+    delay: Duration,
+}
+
+impl Counting {
+    fn new(delay: Duration) -> Self {
+        Counting {
+            inner: MemoryKeyStore::new(),
+            lookups: AtomicUsize::new(0),
+            delay,
+        }
+    }
 }
 
 impl KeyStore for Counting {
@@ -131,7 +143,12 @@ impl KeyStore for Counting {
         tenant: &'a str,
     ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        self.inner.active_keys(tenant)
+        Box::pin(async move {
+            if !self.delay.is_zero() {
+                tokio::time::sleep(self.delay).await;
+            }
+            self.inner.active_keys(tenant).await
+        })
     }
     fn add_key<'a>(
         &'a self,
@@ -159,10 +176,7 @@ impl KeyStore for Counting {
 
 #[tokio::test]
 async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
-    let store = Arc::new(Counting {
-        inner: MemoryKeyStore::new(),
-        lookups: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Counting::new(Duration::ZERO));
     store.add_key("t1", &public("old", A), "ops").await.unwrap();
     // Long enough that the steps below fit in it even on a loaded machine.
     let ttl = Duration::from_secs(1);
@@ -204,10 +218,7 @@ async fn the_cache_serves_within_its_ttl_and_picks_up_rotations_after() {
 
 #[tokio::test]
 async fn unknown_tenants_are_cached_and_the_cache_is_bounded() {
-    let store = Arc::new(Counting {
-        inner: MemoryKeyStore::new(),
-        lookups: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Counting::new(Duration::ZERO));
     let keys = TenantKeys::new(store.clone()).with_capacity(8);
     for _ in 0..3 {
         assert!(matches!(
@@ -407,56 +418,11 @@ async fn store_passwords_stay_out_of_debug_and_errors() {
     assert!(!format!("{e} {e:?}").contains("hunter2"), "{e:?}");
 }
 
-/// A store that takes a while to answer and counts its queries.
-#[derive(Debug)]
-struct Slow {
-    inner: MemoryKeyStore,
-    lookups: AtomicUsize,
-}
-
-impl KeyStore for Slow {
-    fn active_keys<'a>(
-        &'a self,
-        tenant: &'a str,
-    ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
-        Box::pin(async move {
-            self.lookups.fetch_add(1, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            self.inner.active_keys(tenant).await
-        })
-    }
-    fn add_key<'a>(
-        &'a self,
-        tenant: &'a str,
-        key: &'a VerificationKey,
-        actor: &'a str,
-    ) -> signed_payloads::store::StoreFuture<'a, ()> {
-        self.inner.add_key(tenant, key, actor)
-    }
-    fn retire_key<'a>(
-        &'a self,
-        tenant: &'a str,
-        kid: &'a str,
-        actor: &'a str,
-    ) -> signed_payloads::store::StoreFuture<'a, ()> {
-        self.inner.retire_key(tenant, kid, actor)
-    }
-    fn list_keys<'a>(
-        &'a self,
-        tenant: &'a str,
-    ) -> signed_payloads::store::StoreFuture<'a, Vec<signed_payloads::store::KeyRecord>> {
-        self.inner.list_keys(tenant)
-    }
-}
-
 /// When a popular tenant's entry expires, the requests that miss together
 /// wait for one query instead of each asking the store.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_misses_for_one_tenant_make_one_query() {
-    let store = Arc::new(Slow {
-        inner: MemoryKeyStore::new(),
-        lookups: AtomicUsize::new(0),
-    });
+    let store = Arc::new(Counting::new(Duration::from_millis(50)));
     store
         .inner
         .add_key("t1", &public("k1", A), "ops")

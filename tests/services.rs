@@ -67,6 +67,32 @@ fn request_signer(kid: &str, file: &str) -> RequestSigner {
     ))
 }
 
+/// Two instances of a fleet's request verifier: one on `store`, one on its
+/// own connection to the same PostgreSQL, each with its own Redis
+/// connection under one `prefix`.
+async fn two_instances(
+    pg: &str,
+    redis: &str,
+    store: Arc<PostgresKeyStore>,
+    prefix: &str,
+    policy: ClaimsPolicy,
+) -> (
+    RequestVerifier<TenantKeys, RedisNonceStore>,
+    RequestVerifier<TenantKeys, RedisNonceStore>,
+) {
+    let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
+        RequestVerifier::new(Arc::new(TenantKeys::new(store)))
+            .with_claims(policy.clone())
+            .with_replay_store(Arc::new(nonces.with_prefix(prefix)))
+    };
+    let one = instance(store, RedisNonceStore::connect(redis).await.unwrap());
+    let two = instance(
+        Arc::new(postgres(pg).await),
+        RedisNonceStore::connect(redis).await.unwrap(),
+    );
+    (one, two)
+}
+
 /// A tenant name no other run or test uses.
 fn unique(name: &str) -> String {
     let nanos = SystemTime::now()
@@ -533,19 +559,8 @@ async fn a_request_jti_replayed_to_another_instance_is_refused_until_it_expires(
         .await
         .unwrap();
     let prefix = unique("jti-fleet");
-    let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
-        RequestVerifier::new(Arc::new(TenantKeys::new(store)))
-            .with_claims(ClaimsPolicy::new().with_leeway(Duration::ZERO))
-            .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
-    };
-    let one = instance(
-        store.clone(),
-        RedisNonceStore::connect(&redis).await.unwrap(),
-    );
-    let two = instance(
-        Arc::new(postgres(&pg).await),
-        RedisNonceStore::connect(&redis).await.unwrap(),
-    );
+    let policy = ClaimsPolicy::new().with_leeway(Duration::ZERO);
+    let (one, two) = two_instances(&pg, &redis, store.clone(), &prefix, policy).await;
     let exp = unix_now() + 2;
     let token = request_signer("k1", A)
         .sign_json(format!(r#"{{"jti":"pay-1","exp":{exp}}}"#).as_bytes())
@@ -716,23 +731,10 @@ async fn an_iat_only_token_is_remembered_across_instances_until_too_old() {
         .unwrap();
     let prefix = unique("iat-only-fleet");
     let max_age = Duration::from_secs(2);
-    let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
-        RequestVerifier::new(Arc::new(TenantKeys::new(store)))
-            .with_claims(
-                ClaimsPolicy::new()
-                    .with_leeway(Duration::ZERO)
-                    .with_max_age(max_age),
-            )
-            .with_replay_store(Arc::new(nonces.with_prefix(&prefix)))
-    };
-    let one = instance(
-        store.clone(),
-        RedisNonceStore::connect(&redis).await.unwrap(),
-    );
-    let two = instance(
-        Arc::new(postgres(&pg).await),
-        RedisNonceStore::connect(&redis).await.unwrap(),
-    );
+    let policy = ClaimsPolicy::new()
+        .with_leeway(Duration::ZERO)
+        .with_max_age(max_age);
+    let (one, two) = two_instances(&pg, &redis, store.clone(), &prefix, policy).await;
     let iat = unix_now();
     let token = request_signer("k1", A)
         .without_iat()

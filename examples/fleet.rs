@@ -33,6 +33,9 @@ use signed_payloads::{
 /// How long an instance uses a program's keys before asking PostgreSQL again.
 const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
 
+/// Where the fleet's nonces live in Redis.
+const NONCE_PREFIX: &str = "fleet-example:";
+
 /// One API instance: its own pool, cache and Redis connection.
 #[derive(Clone)]
 struct Instance {
@@ -45,7 +48,7 @@ async fn instance(postgres: &str, redis: &str) -> Result<Instance, Error> {
     store.migrate().await?;
     let nonces = RedisNonceStore::connect(redis)
         .await?
-        .with_prefix("fleet-example:");
+        .with_prefix(NONCE_PREFIX);
     let verifier = RequestVerifier::new(Arc::new(
         TenantKeys::new(store.clone()).with_ttl(KEY_CACHE_TTL),
     ))
@@ -147,6 +150,14 @@ impl Steps {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let postgres = env("SIGNED_PAYLOADS_POSTGRES_URL")?;
     let redis = env("SIGNED_PAYLOADS_REDIS_URL")?;
+    // The deployment's one-time step (as `migrate` is for PostgreSQL): this
+    // Redis starts with no records to lose. Instances never do this at
+    // start-up; one that finds the marker gone treats it as a loss.
+    RedisNonceStore::connect(&redis)
+        .await?
+        .with_prefix(NONCE_PREFIX)
+        .declare_new()
+        .await?;
     let a = serve(instance(&postgres, &redis).await?).await?;
     let b = serve(instance(&postgres, &redis).await?).await?;
     println!("instance A: {a}\ninstance B: {b}");

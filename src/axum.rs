@@ -115,6 +115,13 @@ impl SignedJsonRejection {
     }
 
     fn public_reason(&self) -> (&'static str, &'static str) {
+        if let Error::BeforeReplayHistory = self.error {
+            // The one refusal a genuine client fixes by signing again.
+            return (
+                "sign_again",
+                "the signed payload is older than the server's replay records; sign it again with a current iat",
+            );
+        }
         match self.status() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
                 "unsupported_media_type",

@@ -107,6 +107,15 @@ pub(crate) struct Claims {
     jti: Option<Value>,
 }
 
+/// How a replay store is to remember a checked token.
+#[derive(Debug)]
+pub(crate) struct ReplayWindow<'c> {
+    pub(crate) key: ReplayKey<'c>,
+    pub(crate) ttl: Duration,
+    pub(crate) now: SystemTime,
+    pub(crate) earliest_use: SystemTime,
+}
+
 /// What a replay store remembers a token by.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ReplayKey<'c> {
@@ -316,11 +325,14 @@ impl ClaimsPolicy {
     /// What to remember a checked token by, and for how long: its `jti`,
     /// or else (under a maximum token age) a digest of its signature; until
     /// the token would be refused anyway (`exp`, or `iat` plus the maximum
-    /// age, whichever comes first, plus the leeway).
+    /// age, whichever comes first, plus the leeway). With them, the
+    /// earliest instant a verifier could have accepted it: `iat` less the
+    /// leeway (a later `iat` would have been in the future then), or the
+    /// Unix epoch for a token without `iat`.
     pub(crate) fn replay_window<'c>(
         &self,
         claims: Option<&'c Claims>,
-    ) -> Result<(ReplayKey<'c>, Duration), Error> {
+    ) -> Result<ReplayWindow<'c>, Error> {
         let Some(claims) = claims else {
             return Err(ClaimError::NoReplayWindow.into());
         };
@@ -343,12 +355,24 @@ impl ClaimsPolicy {
             (Some(end), None) | (None, Some(end)) => end,
             (None, None) => return Err(ClaimError::NoReplayWindow.into()),
         };
-        let remaining = until + self.leeway.as_secs_f64() - seconds(self.clock.now());
+        let now = self.clock.now();
+        let leeway = self.leeway.as_secs_f64();
+        let remaining = until + leeway - seconds(now);
         // At least a second, so that a token checked at its last instant is
         // still remembered across the clock skew of two instances; a window
         // too long for a Duration is kept as long as one can say.
         let ttl = Duration::try_from_secs_f64(remaining.max(1.0)).unwrap_or(Duration::MAX);
-        Ok((key, ttl))
+        let earliest_use = claims
+            .iat
+            .and_then(|iat| Duration::try_from_secs_f64((iat - leeway).max(0.0)).ok())
+            .and_then(|since| UNIX_EPOCH.checked_add(since))
+            .unwrap_or(UNIX_EPOCH);
+        Ok(ReplayWindow {
+            key,
+            ttl,
+            now,
+            earliest_use,
+        })
     }
 }
 

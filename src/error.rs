@@ -90,6 +90,15 @@ pub enum Error {
     #[error("this token was seen before (replayed nonce or jti)")]
     Replayed,
 
+    /// The replay store lost its records (a restart without persistence, a
+    /// flush, an eviction) after this token could first have been used, so
+    /// it cannot vouch that the token is fresh. The sender signs the message
+    /// again, with a new `iat`.
+    #[error(
+        "this token could have been used before the replay store's records begin; sign it again"
+    )]
+    BeforeReplayHistory,
+
     /// No key is registered for this tenant (or all were retired).
     #[error("no active key is registered for tenant {0}")]
     UnknownTenant(Escaped),
@@ -397,6 +406,7 @@ impl Error {
             | Error::ContentType { .. }
             | Error::DecryptionFailed
             | Error::Replayed
+            | Error::BeforeReplayHistory
             | Error::UnknownTenant(_)
             | Error::TooLarge { .. } => ErrorKind::Rejected,
             // A key file that does not read is the caller's; every other

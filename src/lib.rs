@@ -52,7 +52,9 @@ pub use key_source::{AsyncKeySource, KeySetFuture, KeySource, Scope};
 pub use limits::Limits;
 #[cfg(feature = "redis")]
 pub use nonce::RedisNonceStore;
-pub use nonce::{AsyncNonceStore, MemoryNonceStore, NonceFuture, NonceStore};
+pub use nonce::{
+    AsyncNonceStore, MemoryNonceStore, NonceCheck, NonceFuture, NonceStatus, NonceStore,
+};
 pub use registry::{KeyRegistry, VerificationKey};
 #[cfg(feature = "jwks-http")]
 pub use remote_jwks::RemoteJwks;

@@ -16,8 +16,83 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::Error;
 use crate::{Clock, SystemClock};
 
-/// The future an [`AsyncNonceStore`] returns: `true` when the nonce is fresh.
-pub type NonceFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, Error>> + Send + 'a>>;
+/// The future an [`AsyncNonceStore`] returns.
+pub type NonceFuture<'a> = Pin<Box<dyn Future<Output = Result<NonceStatus, Error>> + Send + 'a>>;
+
+/// One nonce for a replay store to check and record: what to remember it by,
+/// for how long, and since when it could have been used.
+///
+/// `Debug` omits the key: a nonce or `jti` in a log would help whoever reads
+/// it replay the message.
+#[derive(Clone, Copy)]
+pub struct NonceCheck<'a> {
+    key: &'a str,
+    ttl: Duration,
+    now: SystemTime,
+    earliest_use: SystemTime,
+}
+
+impl<'a> NonceCheck<'a> {
+    /// A check of `key`, to be remembered for `ttl` from `now`, by a message
+    /// that could first have been accepted at `earliest_use`.
+    pub fn new(key: &'a str, ttl: Duration, now: SystemTime, earliest_use: SystemTime) -> Self {
+        NonceCheck {
+            key,
+            ttl,
+            now,
+            earliest_use,
+        }
+    }
+
+    /// What the nonce is remembered by (already scoped by the verifier).
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// How long to remember it.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The verifier's clock at the check.
+    pub fn now(&self) -> SystemTime {
+        self.now
+    }
+
+    /// The earliest instant a verifier could have accepted this message
+    /// before: its `iat` less the clock-skew leeway for a request token, one
+    /// replay window before now for a response nonce, and the Unix epoch when
+    /// nothing says (a token without `iat`). A store that lost what it
+    /// recorded before some instant cannot say whether a message first used
+    /// before that instant is fresh, and answers
+    /// [`NonceStatus::BeforeHistory`].
+    pub fn earliest_use(&self) -> SystemTime {
+        self.earliest_use
+    }
+}
+
+impl fmt::Debug for NonceCheck<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NonceCheck")
+            .field("ttl", &self.ttl)
+            .field("now", &self.now)
+            .field("earliest_use", &self.earliest_use)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a replay store says of a nonce it was asked to check and record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceStatus {
+    /// Not seen before; now recorded.
+    Fresh,
+    /// Seen before: a replay.
+    Replayed,
+    /// The message could have been used before the store's records begin (it
+    /// lost them: a restart without persistence, a flush, an eviction), so
+    /// the store cannot vouch that it is fresh. Nothing was recorded.
+    BeforeHistory,
+}
 
 /// Remembers nonces for a time and says whether one was seen, answering at
 /// once: the in-memory [`MemoryNonceStore`].
@@ -28,14 +103,15 @@ pub type NonceFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, Error>> + Se
 /// Check and record must be one atomic step: two verifiers racing with the
 /// same nonce must not both be told "fresh".
 pub trait NonceStore: Debug + Send + Sync {
-    /// Records `nonce` for `ttl` and returns `true` if it was not already
-    /// recorded (fresh), `false` if it was (a replay).
+    /// Records `nonce.key()` for `nonce.ttl()` and says whether it was
+    /// fresh, a replay, or (for a store that knows it lost records) used
+    /// possibly before its records begin.
     ///
     /// # Errors
     ///
     /// A store that cannot answer returns an error, which verification
     /// passes on: never a silent "fresh".
-    fn check_and_remember(&self, nonce: &str, ttl: Duration) -> Result<bool, Error>;
+    fn check_and_remember(&self, nonce: &NonceCheck<'_>) -> Result<NonceStatus, Error>;
 }
 
 /// A replay store that may wait on the network: `RedisNonceStore` (feature
@@ -51,12 +127,12 @@ pub trait AsyncNonceStore: Debug + Send + Sync {
     /// # Errors
     ///
     /// [`Error::Unavailable`] when the store cannot answer.
-    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a>;
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a NonceCheck<'a>) -> NonceFuture<'a>;
 }
 
 impl<T: NonceStore + ?Sized> AsyncNonceStore for T {
-    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
-        Box::pin(std::future::ready(self.check_and_remember(nonce, ttl)))
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a NonceCheck<'a>) -> NonceFuture<'a> {
+        Box::pin(std::future::ready(self.check_and_remember(nonce)))
     }
 }
 
@@ -67,14 +143,20 @@ impl<T: NonceStore + ?Sized> AsyncNonceStore for T {
 /// whatever arrives; size `capacity` above the nonces one replay window
 /// brings.
 ///
+/// It never answers [`NonceStatus::BeforeHistory`]: its records begin when
+/// the process starts, and a message used before a restart can be replayed
+/// to the new process within its window. Keep windows short, or share a
+/// `RedisNonceStore`, which notices when it has lost its records.
+///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use std::time::Duration;
-/// use signed_payloads::{MemoryNonceStore, NonceStore};
+/// use std::time::{Duration, SystemTime};
+/// use signed_payloads::{MemoryNonceStore, NonceCheck, NonceStatus, NonceStore};
 /// let store = MemoryNonceStore::new(10_000);
-/// let window = Duration::from_secs(300);
-/// assert!(store.check_and_remember("n1", window)?);
-/// assert!(!store.check_and_remember("n1", window)?);
+/// let now = SystemTime::now();
+/// let check = NonceCheck::new("n1", Duration::from_secs(300), now, now);
+/// assert_eq!(store.check_and_remember(&check)?, NonceStatus::Fresh);
+/// assert_eq!(store.check_and_remember(&check)?, NonceStatus::Replayed);
 /// # Ok(()) }
 /// ```
 pub struct MemoryNonceStore {
@@ -168,8 +250,12 @@ impl MemoryNonceStore {
 }
 
 impl NonceStore for MemoryNonceStore {
-    fn check_and_remember(&self, nonce: &str, ttl: Duration) -> Result<bool, Error> {
-        Ok(self.check(nonce, ttl))
+    fn check_and_remember(&self, nonce: &NonceCheck<'_>) -> Result<NonceStatus, Error> {
+        Ok(if self.check(nonce.key(), nonce.ttl()) {
+            NonceStatus::Fresh
+        } else {
+            NonceStatus::Replayed
+        })
     }
 }
 
@@ -190,30 +276,62 @@ impl<R: ?Sized> Clone for Replay<R> {
     }
 }
 
-/// Records `nonce` under `scope` for `ttl`; [`Error::Replayed`] if it was
-/// already there. The one replay check every verifier makes, sync...
+/// One use of a nonce that a verifier asks its replay store about.
+pub(crate) struct ReplayEntry {
+    key: String,
+    ttl: Duration,
+    now: SystemTime,
+    earliest_use: SystemTime,
+}
+
+impl ReplayEntry {
+    /// `nonce` under `scope`, kept for `ttl` from `now`, by a message that
+    /// could first have been accepted at `earliest_use`.
+    pub(crate) fn new(
+        scope: &str,
+        nonce: &str,
+        ttl: Duration,
+        now: SystemTime,
+        earliest_use: SystemTime,
+    ) -> Self {
+        ReplayEntry {
+            key: scoped(scope, nonce),
+            ttl,
+            now,
+            earliest_use,
+        }
+    }
+
+    fn check(&self) -> NonceCheck<'_> {
+        NonceCheck::new(&self.key, self.ttl, self.now, self.earliest_use)
+    }
+}
+
+/// Records the entry; [`Error::Replayed`] if it was already there,
+/// [`Error::BeforeReplayHistory`] if the store cannot tell. The one replay
+/// check every verifier makes, sync...
 pub(crate) fn refuse_replay<R: NonceStore + ?Sized>(
     store: &R,
-    scope: &str,
-    nonce: &str,
-    ttl: Duration,
+    entry: &ReplayEntry,
 ) -> Result<(), Error> {
-    fresh_or_replayed(store.check_and_remember(&scoped(scope, nonce), ttl)?)
+    accept_fresh(store.check_and_remember(&entry.check())?)
 }
 
 /// ...and async, awaited to completion.
 pub(crate) async fn refuse_replay_async<R: AsyncNonceStore + ?Sized>(
     store: &R,
-    scope: &str,
-    nonce: &str,
-    ttl: Duration,
+    entry: &ReplayEntry,
 ) -> Result<(), Error> {
-    let key = scoped(scope, nonce);
-    fresh_or_replayed(store.check_and_remember_async(&key, ttl).await?)
+    let check = entry.check();
+    accept_fresh(store.check_and_remember_async(&check).await?)
 }
 
-fn fresh_or_replayed(fresh: bool) -> Result<(), Error> {
-    if fresh { Ok(()) } else { Err(Error::Replayed) }
+fn accept_fresh(status: NonceStatus) -> Result<(), Error> {
+    match status {
+        NonceStatus::Fresh => Ok(()),
+        NonceStatus::Replayed => Err(Error::Replayed),
+        NonceStatus::BeforeHistory => Err(Error::BeforeReplayHistory),
+    }
 }
 
 /// A nonce store key that keeps callers apart: `scope` names the use

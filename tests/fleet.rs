@@ -14,7 +14,7 @@ use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
 use signed_payloads::{
     Algorithm, AsyncNonceStore, ClaimError, ClaimsPolicy, Error, KeyRegistry, MemoryNonceStore,
-    NonceFuture, PrivateKey, RsaSigner, VerificationKey,
+    NonceCheck, NonceFuture, NonceStatus, PrivateKey, RsaSigner, VerificationKey,
 };
 
 fn key(file: &str) -> PrivateKey {
@@ -345,10 +345,10 @@ fn a_replay_store_requires_jti_and_exp() {
 struct Waiting;
 
 impl AsyncNonceStore for Waiting {
-    fn check_and_remember_async<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+    fn check_and_remember_async<'a>(&'a self, _: &'a NonceCheck<'a>) -> NonceFuture<'a> {
         Box::pin(async {
             tokio::task::yield_now().await;
-            Ok(true)
+            Ok(NonceStatus::Fresh)
         })
     }
 }
@@ -358,7 +358,7 @@ impl AsyncNonceStore for Waiting {
 struct Down;
 
 impl AsyncNonceStore for Down {
-    fn check_and_remember_async<'a>(&'a self, _: &'a str, _: Duration) -> NonceFuture<'a> {
+    fn check_and_remember_async<'a>(&'a self, _: &'a NonceCheck<'a>) -> NonceFuture<'a> {
         Box::pin(async {
             Err(Error::Unavailable {
                 what: "the test store",
@@ -446,4 +446,107 @@ async fn concurrent_misses_for_one_tenant_make_one_query() {
         2,
         "one query for 200 misses"
     );
+}
+
+/// A sync store that records what the verifier asked, and answers with
+/// `answer`.
+#[derive(Debug)]
+struct Recording {
+    answer: NonceStatus,
+    asked: std::sync::Mutex<Vec<(Duration, SystemTime, SystemTime)>>,
+}
+
+impl Recording {
+    fn answering(answer: NonceStatus) -> Self {
+        Recording {
+            answer,
+            asked: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn last(&self) -> (Duration, SystemTime, SystemTime) {
+        *self.asked.lock().unwrap().last().unwrap()
+    }
+}
+
+impl signed_payloads::NonceStore for Recording {
+    fn check_and_remember(&self, nonce: &NonceCheck<'_>) -> Result<NonceStatus, Error> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((nonce.ttl(), nonce.now(), nonce.earliest_use()));
+        assert!(
+            !format!("{nonce:?}").contains("jti-secret"),
+            "Debug shows no nonce"
+        );
+        Ok(self.answer)
+    }
+}
+
+/// What a store needs to notice a loss of records: the earliest instant the
+/// message could have been accepted before. For a request token that is
+/// `iat` less the leeway (an `iat` up to the leeway ahead of the clock is
+/// accepted), the Unix epoch without `iat`; for a response nonce, one
+/// window before now. A store saying it cannot vouch refuses the token with
+/// an error that tells the sender to sign again.
+#[test]
+fn the_store_is_told_when_a_message_could_first_have_been_used() {
+    use signed_payloads::FixedClock;
+    use signed_payloads::response::{ResponseSigner, ResponseVerifier};
+    let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+    let clock = Arc::new(FixedClock::new(at(1_000_000)));
+    let store = Arc::new(Recording::answering(NonceStatus::Fresh));
+    let verifier = RequestVerifier::new(Arc::new(KeyRegistry::new(public("k1", A))))
+        .with_claims(
+            ClaimsPolicy::new()
+                .with_leeway(Duration::from_secs(30))
+                .with_clock(clock.clone()),
+        )
+        .with_replay_store(store.clone());
+    let token = |payload: &str| signer("k1", A).sign_json(payload.as_bytes()).unwrap();
+
+    let with_iat = token(r#"{"jti":"jti-secret-1","iat":999990,"exp":1000060}"#);
+    verifier.verify_bytes(&with_iat).unwrap();
+    let (ttl, checked_at, earliest) = store.last();
+    assert_eq!(checked_at, at(1_000_000));
+    assert_eq!(earliest, at(999_960), "iat less the 30 s leeway");
+    assert_eq!(ttl, Duration::from_secs(90), "until exp plus the leeway");
+
+    let without_iat = signer("k1", A)
+        .without_iat()
+        .sign_json(br#"{"jti":"jti-secret-2","exp":1000060}"#)
+        .unwrap();
+    verifier.verify_bytes(&without_iat).unwrap();
+    assert_eq!(store.last().2, UNIX_EPOCH, "no iat: could be any time");
+
+    let key = key(A);
+    let responses = Arc::new(Recording::answering(NonceStatus::Fresh));
+    let response_verifier = ResponseVerifier::new(Arc::new(KeyRegistry::new(
+        VerificationKey::new("api", key.public_key().clone(), Algorithm::PS256).unwrap(),
+    )))
+    .with_clock(clock.clone())
+    .with_replay_store(responses.clone(), Duration::from_secs(300));
+    let signed = ResponseSigner::new(Arc::new(
+        RsaSigner::new(key, Algorithm::PS256).with_key_id("api"),
+    ))
+    .sign_headers(200, b"{}")
+    .unwrap();
+    response_verifier
+        .verify_headers(200, signed.iter(), b"{}")
+        .unwrap();
+    assert_eq!(
+        responses.last(),
+        (Duration::from_secs(300), at(1_000_000), at(999_700)),
+        "a nonce carries no age: one window back"
+    );
+
+    // A store that cannot vouch: refused, and the sender is told what to do.
+    let forgot = replay_verifier(Arc::new(Recording::answering(NonceStatus::BeforeHistory)));
+    let fresh = signer("k1", A)
+        .sign_json(format!(r#"{{"jti":"f","exp":{}}}"#, now() + 60).as_bytes())
+        .unwrap();
+    let e = forgot.verify_bytes(&fresh).unwrap_err();
+    assert!(matches!(e, Error::BeforeReplayHistory), "{e:?}");
+    assert!(e.to_string().contains("sign it again"), "{e}");
+    assert_eq!(e.kind(), signed_payloads::ErrorKind::Rejected);
 }

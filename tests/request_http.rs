@@ -278,8 +278,7 @@ struct Down;
 impl signed_payloads::AsyncNonceStore for Down {
     fn check_and_remember_async<'a>(
         &'a self,
-        _: &'a str,
-        _: Duration,
+        _: &'a signed_payloads::NonceCheck<'a>,
     ) -> signed_payloads::NonceFuture<'a> {
         Box::pin(async {
             Err(signed_payloads::Error::Unavailable {
@@ -349,6 +348,54 @@ async fn the_extractor_answers_503_401_and_400_by_who_must_act() {
         response.json::<Value>().await.unwrap()["error"],
         "malformed_request"
     );
+}
+
+/// A replay store that lost its records (a Redis restarted without
+/// persistence) and cannot vouch for the token.
+#[derive(Debug)]
+struct Forgot;
+
+impl signed_payloads::NonceStore for Forgot {
+    fn check_and_remember(
+        &self,
+        _: &signed_payloads::NonceCheck<'_>,
+    ) -> Result<signed_payloads::NonceStatus, signed_payloads::Error> {
+        Ok(signed_payloads::NonceStatus::BeforeHistory)
+    }
+}
+
+/// The one 401 a genuine client fixes by signing again says so.
+#[tokio::test]
+async fn a_token_older_than_the_replay_records_is_told_to_sign_again() {
+    let key = private("keys/rsa2048.pkcs8.pem");
+    let registry = KeyRegistry::new(
+        VerificationKey::new("key-1", key.public_key().clone(), Algorithm::RS256).unwrap(),
+    );
+    let verifier = RequestVerifier::new(Arc::new(registry)).with_replay_store(Arc::new(Forgot));
+    let url = format!(
+        "http://{}/v1/user",
+        signing_service::serve(user_api::router(Arc::new(verifier)), 0)
+            .await
+            .unwrap()
+    );
+    let token = RequestSigner::new(Arc::new(
+        RsaSigner::new(key, Algorithm::RS256).with_key_id("key-1"),
+    ))
+    .with_ttl(Duration::from_secs(300))
+    .with_jti()
+    .sign(&signing_service::sample_create_user())
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/jwt")
+        .body(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "sign_again", "{body}");
+    assert!(body.to_string().contains("current iat"), "{body}");
 }
 
 /// A request body that breaks off.

@@ -83,14 +83,25 @@ async fn two_instances(
     let instance = |store: Arc<PostgresKeyStore>, nonces: RedisNonceStore| {
         RequestVerifier::new(Arc::new(TenantKeys::new(store)))
             .with_claims(policy.clone())
-            .with_replay_store(Arc::new(nonces.with_prefix(prefix)))
+            .with_replay_store(Arc::new(nonces))
     };
-    let one = instance(store, RedisNonceStore::connect(redis).await.unwrap());
+    let one = instance(store, nonce_store(redis, prefix).await);
     let two = instance(
         Arc::new(postgres(pg).await),
-        RedisNonceStore::connect(redis).await.unwrap(),
+        nonce_store(redis, prefix).await,
     );
     (one, two)
+}
+
+/// A Redis nonce store under `prefix`, declared new (as a deployment does
+/// once) so that its first check is not taken for a loss of records.
+async fn nonce_store(url: &str, prefix: &str) -> RedisNonceStore {
+    let store = RedisNonceStore::connect(url)
+        .await
+        .unwrap()
+        .with_prefix(prefix);
+    store.declare_new().await.unwrap();
+    store
 }
 
 /// A tenant name no other run or test uses.
@@ -446,29 +457,12 @@ async fn a_response_replayed_to_another_instance_is_refused() {
     ));
     let window = Duration::from_millis(1000);
     let instance = |store: RedisNonceStore| {
-        ResponseVerifier::new(registry.clone())
-            .with_replay_store(Arc::new(store.with_prefix(unique("responses"))), window)
+        ResponseVerifier::new(registry.clone()).with_replay_store(Arc::new(store), window)
     };
     // Both instances share one prefix (one fleet), each its own connection.
     let prefix = unique("fleet");
-    let one = ResponseVerifier::new(registry.clone()).with_replay_store(
-        Arc::new(
-            RedisNonceStore::connect(&redis)
-                .await
-                .unwrap()
-                .with_prefix(&prefix),
-        ),
-        window,
-    );
-    let two = ResponseVerifier::new(registry.clone()).with_replay_store(
-        Arc::new(
-            RedisNonceStore::connect(&redis)
-                .await
-                .unwrap()
-                .with_prefix(&prefix),
-        ),
-        window,
-    );
+    let one = instance(nonce_store(&redis, &prefix).await);
+    let two = instance(nonce_store(&redis, &prefix).await);
     let signed = signer.sign_headers(200, b"{}").unwrap();
     one.verify_headers_async(200, signed.iter(), b"{}")
         .await
@@ -491,7 +485,7 @@ async fn a_response_replayed_to_another_instance_is_refused() {
         .await
         .unwrap();
     // A fleet with another prefix does not see this one's nonces.
-    let other = instance(RedisNonceStore::connect(&redis).await.unwrap());
+    let other = instance(nonce_store(&redis, &unique("responses")).await);
     let fresh = signer.sign_headers(200, b"{}").unwrap();
     one.verify_headers_async(200, fresh.iter(), b"{}")
         .await
@@ -518,13 +512,8 @@ async fn failed_attempts_never_make_a_fresh_token_look_replayed() {
         .add_key(&tenant, &public("k1", A), "ops")
         .await
         .unwrap();
-    let verifier =
-        RequestVerifier::new(Arc::new(TenantKeys::new(store))).with_replay_store(Arc::new(
-            RedisNonceStore::connect(&redis)
-                .await
-                .unwrap()
-                .with_prefix(unique("fresh-nonces")),
-        ));
+    let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store)))
+        .with_replay_store(Arc::new(nonce_store(&redis, &unique("fresh-nonces")).await));
     let exp = unix_now() + 60;
     let token = request_signer("k1", A)
         .sign_json(format!(r#"{{"jti":"fresh-1","exp":{exp}}}"#).as_bytes())
@@ -664,6 +653,7 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
             .await
             .unwrap()
             .with_prefix(unique("outage"));
+    nonces.declare_new().await.unwrap();
     let ttl = Duration::from_millis(200);
     let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
         .with_replay_store(Arc::new(nonces));
@@ -751,4 +741,164 @@ async fn an_iat_only_token_is_remembered_across_instances_until_too_old() {
         two.verify_bytes_for(&tenant, &token).await,
         Err(Error::Claim(ClaimError::TooOld))
     ));
+}
+
+/// A Redis of the test's own, run as a child process without persistence
+/// (as scripts/services.sh runs the shared one), so that it can be
+/// restarted without disturbing the other tests.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start_on(port: u16) -> OwnRedis {
+        let mut child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is on PATH (scripts/services.sh installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return OwnRedis { port, child };
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("redis-server did not start on port {port}");
+    }
+
+    fn start() -> OwnRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        OwnRedis::start_on(port)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills it (no chance to save anything) and starts a new one on the
+    /// same port: everything it held is gone.
+    fn restart(mut self) -> OwnRedis {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        OwnRedis::start_on(self.port)
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Retries `attempt` while Redis is still coming back (the multiplexed
+/// connection reconnects on the next command after a failure).
+async fn once_reconnected<T, F: std::future::Future<Output = Result<T, Error>>>(
+    mut attempt: impl FnMut() -> F,
+) -> Result<T, Error> {
+    for _ in 0..50 {
+        match attempt().await {
+            Err(Error::Unavailable { .. }) => tokio::time::sleep(Duration::from_millis(100)).await,
+            other => return other,
+        }
+    }
+    attempt().await
+}
+
+/// The review's finding: a Redis restarted without persistence forgot every
+/// nonce, and a token accepted before the restart was accepted again. Now
+/// the store notices that its history marker is gone: what could have been
+/// used before the restart is refused as unprovable (request tokens and
+/// response nonces alike), and a freshly signed token is accepted.
+#[tokio::test]
+async fn a_redis_restart_without_persistence_refuses_what_it_forgot() {
+    if services().is_none() {
+        return;
+    }
+    let redis = OwnRedis::start();
+    let store = Arc::new(nonce_store(&redis.url(), "restart:").await);
+    let key = key(A);
+    let verifier = RequestVerifier::new(Arc::new(KeyRegistry::new(public("k1", A))))
+        .with_claims(
+            ClaimsPolicy::new()
+                .require_iat()
+                .with_leeway(Duration::ZERO),
+        )
+        .with_replay_store(store.clone());
+    let sign = |jti: &str| {
+        request_signer("k1", A)
+            .sign_json(
+                format!(
+                    r#"{{"jti":"{jti}","iat":{},"exp":{}}}"#,
+                    unix_now(),
+                    unix_now() + 60
+                )
+                .as_bytes(),
+            )
+            .unwrap()
+    };
+    let registry = Arc::new(KeyRegistry::new(
+        VerificationKey::new("api", key.public_key().clone(), Algorithm::PS256).unwrap(),
+    ));
+    let responses =
+        ResponseVerifier::new(registry).with_replay_store(store.clone(), Duration::from_secs(2));
+    let response_signer = ResponseSigner::new(Arc::new(
+        RsaSigner::new(key, Algorithm::PS256).with_key_id("api"),
+    ));
+
+    let token = sign("before-restart");
+    verifier.verify_bytes_async(&token).await.unwrap();
+    let response = response_signer.sign_headers(200, b"{}").unwrap();
+    responses
+        .verify_headers_async(200, response.iter(), b"{}")
+        .await
+        .unwrap();
+    assert_eq!(store.records_since().await.unwrap(), Some(UNIX_EPOCH));
+
+    let redis = redis.restart();
+    let e = once_reconnected(|| verifier.verify_bytes_async(&token))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::BeforeReplayHistory), "{e:?}");
+    let since = store.records_since().await.unwrap().unwrap();
+    assert!(
+        since > SystemTime::now() - Duration::from_secs(5),
+        "{since:?}"
+    );
+    // A response nonce carries no age: any within one window of the loss
+    // is refused, a replay or not.
+    let e = responses
+        .verify_headers_async(200, response.iter(), b"{}")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::BeforeReplayHistory), "{e:?}");
+
+    // The client signs again: `iat` (whole seconds) must reach the new
+    // history's start, so wait for the next second.
+    let wait = Duration::from_millis(
+        1000 - u64::from(since.duration_since(UNIX_EPOCH).unwrap().subsec_millis()),
+    );
+    tokio::time::sleep(wait + Duration::from_millis(10)).await;
+    let again = sign("after-restart");
+    verifier.verify_bytes_async(&again).await.unwrap();
+    assert!(matches!(
+        verifier.verify_bytes_async(&again).await,
+        Err(Error::Replayed)
+    ));
+    // Once a window has passed since the loss, responses verify again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let fresh = response_signer.sign_headers(200, b"{}").unwrap();
+    responses
+        .verify_headers_async(200, fresh.iter(), b"{}")
+        .await
+        .unwrap();
+    drop(redis);
 }

@@ -1,20 +1,47 @@
-//! An [`AsyncNonceStore`] on Redis: one `SET key 1 NX PX ttl` per check.
+//! An [`AsyncNonceStore`] on Redis: one script call per check, which
+//! compares the message's age with the store's history marker and sets the
+//! nonce key if absent.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::LazyLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{AsyncNonceStore, NonceFuture};
+use super::{AsyncNonceStore, NonceCheck, NonceFuture, NonceStatus};
 use crate::error::Error;
 
 /// An [`AsyncNonceStore`] shared by every instance of a fleet, on Redis
 /// (feature `redis`).
 ///
-/// Each check is one round trip, `SET <prefix><nonce> 1 NX PX <ttl>`: Redis
-/// sets the key only if it is absent and answers whether it did, so check and
-/// record are one atomic step even when two instances race with the same
-/// nonce, and the key expires by itself at the end of its window.
+/// Each check is one round trip: a script that sets `<prefix><nonce>` only
+/// if it is absent, expiring by itself at the end of its window, and says
+/// whether it did. Redis runs a script as one step, so check and record stay
+/// atomic even when two instances race with the same nonce.
+///
+/// # When Redis forgets
+///
+/// A Redis restarted without persistence, flushed, or evicting keys forgets
+/// nonces it was told to keep, and a replay of a message used before would
+/// look fresh. So the store keeps a history marker, `<prefix>records-since`:
+/// the instant from which it holds every nonce it accepted. When a check
+/// finds the marker missing, the store has lost its records; the check sets
+/// the marker to its own time. A message that could have been used before
+/// the marker ([`NonceCheck::earliest_use`]: `iat` less the leeway for a
+/// request token, one window ago for a response nonce, always for a token
+/// without `iat`) is refused with [`Error::BeforeReplayHistory`]; its sender
+/// signs it again. After a loss, request tokens are therefore refused for
+/// one leeway (60 s by default) and response nonces for one window; tokens
+/// without `iat` are refused from then on, so a fleet's clients sign with
+/// `iat`.
+///
+/// A new Redis has no marker either: call [`RedisNonceStore::declare_new`]
+/// once when you deploy one, or the first check treats it as a loss.
+///
+/// A restart from a snapshot older than the last writes keeps the marker but
+/// loses those nonces; that is not detected. Run Redis with `appendonly yes`
+/// and `appendfsync always` (or accept `everysec`'s last second) and
+/// `maxmemory-policy noeviction`; see SECURITY.md.
 ///
 /// The connection is multiplexed and re-established after a failure; while
 /// Redis cannot answer, every check is an [`Error::Unavailable`] (so the
@@ -22,21 +49,50 @@ use crate::error::Error;
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), signed_payloads::Error> {
-/// use std::sync::Arc;
-/// use std::time::Duration;
-/// use signed_payloads::{AsyncNonceStore, RedisNonceStore};
-/// let store = Arc::new(RedisNonceStore::connect("redis://127.0.0.1:6379/").await?);
-/// assert!(store.check_and_remember_async("nonce-1", Duration::from_secs(300)).await?);
+/// use std::time::{Duration, SystemTime};
+/// use signed_payloads::{AsyncNonceStore, NonceCheck, NonceStatus, RedisNonceStore};
+/// let store = RedisNonceStore::connect("redis://127.0.0.1:6379/").await?;
+/// store.declare_new().await?; // once, when this Redis is deployed
+/// let now = SystemTime::now();
+/// let check = NonceCheck::new("nonce-1", Duration::from_secs(300), now, now);
+/// assert_eq!(store.check_and_remember_async(&check).await?, NonceStatus::Fresh);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
 pub struct RedisNonceStore {
     connection: ConnectionManager,
     prefix: String,
+    marker: String,
 }
 
 /// How long one connection attempt or one command may take.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The key, after the prefix, of the history marker. Nonce keys start with
+/// a digit (the scope's length), so the two never meet.
+const MARKER: &str = "records-since";
+
+/// KEYS: the nonce key, the marker. ARGV: the ttl, now and the earliest use,
+/// in milliseconds since the Unix epoch. Returns 0 fresh, 1 replayed, 2
+/// before the history.
+static CHECK: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local since = redis.call('GET', KEYS[2])
+if not since then
+  since = ARGV[2]
+  redis.call('SET', KEYS[2], since)
+end
+if tonumber(ARGV[3]) < tonumber(since) then
+  return 2
+end
+if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then
+  return 0
+end
+return 1
+",
+    )
+});
 
 impl RedisNonceStore {
     /// Connects to Redis at `url` (`redis://host:port/db`), with keys under
@@ -57,6 +113,10 @@ impl RedisNonceStore {
     /// As for [`RedisNonceStore::connect`].
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(unavailable)?;
+        Self::connect_client(client, timeout).await
+    }
+
+    async fn connect_client(client: redis::Client, timeout: Duration) -> Result<Self, Error> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(timeout)
             .set_response_timeout(timeout)
@@ -66,34 +126,96 @@ impl RedisNonceStore {
             .map_err(unavailable)?;
         Ok(RedisNonceStore {
             connection,
-            prefix: "signed-payloads:nonce:".to_owned(),
-        })
+            prefix: String::new(),
+            marker: String::new(),
+        }
+        .with_prefix("signed-payloads:nonce:"))
     }
 
     /// Puts keys under `prefix` instead (to share one Redis between services).
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self.marker = format!("{}{MARKER}", self.prefix);
         self
+    }
+
+    /// Declares this Redis new: it holds every nonce accepted so far, because
+    /// none was. Sets the history marker to the Unix epoch if it is missing,
+    /// and returns `true` if it did.
+    ///
+    /// Call it once when a new Redis (or prefix) is deployed, from the
+    /// deployment, not at every start: after a loss it would vouch for
+    /// records the store no longer has.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when Redis does not answer.
+    pub async fn declare_new(&self) -> Result<bool, Error> {
+        let reply: Option<String> = redis::cmd("SET")
+            .arg(&self.marker)
+            .arg(0)
+            .arg("NX")
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(reply.is_some())
+    }
+
+    /// The instant from which this store holds every nonce it accepted, or
+    /// `None` when the marker is missing (a new Redis, or one that lost its
+    /// records, until the next check).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unavailable`] when Redis does not answer, or the marker is
+    /// not a number (not written by this crate).
+    pub async fn records_since(&self) -> Result<Option<SystemTime>, Error> {
+        let millis: Option<u64> = redis::cmd("GET")
+            .arg(&self.marker)
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        Ok(millis.map(|ms| UNIX_EPOCH + Duration::from_millis(ms)))
     }
 }
 
+/// Milliseconds since the Unix epoch, rounded down; 0 before it.
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 impl AsyncNonceStore for RedisNonceStore {
-    fn check_and_remember_async<'a>(&'a self, nonce: &'a str, ttl: Duration) -> NonceFuture<'a> {
+    fn check_and_remember_async<'a>(&'a self, nonce: &'a NonceCheck<'a>) -> NonceFuture<'a> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            // PX takes whole milliseconds and refuses 0.
-            let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-            let reply: Option<String> = redis::cmd("SET")
-                .arg(format!("{}{nonce}", self.prefix))
-                .arg(1)
-                .arg("NX")
-                .arg("PX")
+            // PX takes whole milliseconds and refuses 0. The earliest use is
+            // rounded down and now (a new marker) up, so rounding never lets
+            // an older message pass.
+            let ttl_ms = u64::try_from(nonce.ttl().as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1);
+            let now = millis(
+                nonce
+                    .now()
+                    .checked_add(Duration::from_nanos(999_999))
+                    .unwrap_or(nonce.now()),
+            );
+            let reply: u8 = CHECK
+                .key(format!("{}{}", self.prefix, nonce.key()))
+                .key(&self.marker)
                 .arg(ttl_ms)
-                .query_async(&mut connection)
+                .arg(now)
+                .arg(millis(nonce.earliest_use()))
+                .invoke_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            Ok(reply.is_some())
+            Ok(match reply {
+                0 => NonceStatus::Fresh,
+                1 => NonceStatus::Replayed,
+                _ => NonceStatus::BeforeHistory,
+            })
         })
     }
 }

@@ -4,7 +4,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
@@ -12,7 +11,7 @@ use crate::claims::ReplayKey;
 use crate::error::{Error, Malformed};
 use crate::jws::Parsed;
 use crate::key_source::Scope;
-use crate::nonce::{refuse_replay, refuse_replay_async};
+use crate::nonce::{ReplayEntry, refuse_replay, refuse_replay_async};
 use crate::pipeline::{Core, Rules};
 use crate::{
     AsyncKeySource, AsyncNonceStore, ClaimsPolicy, KeyRegistry, KeySource, Limits,
@@ -157,19 +156,22 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
         &self,
         scope: &str,
         verified: &Verified<Vec<u8>>,
-    ) -> Result<Option<(&R, String, String, Duration)>, Error> {
+    ) -> Result<Option<(&R, ReplayEntry)>, Error> {
         let (Some(replay), Some(policy)) = (&self.core.replay, self.core.rules.claims()) else {
             return Ok(None);
         };
-        let (key, ttl) = policy.replay_window(verified.claims())?;
-        let (scope, nonce) = match key {
-            ReplayKey::Jti(jti) => (scope.to_owned(), jti.to_owned()),
-            ReplayKey::Signature => (
-                format!("{scope}#signature"),
-                crate::base64url::encode(&verified.signature_digest()),
+        let window = policy.replay_window(verified.claims())?;
+        let entry = |scope: &str, nonce: &str| {
+            ReplayEntry::new(scope, nonce, window.ttl, window.now, window.earliest_use)
+        };
+        let entry = match window.key {
+            ReplayKey::Jti(jti) => entry(scope, jti),
+            ReplayKey::Signature => entry(
+                &format!("{scope}#signature"),
+                &crate::base64url::encode(&verified.signature_digest()),
             ),
         };
-        Ok(Some((&*replay.store, scope, nonce, ttl)))
+        Ok(Some((&*replay.store, entry)))
     }
 }
 
@@ -191,10 +193,8 @@ where
         let token = self.parse(token)?;
         let keys = self.core.keys.key_set(&(), token.kid())?;
         let verified = self.core.rules.check(token, &keys, None)?;
-        if let Some((store, scope, nonce, ttl)) =
-            self.replay_entry(&().replay_scope(), &verified)?
-        {
-            refuse_replay(store, &scope, &nonce, ttl)?;
+        if let Some((store, entry)) = self.replay_entry(&().replay_scope(), &verified)? {
+            refuse_replay(store, &entry)?;
         }
         Ok(verified)
     }
@@ -248,10 +248,8 @@ where
         let token = self.parse(token)?;
         let keys = self.core.keys.key_set_async(scope, token.kid()).await?;
         let verified = self.core.rules.check(token, &keys, None)?;
-        if let Some((store, scope, nonce, ttl)) =
-            self.replay_entry(&scope.replay_scope(), &verified)?
-        {
-            refuse_replay_async(store, &scope, &nonce, ttl).await?;
+        if let Some((store, entry)) = self.replay_entry(&scope.replay_scope(), &verified)? {
+            refuse_replay_async(store, &entry).await?;
         }
         Ok(verified)
     }

@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use super::profile::{MAX_TOKEN_LEN, ResponseMode, ResponseProfile};
 use crate::error::{Error, Escaped, Malformed};
 use crate::jws::{Parsed, is_compact_jwe};
-use crate::nonce::{refuse_replay, refuse_replay_async};
+use crate::nonce::{ReplayEntry, refuse_replay, refuse_replay_async};
 use crate::pipeline::{Core, Rules};
 use crate::{
     AsyncKeySource, AsyncNonceStore, Clock, Encryption, KeyRegistry, KeySet, KeySource,
@@ -195,13 +195,20 @@ impl<K: ?Sized, R: ?Sized> ResponseVerifier<K, R> {
             .with_nonce(signed.token.clone()))
     }
 
-    /// How long a response nonce is remembered, when a replay store is set.
-    fn replay_window(&self) -> Result<Option<(&R, Duration)>, Error> {
+    /// The response nonce to check, when a replay store is set: kept for
+    /// the window, and (a nonce saying nothing of its age) possibly first
+    /// used as long as one window ago.
+    fn replay_entry(&self, nonce: &str) -> Result<Option<(&R, ReplayEntry)>, Error> {
         let Some(replay) = &self.core.replay else {
             return Ok(None);
         };
         match replay.window {
-            Some(window) if !window.is_zero() => Ok(Some((&*replay.store, window))),
+            Some(window) if !window.is_zero() => {
+                let now = self.core.rules.clock.now();
+                let earliest_use = now.checked_sub(window).unwrap_or(UNIX_EPOCH);
+                let entry = ReplayEntry::new(SCOPE, nonce, window, now, earliest_use);
+                Ok(Some((&*replay.store, entry)))
+            }
             _ => Err(Error::Config(
                 "the replay window is zero, which would remember nothing; give a positive window"
                     .into(),
@@ -332,8 +339,8 @@ where
         let signed = self.read_headers(headers, body, status)?;
         let keys = self.core.keys.key_set(&(), Some(&signed.key_id))?;
         let verified = self.check_headers(&signed, &keys, body)?;
-        if let Some((store, window)) = self.replay_window()? {
-            refuse_replay(store, SCOPE, &signed.token, window)?;
+        if let Some((store, entry)) = self.replay_entry(&signed.token)? {
+            refuse_replay(store, &entry)?;
         }
         Ok(verified)
     }
@@ -413,8 +420,8 @@ where
             .key_set_async(&(), Some(&signed.key_id))
             .await?;
         let verified = self.check_headers(&signed, &keys, body)?;
-        if let Some((store, window)) = self.replay_window()? {
-            refuse_replay_async(store, SCOPE, &signed.token, window).await?;
+        if let Some((store, entry)) = self.replay_entry(&signed.token)? {
+            refuse_replay_async(store, &entry).await?;
         }
         Ok(verified)
     }

@@ -45,7 +45,6 @@ struct Instance {
 
 async fn instance(postgres: &str, redis: &str) -> Result<Instance, Error> {
     let store = Arc::new(PostgresKeyStore::connect(postgres).await?);
-    store.migrate().await?;
     let nonces = RedisNonceStore::connect(redis)
         .await?
         .with_prefix(NONCE_PREFIX);
@@ -150,9 +149,21 @@ impl Steps {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let postgres = env("SIGNED_PAYLOADS_POSTGRES_URL")?;
     let redis = env("SIGNED_PAYLOADS_REDIS_URL")?;
-    // The deployment's one-time step (as `migrate` is for PostgreSQL): this
-    // Redis starts with no records to lose. Instances never do this at
-    // start-up; one that finds the marker gone treats it as a loss.
+    // The deployment's one-time steps. As the schema's owner: the schema,
+    // and the application role's grants (no DELETE, TRUNCATE or DDL).
+    let owner = std::env::var("SIGNED_PAYLOADS_POSTGRES_OWNER_URL").ok();
+    if let Some(owner) = &owner {
+        let app_role = postgres.parse::<tokio_postgres::Config>()?;
+        let schema = PostgresKeyStore::connect(owner).await?;
+        schema.migrate().await?;
+        schema
+            .grant_access(app_role.get_user().unwrap_or("signed_payloads_app"))
+            .await?;
+    } else {
+        PostgresKeyStore::connect(&postgres).await?.migrate().await?;
+    }
+    // And this Redis starts with no records to lose. Instances never do
+    // this at start-up; one that finds the marker gone treats it as a loss.
     RedisNonceStore::connect(&redis)
         .await?
         .with_prefix(NONCE_PREFIX)

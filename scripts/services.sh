@@ -64,6 +64,27 @@ start_postgres() {
     fi
 }
 
+# The least-privilege setup README describes: a database owned by a role
+# that runs the migrations, and an application role with only the grants
+# `PostgresKeyStore::grant_access` gives (the tests apply both). Neither is
+# a superuser, so neither can turn the triggers off. No temporary tables
+# either: a trigger on one would run the application's own code one level
+# down. Idempotent.
+setup_roles() {
+    local psql
+    psql="$(pg_bin)/psql"
+    "$psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres >&2 <<'SQL'
+SELECT 'CREATE ROLE signed_payloads_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'signed_payloads_owner') \gexec
+SELECT 'CREATE ROLE signed_payloads_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'signed_payloads_app') \gexec
+SELECT 'CREATE DATABASE signed_payloads OWNER signed_payloads_owner'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'signed_payloads') \gexec
+REVOKE ALL ON DATABASE signed_payloads FROM PUBLIC;
+GRANT CONNECT ON DATABASE signed_payloads TO signed_payloads_app;
+SQL
+}
+
 start_redis() {
     if redis-cli -h 127.0.0.1 -p "$redis_port" ping >/dev/null 2>&1; then
         say "redis already running"
@@ -85,8 +106,11 @@ case "${1:-}" in
 start)
     install_missing
     start_postgres
+    setup_roles
     start_redis
-    echo "export SIGNED_PAYLOADS_POSTGRES_URL=postgres://postgres@127.0.0.1:$pg_port/postgres"
+    # The application's role, and the schema owner's (for migrate and grants).
+    echo "export SIGNED_PAYLOADS_POSTGRES_URL=postgres://signed_payloads_app@127.0.0.1:$pg_port/signed_payloads"
+    echo "export SIGNED_PAYLOADS_POSTGRES_OWNER_URL=postgres://signed_payloads_owner@127.0.0.1:$pg_port/signed_payloads"
     echo "export SIGNED_PAYLOADS_REDIS_URL=redis://127.0.0.1:$redis_port/"
     ;;
 stop)

@@ -23,6 +23,19 @@ use tokio::task::AbortHandle;
 
 const POSTGRES_URL: &str = "SIGNED_PAYLOADS_POSTGRES_URL";
 const REDIS_URL: &str = "SIGNED_PAYLOADS_REDIS_URL";
+/// The schema owner's URL, for migrations and grants; scripts/services.sh
+/// sets it. Without it the application URL is used for both.
+const POSTGRES_OWNER_URL: &str = "SIGNED_PAYLOADS_POSTGRES_OWNER_URL";
+
+fn owner_url(app: &str) -> String {
+    match std::env::var(POSTGRES_OWNER_URL) {
+        Ok(url) => url,
+        Err(_) if std::env::var_os("SIGNED_PAYLOADS_REQUIRE_SERVICES").is_some() => {
+            panic!("SIGNED_PAYLOADS_REQUIRE_SERVICES is set but {POSTGRES_OWNER_URL} is not")
+        }
+        Err(_) => app.to_owned(),
+    }
+}
 
 /// The two URLs, or `None` (after saying so once) when they are not set.
 fn services() -> Option<(String, String)> {
@@ -120,10 +133,33 @@ fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// A store connected as the application at `url`, after the schema's owner
+/// has migrated and granted the application its role's rights (as a
+/// deployment does once; both are idempotent).
 async fn postgres(url: &str) -> PostgresKeyStore {
+    let owner = owner_url(url);
+    if owner != url {
+        let owner = PostgresKeyStore::connect(&owner).await.unwrap();
+        owner.migrate().await.unwrap();
+        let config: tokio_postgres::Config = url.parse().unwrap();
+        owner
+            .grant_access(config.get_user().unwrap())
+            .await
+            .unwrap();
+    }
     let store = PostgresKeyStore::connect(url).await.unwrap();
+    // Up to date, so the application role may call it too: it only reads.
     store.migrate().await.unwrap();
     store
+}
+
+/// A plain SQL session at `url`, as a person at psql would have.
+async fn psql(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
 }
 
 #[tokio::test]
@@ -194,10 +230,9 @@ async fn the_database_itself_refuses_rule_breaking_writes() {
     let store = postgres(&pg).await;
     let t = unique("sql");
     store.add_key(&t, &public("k1", A), "ops").await.unwrap();
-    let (client, connection) = tokio_postgres::connect(&pg, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    // As the tables' owner, who has every privilege on them: the schema
+    // itself refuses.
+    let client = psql(&owner_url(&pg)).await;
     let code = |e: tokio_postgres::Error| e.code().unwrap().code().to_owned();
     // Rebinding a kid, deleting history, a third active key: refused by the
     // schema, whoever writes.
@@ -260,6 +295,117 @@ async fn the_database_itself_refuses_rule_breaking_writes() {
     // The store's own writes still work.
     store.retire_key(&t, "k2", "ops").await.unwrap();
     store.add_key(&t, &public("k4", B), "ops").await.unwrap();
+}
+
+/// The application's role (scripts/services.sh makes it; README shows the
+/// setup) cannot get round the rules either: what the schema would refuse
+/// anyway it has no privilege for, and the ways around triggers (being a
+/// superuser, `session_replication_role`, altering or dropping them, a
+/// trigger of its own on a temporary table) are closed to it.
+#[tokio::test]
+async fn the_application_role_has_no_way_round_the_rules() {
+    let Some((pg, _)) = services() else { return };
+    if owner_url(&pg) == pg {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {POSTGRES_OWNER_URL} is not set, so there is no separate application role"
+        );
+        return;
+    }
+    let store = postgres(&pg).await;
+    let t = unique("app-role");
+    store.add_key(&t, &public("k1", A), "ops").await.unwrap();
+    store.add_key(&t, &public("k2", B), "ops").await.unwrap();
+    let app = psql(&pg).await;
+    let code = |e: tokio_postgres::Error| e.code().unwrap().code().to_owned();
+    const DENIED: &str = "42501";
+
+    let superuser: bool = app
+        .query_one(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!superuser, "the application role is not a superuser");
+    for (sql, why) in [
+        ("TRUNCATE signed_payloads_keys", "no TRUNCATE"),
+        ("TRUNCATE signed_payloads_tenants CASCADE", "no TRUNCATE"),
+        ("DELETE FROM signed_payloads_keys", "no DELETE"),
+        ("DELETE FROM signed_payloads_tenants", "no DELETE"),
+        (
+            "UPDATE signed_payloads_keys SET public_key = '\\x00'",
+            "key columns",
+        ),
+        (
+            "UPDATE signed_payloads_keys SET added_at = now()",
+            "history columns",
+        ),
+        ("SET session_replication_role = replica", "triggers stay on"),
+        (
+            "ALTER TABLE signed_payloads_keys DISABLE TRIGGER ALL",
+            "not the owner",
+        ),
+        (
+            "DROP TRIGGER signed_payloads_keys_guard ON signed_payloads_keys",
+            "not the owner",
+        ),
+        (
+            "ALTER TABLE signed_payloads_tenants DROP CONSTRAINT signed_payloads_key_limit",
+            "not the owner",
+        ),
+        ("CREATE TABLE mine (x int)", "no DDL"),
+        ("CREATE TEMP TABLE mine (x int)", "no temporary tables"),
+        ("DELETE FROM signed_payloads_migrations", "no DELETE"),
+    ] {
+        let e = app.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(e), DENIED, "{sql}: {why}");
+    }
+    // What it may write, the triggers still judge.
+    let e = app
+        .execute(
+            "UPDATE signed_payloads_tenants SET active_keys = 0 WHERE tenant = $1",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03", "the count is the key table's");
+    let e = app
+        .execute(
+            "INSERT INTO signed_payloads_tenants (tenant, active_keys) VALUES ($1, 2)",
+            &[&unique("ghost")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "SPK03", "a tenant claiming keys it lacks");
+    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by)
+                  VALUES ($1, 'k3', 'RS256', '\\x00', 'x', 'psql')";
+    let e = app.execute(insert, &[&t]).await.unwrap_err();
+    assert_eq!(code(e), "23514", "a third active key");
+    let e = app
+        .execute(
+            "UPDATE signed_payloads_keys SET retired_at = added_at - interval '1 day', retired_by = 'psql'
+              WHERE tenant = $1 AND kid = 'k1'",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "23514", "retired before it was added");
+    // Its own rights are enough for the store, and not for the schema.
+    store.retire_key(&t, "k1", "ops").await.unwrap();
+    store.add_key(&t, &public("k3", A), "ops").await.unwrap();
+    assert_eq!(store.active_keys(&t).await.unwrap().len(), 2);
+    let e = PostgresKeyStore::connect(&pg)
+        .await
+        .unwrap()
+        .grant_access("signed_payloads_app")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config(m) if m.contains("connect as the schema's owner")),
+        "{e}"
+    );
 }
 
 /// Adds keys to `tenants` from many tasks at once; returns how many adds

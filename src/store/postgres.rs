@@ -108,16 +108,25 @@ impl PostgresKeyStore {
         SCHEMA
     }
 
-    /// Creates the schema if this database does not have it yet. Safe to
-    /// call from every instance at start-up: concurrent callers wait on an
-    /// advisory lock, and a version table records what was applied.
+    /// Creates the schema if this database does not have it yet, or brings
+    /// it up to the newest version. Concurrent callers wait on an advisory
+    /// lock, and a version table records what was applied.
+    ///
+    /// Run it as the role that owns the schema (see
+    /// [`PostgresKeyStore::grant_access`]); an instance connected as the
+    /// application role may call it at start-up too: when every version is
+    /// applied it only reads the version table.
     ///
     /// # Errors
     ///
-    /// [`Error::Unavailable`] when the database cannot answer or refuses.
+    /// [`Error::Config`] when this role may not change the schema (connect
+    /// as its owner), [`Error::Unavailable`] when the database cannot answer.
     pub async fn migrate(&self) -> Result<(), Error> {
         self.bounded(async {
             let mut client = self.pool.get().await.map_err(unavailable)?;
+            if applied_version(&client).await? == Some(newest_version()) {
+                return Ok(());
+            }
             let tx = client.transaction().await.map_err(unavailable)?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await
@@ -128,7 +137,7 @@ impl PostgresKeyStore {
                      applied_at timestamptz NOT NULL DEFAULT now())",
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(not_owner)?;
             for (version, sql) in MIGRATIONS {
                 let applied = tx
                     .query_opt(
@@ -138,16 +147,104 @@ impl PostgresKeyStore {
                     .await
                     .map_err(unavailable)?;
                 if applied.is_none() {
-                    tx.batch_execute(sql).await.map_err(unavailable)?;
+                    tx.batch_execute(sql).await.map_err(not_owner)?;
                     tx.execute(
                         "INSERT INTO signed_payloads_migrations (version) VALUES ($1)",
                         &[&version],
                     )
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(not_owner)?;
                 }
             }
             tx.commit().await.map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Grants `role` what the store needs and nothing more: reading both
+    /// tables and the version table, adding tenants and keys, retiring keys
+    /// (`retired_at`, `retired_by`) and the tenant row lock and count the
+    /// key trigger keeps. No `DELETE`, no `TRUNCATE`, no other column, no
+    /// DDL. Run it as the schema's owner after [`PostgresKeyStore::migrate`];
+    /// granting again changes nothing.
+    ///
+    /// The least-privilege setup (README, "Running as a fleet"): an owner
+    /// role that is not a superuser runs `migrate` and this; the application
+    /// connects as `role`, which is not a superuser either, so it can
+    /// neither set `session_replication_role` nor alter or disable the
+    /// triggers that keep the rules.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when this role may not grant on the tables (connect
+    /// as their owner) or `role` does not exist, [`Error::Unavailable`] when
+    /// the database cannot answer.
+    pub async fn grant_access(&self, role: &str) -> Result<(), Error> {
+        const GRANTS: [&str; 5] = [
+            "GRANT SELECT, INSERT ON signed_payloads_tenants TO %I",
+            "GRANT UPDATE (active_keys) ON signed_payloads_tenants TO %I",
+            "GRANT SELECT, INSERT ON signed_payloads_keys TO %I",
+            "GRANT UPDATE (retired_at, retired_by) ON signed_payloads_keys TO %I",
+            "GRANT SELECT ON signed_payloads_migrations TO %I",
+        ];
+        self.bounded(async {
+            let mut client = self.pool.get().await.map_err(unavailable)?;
+            // Catalog rows are not updated concurrently ("tuple concurrently
+            // updated"): grants wait on the migration lock.
+            let client = client.transaction().await.map_err(unavailable)?;
+            client
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await
+                .map_err(unavailable)?;
+            // PostgreSQL only warns when a role grants what it may not, so
+            // ask first whether this role owns the tables.
+            let owner: Option<bool> = client
+                .query_opt(
+                    "SELECT bool_and(pg_has_role(current_user, relowner, 'MEMBER'))
+                       FROM pg_class
+                      WHERE oid IN (to_regclass('signed_payloads_tenants'),
+                                    to_regclass('signed_payloads_keys'),
+                                    to_regclass('signed_payloads_migrations'))
+                     HAVING count(*) = 3",
+                    &[],
+                )
+                .await
+                .map_err(unavailable)?
+                .map(|row| row.get(0));
+            match owner {
+                None => {
+                    return Err(Error::Config(
+                        "the key store's tables do not exist yet; run migrate() first".into(),
+                    ));
+                }
+                Some(false) => {
+                    return Err(Error::Config(
+                        "this PostgreSQL role does not own the key store's tables \
+                         (connect as the schema's owner)"
+                            .into(),
+                    ));
+                }
+                Some(true) => {}
+            }
+            for grant in GRANTS {
+                // The server quotes the role name (format's %I).
+                let sql: String = client
+                    .query_one("SELECT format($1, $2::text)", &[&grant, &role])
+                    .await
+                    .map_err(unavailable)?
+                    .get(0);
+                client.batch_execute(&sql).await.map_err(|e| {
+                    if e.code() == Some(&SqlState::UNDEFINED_OBJECT) {
+                        Error::Config(format!(
+                            "PostgreSQL has no role {}; create it first",
+                            Escaped::new(role)
+                        ))
+                    } else {
+                        not_owner(e)
+                    }
+                })?;
+            }
+            client.commit().await.map_err(unavailable)
         })
         .await
     }
@@ -338,6 +435,44 @@ impl fmt::Debug for PostgresKeyStore {
             .field("pool_size", &self.pool.status().max_size)
             .field("timeout", &self.timeout)
             .finish()
+    }
+}
+
+/// The newest schema version this crate knows.
+fn newest_version() -> i32 {
+    MIGRATIONS[MIGRATIONS.len() - 1].0
+}
+
+/// The newest version applied to this database, or `None` before the first.
+async fn applied_version(client: &tokio_postgres::Client) -> Result<Option<i32>, Error> {
+    let exists: bool = client
+        .query_one(
+            "SELECT to_regclass('signed_payloads_migrations') IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_one("SELECT max(version) FROM signed_payloads_migrations", &[])
+        .await
+        .map_err(not_owner)?;
+    Ok(row.get(0))
+}
+
+/// A write the role may not make: the caller connected as the wrong role.
+fn not_owner(e: tokio_postgres::Error) -> Error {
+    if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
+        Error::Config(format!(
+            "this PostgreSQL role may not change the key store's schema or grants              (connect as the schema's owner): {}",
+            e.as_db_error()
+                .map_or("permission denied", |db| db.message())
+        ))
+    } else {
+        unavailable(e)
     }
 }
 

@@ -45,9 +45,7 @@ struct Instance {
 
 async fn instance(postgres: &str, redis: &str) -> Result<Instance, Error> {
     let store = Arc::new(PostgresKeyStore::connect(postgres).await?);
-    let nonces = RedisNonceStore::connect(redis)
-        .await?
-        .with_prefix(NONCE_PREFIX);
+    let nonces = redis_store(redis).await?.with_prefix(NONCE_PREFIX);
     let verifier = RequestVerifier::new(Arc::new(
         TenantKeys::new(store.clone()).with_ttl(KEY_CACHE_TTL),
     ))
@@ -126,6 +124,19 @@ async fn serve(api: Instance) -> std::io::Result<String> {
     Ok(url)
 }
 
+/// Redis at `url`; over TLS verified with the CA file in
+/// `SIGNED_PAYLOADS_REDIS_CA` when that is set (scripts/services.sh sets it).
+async fn redis_store(url: &str) -> Result<RedisNonceStore, Error> {
+    match std::env::var("SIGNED_PAYLOADS_REDIS_CA") {
+        Ok(ca) => {
+            let ca = std::fs::read(&ca)
+                .map_err(|e| Error::Config(format!("cannot read the Redis CA file {ca}: {e}")))?;
+            RedisNonceStore::connect_with_ca_pem(url, &ca, Duration::from_secs(2)).await
+        }
+        Err(_) => RedisNonceStore::connect(url).await,
+    }
+}
+
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| {
         format!(
@@ -153,18 +164,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // and the application role's grants (no DELETE, TRUNCATE or DDL).
     let owner = std::env::var("SIGNED_PAYLOADS_POSTGRES_OWNER_URL").ok();
     if let Some(owner) = &owner {
-        let app_role = postgres.parse::<tokio_postgres::Config>()?;
         let schema = PostgresKeyStore::connect(owner).await?;
         schema.migrate().await?;
         schema
-            .grant_access(app_role.get_user().unwrap_or("signed_payloads_app"))
+            .grant_access(url::Url::parse(&postgres)?.username())
             .await?;
     } else {
-        PostgresKeyStore::connect(&postgres).await?.migrate().await?;
+        PostgresKeyStore::connect(&postgres)
+            .await?
+            .migrate()
+            .await?;
     }
     // And this Redis starts with no records to lose. Instances never do
     // this at start-up; one that finds the marker gone treats it as a loss.
-    RedisNonceStore::connect(&redis)
+    redis_store(&redis)
         .await?
         .with_prefix(NONCE_PREFIX)
         .declare_new()

@@ -386,6 +386,24 @@ pub enum ErrorKind {
     Unavailable,
 }
 
+/// `e` and each of its causes, joined by ": ", skipping a cause its
+/// parent's text already shows: a store's "error performing TLS handshake"
+/// alone does not say that the certificate was the problem.
+#[cfg(any(feature = "postgres", feature = "redis"))]
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let shown = c.to_string();
+        if !text.contains(&shown) {
+            text.push_str(": ");
+            text.push_str(&shown);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 impl Error {
     /// Who must act on this error.
     ///

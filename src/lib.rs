@@ -34,6 +34,8 @@ mod sign;
 mod signing_keys;
 mod signing_source;
 pub mod store;
+#[cfg(any(feature = "postgres", feature = "redis"))]
+mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod verified;

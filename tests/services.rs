@@ -106,10 +106,25 @@ async fn two_instances(
     (one, two)
 }
 
+/// The CA (PEM file) that issued the shared Redis's certificate, when it
+/// speaks TLS (scripts/services.sh sets it).
+const REDIS_CA: &str = "SIGNED_PAYLOADS_REDIS_CA";
+
+/// Connects to the Redis at `url`, verifying it with the CA in
+/// `SIGNED_PAYLOADS_REDIS_CA` when that is set.
+async fn redis_connect(url: &str, timeout: Duration) -> Result<RedisNonceStore, Error> {
+    match std::env::var(REDIS_CA) {
+        Ok(ca) if url.starts_with("rediss://") => {
+            RedisNonceStore::connect_with_ca_pem(url, &std::fs::read(ca).unwrap(), timeout).await
+        }
+        _ => RedisNonceStore::connect_with_timeout(url, timeout).await,
+    }
+}
+
 /// A Redis nonce store under `prefix`, declared new (as a deployment does
 /// once) so that its first check is not taken for a loss of records.
 async fn nonce_store(url: &str, prefix: &str) -> RedisNonceStore {
-    let store = RedisNonceStore::connect(url)
+    let store = redis_connect(url, Duration::from_secs(2))
         .await
         .unwrap()
         .with_prefix(prefix);
@@ -141,11 +156,8 @@ async fn postgres(url: &str) -> PostgresKeyStore {
     if owner != url {
         let owner = PostgresKeyStore::connect(&owner).await.unwrap();
         owner.migrate().await.unwrap();
-        let config: tokio_postgres::Config = url.parse().unwrap();
-        owner
-            .grant_access(config.get_user().unwrap())
-            .await
-            .unwrap();
+        let role = url::Url::parse(url).unwrap().username().to_owned();
+        owner.grant_access(&role).await.unwrap();
     }
     let store = PostgresKeyStore::connect(url).await.unwrap();
     // Up to date, so the application role may call it too: it only reads.
@@ -153,13 +165,11 @@ async fn postgres(url: &str) -> PostgresKeyStore {
     store
 }
 
-/// A plain SQL session at `url`, as a person at psql would have.
-async fn psql(url: &str) -> tokio_postgres::Client {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    client
+/// A plain SQL session at `url`, as a person at psql would have (over the
+/// store's own pool, so over the same TLS).
+async fn psql(url: &str) -> deadpool_postgres::Object {
+    let store = PostgresKeyStore::connect(url).await.unwrap();
+    store.pool().get().await.unwrap()
 }
 
 #[tokio::test]
@@ -794,11 +804,10 @@ async fn stores_going_down_mid_run_refuse_tokens_with_clear_errors() {
         .add_key(&tenant, &public("k1", A), "ops")
         .await
         .unwrap();
-    let nonces =
-        RedisNonceStore::connect_with_timeout(&redis_via(redis_relay.addr), Duration::from_secs(1))
-            .await
-            .unwrap()
-            .with_prefix(unique("outage"));
+    let nonces = redis_connect(&redis_via(redis_relay.addr), Duration::from_secs(1))
+        .await
+        .unwrap()
+        .with_prefix(unique("outage"));
     nonces.declare_new().await.unwrap();
     let ttl = Duration::from_millis(200);
     let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store.clone()).with_ttl(ttl)))
@@ -1047,4 +1056,87 @@ async fn a_redis_restart_without_persistence_refuses_what_it_forgot() {
         .await
         .unwrap();
     drop(redis);
+}
+
+/// `url` with its query replaced by `query`.
+fn with_query(url: &str, query: &str) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    url.set_query(Some(query));
+    url.into()
+}
+
+/// Both servers speak TLS only (scripts/services.sh): the stores verify the
+/// server against the CA they are given, refuse a server another CA
+/// vouches for, and a plain-TCP client gets a clear refusal, never a hang.
+#[tokio::test]
+async fn tls_is_verified_and_plain_tcp_is_refused() {
+    let Some((pg, redis)) = services() else {
+        return;
+    };
+    let Ok(ca) = std::env::var(REDIS_CA) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {REDIS_CA} is not set, so the servers are not known to speak TLS"
+        );
+        return;
+    };
+    let wrong_ca = "tests/data/keys/rsa2048.cert.pem";
+    let message = |e: Error| {
+        assert!(matches!(e, Error::Unavailable { .. }), "{e:?}");
+        e.to_string()
+    };
+
+    // PostgreSQL: the right CA works (every other test), a wrong one is a
+    // failed handshake, plain TCP is refused by the server.
+    let store = postgres(&pg).await;
+    store.active_keys("nobody").await.unwrap();
+    let wrong = PostgresKeyStore::connect(&with_query(
+        &pg,
+        &format!("sslmode=verify-full&sslrootcert={wrong_ca}"),
+    ))
+    .await
+    .unwrap();
+    let shown = message(wrong.active_keys("nobody").await.unwrap_err());
+    assert!(shown.contains("certificate"), "{shown}");
+    let plain = PostgresKeyStore::connect(&with_query(&pg, "sslmode=disable"))
+        .await
+        .unwrap();
+    let shown = message(plain.active_keys("nobody").await.unwrap_err());
+    assert!(shown.contains("no encryption"), "{shown}");
+    // Settings that cannot work are the caller's to fix, before connecting.
+    for query in [
+        "sslmode=allow".to_owned(),
+        "sslmode=verify-full&sslrootcert=/no/such/ca.pem".to_owned(),
+        "sslmode=require&sslrootcert=Cargo.toml".to_owned(),
+    ] {
+        let e = PostgresKeyStore::connect(&with_query(&pg, &query))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{query}: {e:?}");
+    }
+
+    // Redis: the same.
+    let timeout = Duration::from_secs(2);
+    let e =
+        RedisNonceStore::connect_with_ca_pem(&redis, &std::fs::read(wrong_ca).unwrap(), timeout)
+            .await
+            .unwrap_err();
+    let shown = message(e);
+    assert!(shown.contains("certificate"), "{shown}");
+    let plain_url = redis.replacen("rediss://", "redis://", 1);
+    message(
+        RedisNonceStore::connect_with_timeout(&plain_url, timeout)
+            .await
+            .unwrap_err(),
+    );
+    let ca = std::fs::read(ca).unwrap();
+    for (url, ca) in [(&plain_url, &ca[..]), (&redis, &b"not a certificate"[..])] {
+        let e = RedisNonceStore::connect_with_ca_pem(url, ca, timeout)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{url}: {e:?}");
+    }
+    RedisNonceStore::connect_with_ca_pem(&redis, &ca, timeout)
+        .await
+        .unwrap();
 }

@@ -10,6 +10,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::{AsyncNonceStore, NonceCheck, NonceFuture, NonceStatus};
 use crate::error::Error;
+use crate::tls::TrustAnchors;
 
 /// An [`AsyncNonceStore`] shared by every instance of a fleet, on Redis
 /// (feature `redis`).
@@ -95,8 +96,10 @@ return 1
 });
 
 impl RedisNonceStore {
-    /// Connects to Redis at `url` (`redis://host:port/db`), with keys under
-    /// the prefix `signed-payloads:nonce:` and a 2 s timeout per command.
+    /// Connects to Redis at `url` (`redis://host:port/db`, or
+    /// `rediss://host:port/db` for TLS with the system's trust store), with
+    /// keys under the prefix `signed-payloads:nonce:` and a 2 s timeout per
+    /// command.
     ///
     /// # Errors
     ///
@@ -113,6 +116,37 @@ impl RedisNonceStore {
     /// As for [`RedisNonceStore::connect`].
     pub async fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self, Error> {
         let client = redis::Client::open(url).map_err(unavailable)?;
+        Self::connect_client(client, timeout).await
+    }
+
+    /// Connects over TLS to a `rediss://` URL whose server certificate is
+    /// issued by a CA in `ca_pem` (PEM certificates: a managed service's CA,
+    /// or your own), with `timeout` for connecting and for each command.
+    /// [`RedisNonceStore::connect`] takes `rediss://` URLs too, and trusts
+    /// the system's store. The server's name is always verified.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `ca_pem` holds no usable certificate or the URL
+    /// is not `rediss://`; [`Error::Unavailable`] when Redis does not answer
+    /// or its certificate does not verify.
+    pub async fn connect_with_ca_pem(
+        url: &str,
+        ca_pem: &[u8],
+        timeout: Duration,
+    ) -> Result<Self, Error> {
+        // Checked here for a clear error; redis-rs parses it again.
+        TrustAnchors::Pem(ca_pem.to_vec()).certificates()?;
+        if !url.starts_with("rediss://") {
+            return Err(Error::Config(
+                "a CA certificate is for TLS: the Redis URL must start with rediss://".into(),
+            ));
+        }
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(ca_pem.to_vec()),
+        };
+        let client = redis::Client::build_with_tls(url, certificates).map_err(unavailable)?;
         Self::connect_client(client, timeout).await
     }
 
@@ -230,9 +264,10 @@ impl fmt::Debug for RedisNonceStore {
     }
 }
 
+/// Redis (or the way to it) failed; the message carries every cause.
 fn unavailable(e: redis::RedisError) -> Error {
     Error::Unavailable {
         what: "the Redis nonce store",
-        source: Box::new(e),
+        source: crate::error::with_causes(&e).into(),
     }
 }

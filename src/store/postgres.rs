@@ -5,11 +5,13 @@ use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{KeyRecord, KeyStore, StoreFuture};
 use crate::error::{Error, Escaped};
+use crate::tls::TrustAnchors;
 use crate::{Algorithm, PublicKey, VerificationKey};
 
 /// The schema's versions in order; [`PostgresKeyStore::migrate`] applies
@@ -40,15 +42,20 @@ const MIGRATION_LOCK: i64 = 0x5350_4b53_0001;
 ///
 /// Connections come from a pool (deadpool); each operation is bounded by a
 /// timeout (5 s by default), and a database that cannot answer is
-/// [`Error::Unavailable`]. Plain TCP without TLS: for TLS, build a pool with
-/// your connector and use [`PostgresKeyStore::from_pool`].
+/// [`Error::Unavailable`]. TLS (rustls, verifying the server) when the URL
+/// says `sslmode=verify-full` (see [`PostgresKeyStore::connect`]); connect
+/// as an application role with [`PostgresKeyStore::grant_access`]'s rights,
+/// not as the tables' owner or a superuser.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
 /// use signed_payloads::store::{PostgresKeyStore, TenantKeys};
-/// let store = PostgresKeyStore::connect("postgres://app@127.0.0.1:5432/keys").await?;
-/// store.migrate().await?;
+/// let store = PostgresKeyStore::connect(
+///     "postgres://signed_payloads_app@db.internal/keys?sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+/// )
+/// .await?;
+/// store.migrate().await?; // only reads, once the owner has migrated
 /// let keys = TenantKeys::new(Arc::new(store));
 /// # Ok(()) }
 /// ```
@@ -59,20 +66,29 @@ pub struct PostgresKeyStore {
 }
 
 impl PostgresKeyStore {
-    /// A store on the database at `url` (`postgres://user[:password]@host:port/db`),
+    /// A store on the database at `url`
+    /// (`postgres://user[:password]@host:port/db[?sslmode=…&sslrootcert=…]`),
     /// with a pool of up to 16 connections. Connects lazily.
+    ///
+    /// TLS (rustls) as the URL's `sslmode` says, with libpq's names:
+    /// `require`, `verify-ca` and `verify-full` all verify the server's
+    /// certificate chain and its name (a key store is not worth reaching
+    /// unverified), `prefer` does the same when the server offers TLS and
+    /// falls back to plain TCP when it does not, and `disable` (or no
+    /// `sslmode`) is plain TCP. `sslrootcert` is a PEM CA file, or `system`
+    /// for the operating system's trust store (also the default).
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a URL that does not parse.
+    /// [`Error::Config`] for a URL that does not parse, an `sslmode` other
+    /// than those above, or a CA file that cannot be read or holds no
+    /// certificate.
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        let mut config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| Error::Config(format!("the PostgreSQL URL does not parse: {e}")))?;
+        let (mut config, tls) = parse_url(url)?;
         config.connect_timeout(Duration::from_secs(5));
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -93,6 +109,12 @@ impl PostgresKeyStore {
             pool,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    /// The pool the store takes connections from, for queries of your own
+    /// (reports on the key history, say) over the same connections and TLS.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Bounds each operation (waiting for a connection included) by `timeout`.
@@ -438,6 +460,50 @@ impl fmt::Debug for PostgresKeyStore {
     }
 }
 
+/// The connection settings and the TLS connector a URL asks for. The TLS
+/// settings tokio-postgres does not know (`verify-ca`, `verify-full`,
+/// `sslrootcert`) are taken out of the URL first.
+fn parse_url(url: &str) -> Result<(tokio_postgres::Config, MakeRustlsConnect), Error> {
+    let bad =
+        |e: &dyn fmt::Display| Error::Config(format!("the PostgreSQL URL does not parse: {e}"));
+    let mut parsed = url::Url::parse(url).map_err(|e| bad(&e))?;
+    let (mut mode, mut anchors) = (None, TrustAnchors::System);
+    let mut rest = Vec::new();
+    for (key, value) in parsed.query_pairs() {
+        match &*key {
+            "sslmode" => mode = Some(value.into_owned()),
+            "sslrootcert" if value == "system" => anchors = TrustAnchors::System,
+            "sslrootcert" => anchors = TrustAnchors::from_file(&value, "sslrootcert")?,
+            _ => rest.push((key.into_owned(), value.into_owned())),
+        }
+    }
+    if rest.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(&rest);
+    }
+    let mut config: tokio_postgres::Config = parsed.as_str().parse().map_err(|e| bad(&e))?;
+    let mode = match mode.as_deref() {
+        None | Some("disable") => SslMode::Disable,
+        Some("prefer") => SslMode::Prefer,
+        Some("require" | "verify-ca" | "verify-full") => SslMode::Require,
+        Some(other) => {
+            return Err(Error::Config(format!(
+                "sslmode {} is not supported (disable, prefer, require, verify-ca, verify-full)",
+                Escaped::new(other)
+            )));
+        }
+    };
+    config.ssl_mode(mode);
+    // No trust store is read for a connection that never uses TLS.
+    let anchors = if mode == SslMode::Disable {
+        TrustAnchors::Nothing
+    } else {
+        anchors
+    };
+    Ok((config, MakeRustlsConnect::new(anchors.client_config()?)))
+}
+
 /// The newest schema version this crate knows.
 fn newest_version() -> i32 {
     MIGRATIONS[MIGRATIONS.len() - 1].0
@@ -497,9 +563,11 @@ fn constraint(e: &tokio_postgres::Error) -> Option<&str> {
     e.as_db_error().and_then(|db| db.constraint())
 }
 
+/// The database (or the way to it) failed; the message carries every cause.
 fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Error {
+    let source: Box<dyn std::error::Error + Send + Sync + 'static> = source.into();
     Error::Unavailable {
         what: "the PostgreSQL key store",
-        source: source.into(),
+        source: crate::error::with_causes(&*source).into(),
     }
 }

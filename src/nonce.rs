@@ -90,7 +90,8 @@ pub enum NonceStatus {
     Replayed,
     /// The message could have been used before the store's records begin (it
     /// lost them: a restart without persistence, a flush, an eviction), so
-    /// the store cannot vouch that it is fresh. Nothing was recorded.
+    /// the store cannot vouch that it is fresh. The store may have recorded
+    /// the nonce all the same; the sender signs a new message either way.
     BeforeHistory,
 }
 

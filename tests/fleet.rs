@@ -550,3 +550,126 @@ fn the_store_is_told_when_a_message_could_first_have_been_used() {
     assert!(e.to_string().contains("sign it again"), "{e}");
     assert_eq!(e.kind(), signed_payloads::ErrorKind::Rejected);
 }
+
+/// A key store whose lookups each wait for a permit the test hands out, and
+/// fail while `down`: a refresh the test holds in flight.
+#[derive(Debug)]
+struct Held {
+    inner: MemoryKeyStore,
+    permits: tokio::sync::Semaphore,
+    lookups: AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl KeyStore for Held {
+    fn active_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<VerificationKey>> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            self.permits.acquire().await.unwrap().forget();
+            if self.down.load(Ordering::SeqCst) {
+                return Err(Error::Unavailable {
+                    what: "the test store",
+                    source: "connection refused".into(),
+                });
+            }
+            self.inner.active_keys(tenant).await
+        })
+    }
+    fn add_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        key: &'a VerificationKey,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.add_key(tenant, key, actor)
+    }
+    fn retire_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        kid: &'a str,
+        actor: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, ()> {
+        self.inner.retire_key(tenant, kid, actor)
+    }
+    fn list_keys<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> signed_payloads::store::StoreFuture<'a, Vec<signed_payloads::store::KeyRecord>> {
+        self.inner.list_keys(tenant)
+    }
+}
+
+/// With a refresh grace, requests that find the entry expired while one
+/// refresh is in flight are answered from it at once (no second query, no
+/// waiting); once a refresh has failed, the expired entry is gone, and the
+/// grace serves nothing while the store is down.
+#[tokio::test]
+async fn the_grace_serves_an_expired_entry_only_while_a_refresh_is_in_flight() {
+    let store = Arc::new(Held {
+        inner: MemoryKeyStore::new(),
+        permits: tokio::sync::Semaphore::new(0),
+        lookups: AtomicUsize::new(0),
+        down: std::sync::atomic::AtomicBool::new(false),
+    });
+    store
+        .inner
+        .add_key("t1", &public("k1", A), "ops")
+        .await
+        .unwrap();
+    let ttl = Duration::from_millis(100);
+    let keys = Arc::new(
+        TenantKeys::new(store.clone())
+            .with_ttl(ttl)
+            .with_refresh_grace(Duration::from_secs(60)),
+    );
+    let lookup = |keys: &Arc<TenantKeys>| {
+        let keys = Arc::clone(keys);
+        tokio::spawn(async move { keys.key_set("t1").await.map(|set| set.len()) })
+    };
+    store.permits.add_permits(1);
+    keys.key_set("t1").await.unwrap();
+
+    // Expired; one refresh goes to the store and is held there.
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    let refresh = lookup(&keys);
+    while store.lookups.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    for _ in 0..50 {
+        assert_eq!(lookup(&keys).await.unwrap().unwrap(), 1, "served meanwhile");
+    }
+    assert!(!refresh.is_finished(), "the refresh is still held");
+    assert_eq!(store.lookups.load(Ordering::SeqCst), 2, "no second query");
+    store.permits.add_permits(1);
+    assert_eq!(refresh.await.unwrap().unwrap(), 1);
+
+    // The store goes down; a refresh fails and drops the expired entry.
+    store.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(ttl + Duration::from_millis(20)).await;
+    store.permits.add_permits(1);
+    assert!(matches!(
+        keys.key_set("t1").await,
+        Err(Error::Unavailable { .. })
+    ));
+    // The next refresh is held in flight: a request meanwhile is not served
+    // the dropped entry; it waits, and fails with the store.
+    let refresh = lookup(&keys);
+    while store.lookups.load(Ordering::SeqCst) < 4 {
+        tokio::task::yield_now().await;
+    }
+    let waiting = lookup(&keys);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!waiting.is_finished(), "not served from the dropped entry");
+    store.permits.add_permits(2);
+    assert!(matches!(
+        refresh.await.unwrap(),
+        Err(Error::Unavailable { .. })
+    ));
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(Error::Unavailable { .. })
+    ));
+}

@@ -23,6 +23,12 @@ use crate::{AsyncKeySource, KeySet, KeySetFuture};
 /// made-up tenant ids costs one store query per id per `ttl`; at most
 /// `capacity` tenants are cached (the least recently fetched are dropped).
 ///
+/// Requests that miss one tenant together make one store query; the others
+/// wait for its answer. With [`TenantKeys::with_refresh_grace`] they are
+/// answered from the expired entry instead while that query is in flight,
+/// for at most the grace past `ttl`; a query that fails drops the entry, so
+/// nothing expired is served while the store is down.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), signed_payloads::Error> {
@@ -42,6 +48,7 @@ use crate::{AsyncKeySource, KeySet, KeySetFuture};
 pub struct TenantKeys {
     store: Arc<dyn KeyStore>,
     ttl: Duration,
+    grace: Duration,
     capacity: usize,
     cache: Mutex<Cache>,
 }
@@ -69,6 +76,7 @@ impl TenantKeys {
         TenantKeys {
             store,
             ttl: Duration::from_secs(5),
+            grace: Duration::ZERO,
             capacity: 10_000,
             cache: Mutex::new(Cache::default()),
         }
@@ -79,6 +87,17 @@ impl TenantKeys {
     #[must_use]
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
         self.ttl = ttl;
+        self
+    }
+
+    /// While one request refreshes an expired entry, answers the others
+    /// from it for up to `grace` past the TTL instead of making them wait
+    /// (0, the default: they wait). A retired key may then verify for up to
+    /// `ttl + grace` on another instance. If the refresh fails the entry is
+    /// dropped, so a store that is down is never papered over.
+    #[must_use]
+    pub fn with_refresh_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
         self
     }
 
@@ -112,9 +131,18 @@ impl TenantKeys {
             return fresh;
         }
         // Coalesce: one query per tenant per miss, however many requests
-        // missed together; the others wait for it and read its answer.
+        // missed together; the others wait for it and read its answer, or,
+        // within the grace, answer from the expired entry meanwhile.
         let gate = Gate::join(self, tenant);
-        let _turn = gate.gate.lock().await;
+        let _turn = match gate.gate.try_lock() {
+            Ok(turn) => turn,
+            Err(_) => {
+                if let Some(recent) = self.cached_within(tenant, self.ttl + self.grace) {
+                    return recent;
+                }
+                gate.gate.lock().await
+            }
+        };
         match self.fresh(tenant) {
             Some(fresh) => fresh,
             None => self.fetch(tenant).await,
@@ -123,23 +151,41 @@ impl TenantKeys {
 
     /// The cached answer for `tenant` while it is fresh.
     fn fresh(&self, tenant: &str) -> Option<Result<Arc<KeySet>, Error>> {
-        let cache = self.lock();
-        let entry = cache.entries.get(tenant)?;
-        (entry.fetched.elapsed() < self.ttl).then(|| found(entry.keys.clone(), tenant))
+        self.cached_within(tenant, self.ttl)
     }
 
-    /// Asks the store, and caches the answer.
+    /// The cached answer for `tenant` if it was fetched less than `age` ago.
+    fn cached_within(&self, tenant: &str, age: Duration) -> Option<Result<Arc<KeySet>, Error>> {
+        let cache = self.lock();
+        let entry = cache.entries.get(tenant)?;
+        (entry.fetched.elapsed() < age).then(|| found(entry.keys.clone(), tenant))
+    }
+
+    /// Asks the store, and caches the answer; a failure drops the entry, so
+    /// the grace never serves it while the store is down.
     async fn fetch(&self, tenant: &str) -> Result<Arc<KeySet>, Error> {
+        match self.query(tenant).await {
+            Ok(keys) => {
+                self.insert(tenant, keys.clone());
+                found(keys, tenant)
+            }
+            Err(e) => {
+                self.invalidate(tenant);
+                Err(e)
+            }
+        }
+    }
+
+    /// The store's answer for `tenant`: its key set, or `None` when it has
+    /// no active key.
+    async fn query(&self, tenant: &str) -> Result<Option<Arc<KeySet>>, Error> {
         let keys = self.store.active_keys(tenant).await?;
-        let keys = if keys.is_empty() {
-            None
-        } else {
-            // Building a key set re-checks the rules on what the store
-            // returned: a store with three active keys is refused here.
-            Some(Arc::new(KeySet::new(keys)?))
-        };
-        self.insert(tenant, keys.clone());
-        found(keys, tenant)
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        // Building a key set re-checks the rules on what the store
+        // returned: a store with three active keys is refused here.
+        Ok(Some(Arc::new(KeySet::new(keys)?)))
     }
 
     /// Caches `tenant`'s keys; at capacity, drops the least recently

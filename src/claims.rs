@@ -51,6 +51,14 @@ pub enum ClaimError {
     /// The payload of a JWT must be a JSON object.
     #[error("the claims set must be a JSON object")]
     NotAnObject,
+    /// A detached signature's trust anchor (`tan`) is not one this verifier
+    /// accepts.
+    #[error("the signature's trust anchor is not one this verifier accepts")]
+    TrustAnchorMismatch,
+    /// A header member the profile checks is present but not listed in
+    /// `crit`, so a verifier that does not know it would have ignored it.
+    #[error("the {0} header member must be listed in crit")]
+    NotCritical(&'static str),
     /// The header `typ` is not the expected one.
     #[error("the typ header is not {0}")]
     Type(Escaped),

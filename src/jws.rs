@@ -7,5 +7,6 @@ pub use compact::{sign, sign_async, sign_detached, sign_with_raw_header, verify,
 pub use header::Header;
 
 pub(crate) use compact::{
-    Parsed, is_compact_jwe, parse, sign_with_header_json, sign_with_header_json_async,
+    Parsed, is_compact_jwe, parse, parse_understanding, sign_detached_async, sign_with_header_json,
+    sign_with_header_json_async,
 };

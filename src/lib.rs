@@ -10,6 +10,7 @@ mod base64url;
 mod claims;
 mod clock;
 pub mod dangerous;
+pub mod detached;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;

@@ -113,6 +113,9 @@ pub(crate) struct Rules {
     pub(crate) clock: Arc<dyn Clock>,
     /// For JWT profiles: the claims and `typ` rules.
     pub(crate) jwt: Option<JwtRules>,
+    /// Extension header members the profile checks itself, so `crit` may
+    /// list them (beside `b64`).
+    pub(crate) understood_critical: Vec<&'static str>,
 }
 
 /// The header and claims rules of a profile whose payload is a JWT.
@@ -149,6 +152,7 @@ impl Rules {
             require_kid: false,
             clock: Arc::clone(&SYSTEM),
             jwt: None,
+            understood_critical: Vec::new(),
         }
     }
 
@@ -172,7 +176,7 @@ impl Rules {
 
     /// Splits and decodes a compact token, within the limits.
     pub(crate) fn parse<'a>(&self, token: &'a str) -> Result<Parsed<'a>, Error> {
-        crate::jws::parse(token, &self.limits)
+        crate::jws::parse_understanding(token, &self.limits, &self.understood_critical)
     }
 
     /// The core: picks the key among `keys`, checks the algorithm binding and

@@ -17,6 +17,16 @@ pub(crate) struct Parsed<'a> {
 
 /// Splits and decodes `token`, enforcing `limits` before each step.
 pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, Error> {
+    parse_understanding(token, limits, &[])
+}
+
+/// As [`parse`], also accepting the extension members `understood` in
+/// `crit`: a profile that checks them itself.
+pub(crate) fn parse_understanding<'a>(
+    token: &'a str,
+    limits: &Limits,
+    understood: &[&str],
+) -> Result<Parsed<'a>, Error> {
     let bytes = token.as_bytes();
     limits.check_size("token", bytes.len())?;
     if bytes.first() == Some(&b'{') {
@@ -45,7 +55,8 @@ pub(crate) fn parse<'a>(token: &'a str, limits: &Limits) -> Result<Parsed<'a>, E
     }
     let header_json =
         base64url::decode(header_segment).ok_or(Malformed::Base64(Segment::Header))?;
-    let header = Header::from_json(&header_json, limits.max_json_depth())?;
+    let header =
+        Header::from_json_understanding(&header_json, limits.max_json_depth(), understood)?;
     let signature =
         base64url::decode(signature_segment).ok_or(Malformed::Base64(Segment::Signature))?;
     Ok(Parsed {
@@ -216,6 +227,18 @@ pub fn sign_detached(
 ) -> Result<String, Error> {
     let header_json = header.to_json()?;
     sign_raw(header, &header_json, payload, signer, true)
+}
+
+/// As [`sign_detached`], with a signer that answers asynchronously.
+pub(crate) async fn sign_detached_async<S: AsyncSigner + ?Sized>(
+    header: &Header,
+    payload: &[u8],
+    signer: &S,
+) -> Result<String, Error> {
+    let header_json = header.to_json()?;
+    let pending = Pending::new(header, &header_json, payload, signer.algorithm(), true)?;
+    let signature = signer.sign_async(pending.signing_input()).await?;
+    Ok(pending.finish(&signature))
 }
 
 /// Signs with exactly the given header octets (for interoperability tests

@@ -103,6 +103,16 @@ impl Header {
 
     /// Parses and checks a decoded header.
     pub(crate) fn from_json(bytes: &[u8], max_depth: usize) -> Result<Self, Error> {
+        Self::from_json_understanding(bytes, max_depth, &[])
+    }
+
+    /// As [`Header::from_json`], also accepting the extension members
+    /// `understood` in `crit` (a profile's own, checked by that profile).
+    pub(crate) fn from_json_understanding(
+        bytes: &[u8],
+        max_depth: usize,
+        understood: &[&str],
+    ) -> Result<Self, Error> {
         json::check_structure(bytes, Segment::Header, max_depth)?;
         let mut map: Map<String, Value> =
             serde_json::from_slice(bytes).map_err(|e| json::header_error(&e))?;
@@ -121,7 +131,7 @@ impl Header {
         };
         let crit = match map.shift_remove("crit") {
             None => None,
-            Some(Value::Array(items)) => Some(check_crit(items, b64.is_some())?),
+            Some(Value::Array(items)) => Some(check_crit(items, b64.is_some(), &map, understood)?),
             Some(_) => return Err(Error::header("crit must be an array of strings")),
         };
         if b64.is_some() && !crit.as_ref().is_some_and(|c| c.iter().any(|n| n == "b64")) {
@@ -172,7 +182,14 @@ fn take_string(map: &mut Map<String, Value>, name: &str) -> Result<Option<String
     }
 }
 
-fn check_crit(items: Vec<Value>, b64_present: bool) -> Result<Vec<String>, Error> {
+/// `crit` (RFC 7515 4.1.11): a non-empty list of distinct names, each one
+/// this crate or the profile understands, each present in the header.
+fn check_crit(
+    items: Vec<Value>,
+    b64_present: bool,
+    members: &Map<String, Value>,
+    understood: &[&str],
+) -> Result<Vec<String>, Error> {
     if items.is_empty() {
         return Err(Error::header("crit must not be empty"));
     }
@@ -181,16 +198,23 @@ fn check_crit(items: Vec<Value>, b64_present: bool) -> Result<Vec<String>, Error
         let Value::String(name) = item else {
             return Err(Error::header("crit must be an array of strings"));
         };
-        if !UNDERSTOOD_CRITICAL.contains(&name.as_str()) {
+        let present = if UNDERSTOOD_CRITICAL.contains(&name.as_str()) {
+            b64_present
+        } else if understood.contains(&name.as_str()) {
+            members.contains_key(&name)
+        } else {
             return Err(Malformed::UnsupportedCritical(Escaped::new(&name)).into());
-        }
+        };
         if names.contains(&name) {
             return Err(Error::header("crit lists a name twice"));
         }
+        if !present {
+            return Err(Error::header(format!(
+                "crit lists {} but the header has no such member",
+                Escaped::new(&name)
+            )));
+        }
         names.push(name);
-    }
-    if !b64_present {
-        return Err(Error::header("crit lists b64 but the header has no b64"));
     }
     Ok(names)
 }

@@ -215,7 +215,10 @@ fn class_5_crit_and_b64() {
             r#"{"alg":"RS256","kid":"a","crit":{"b64":1},"b64":false}"#,
             "array of strings",
         ),
-        (r#"{"alg":"RS256","kid":"a","crit":["b64"]}"#, "has no b64"),
+        (
+            r#"{"alg":"RS256","kid":"a","crit":["b64"]}"#,
+            "has no such member",
+        ),
         (
             r#"{"alg":"RS256","kid":"a","crit":["alg"]}"#,
             "unsupported extension",

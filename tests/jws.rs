@@ -163,7 +163,7 @@ fn b64_false_must_be_critical_and_unknown_crit_is_refused() {
             r#"{"alg":"RS256","crit":["exp"],"exp":5}"#,
             "unsupported extension",
         ),
-        (r#"{"alg":"RS256","crit":["b64"]}"#, "has no b64"),
+        (r#"{"alg":"RS256","crit":["b64"]}"#, "has no such member"),
         (
             r#"{"alg":"RS256","crit":[],"b64":true}"#,
             "must not be empty",

@@ -11,10 +11,107 @@ use http_body_util::{BodyExt, Full, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::detached::DetachedSigner;
 use crate::error::Error;
 use crate::http::requested_mode;
 use crate::response::{ResponseMode, ResponseSigner};
 use crate::{Signer, SigningSource};
+
+/// The future a [`SignsResponses`] returns: the body to send.
+pub type SignResponseFuture<'a> = Pin<Box<dyn Future<Output = Result<Bytes, Error>> + Send + 'a>>;
+
+/// How [`ResponseSigningLayer`] signs a response: what it needs from the
+/// request, then the signature over the buffered body (headers added, body
+/// possibly replaced). [`ResponseSigner`] (header or embedded mode) and
+/// [`DetachedSigner`] (a detached JWS in one header) implement it.
+pub trait SignsResponses: Send + Sync + 'static {
+    /// What the signer takes from the request (the mode it asks for, ...).
+    type Plan: Send + 'static;
+
+    /// Reads the request's headers before the inner service runs.
+    fn plan(&self, request: &http::HeaderMap) -> Self::Plan;
+
+    /// Signs `body` for the response whose status and headers are `parts`,
+    /// adding headers to them; returns the body to send.
+    fn sign_response<'a>(
+        &'a self,
+        plan: Self::Plan,
+        parts: &'a mut http::response::Parts,
+        body: Bytes,
+    ) -> SignResponseFuture<'a>;
+}
+
+impl<S: SigningSource + 'static> SignsResponses for ResponseSigner<S> {
+    /// The mode the request asks for, and its trace header to echo.
+    type Plan = (ResponseMode, Option<HeaderValue>);
+
+    fn plan(&self, request: &http::HeaderMap) -> Self::Plan {
+        let profile = self.profile();
+        let mode = requested_mode(request, profile);
+        (mode, request.get(profile.trace_header()).cloned())
+    }
+
+    fn sign_response<'a>(
+        &'a self,
+        (mode, trace): Self::Plan,
+        parts: &'a mut http::response::Parts,
+        body: Bytes,
+    ) -> SignResponseFuture<'a> {
+        Box::pin(async move {
+            let body = match mode {
+                ResponseMode::Headers => {
+                    self.sign_into_headers_async(parts.status, &body, &mut parts.headers)
+                        .await?;
+                    body
+                }
+                ResponseMode::Embedded => {
+                    let token = self.sign_embedded_async(&body).await?;
+                    parts.headers.insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/jose"),
+                    );
+                    Bytes::from(token)
+                }
+            };
+            if let Some(trace) = trace {
+                if let Ok(name) =
+                    http::HeaderName::from_bytes(self.profile().trace_header().as_bytes())
+                {
+                    parts.headers.entry(name).or_insert(trace);
+                }
+            }
+            Ok(body)
+        })
+    }
+}
+
+impl<S: SigningSource + 'static> SignsResponses for DetachedSigner<S> {
+    type Plan = ();
+
+    fn plan(&self, _: &http::HeaderMap) {}
+
+    fn sign_response<'a>(
+        &'a self,
+        (): (),
+        parts: &'a mut http::response::Parts,
+        body: Bytes,
+    ) -> SignResponseFuture<'a> {
+        Box::pin(async move {
+            let signature = self.sign_async(&body).await?;
+            let name = http::HeaderName::from_bytes(self.profile().header_name().as_bytes())
+                .map_err(|_| {
+                    Error::Config(
+                        "the profile's header name is not a valid HTTP header name".into(),
+                    )
+                })?;
+            let value = HeaderValue::from_str(&signature).map_err(|_| {
+                Error::Config("a detached signature is not a valid header value".into())
+            })?;
+            parts.headers.insert(name, value);
+            Ok(body)
+        })
+    }
+}
 
 /// Signs every response of the wrapped service in the mode the request asks
 /// for: headers by default, embedded when the mode header says `jwt`. The
@@ -42,12 +139,12 @@ use crate::{Signer, SigningSource};
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct ResponseSigningLayer<S = Arc<dyn Signer>> {
-    signer: Arc<ResponseSigner<S>>,
+pub struct ResponseSigningLayer<T: ?Sized = ResponseSigner<Arc<dyn Signer>>> {
+    signer: Arc<T>,
     max_body_bytes: usize,
 }
 
-impl<S> Clone for ResponseSigningLayer<S> {
+impl<T: ?Sized> Clone for ResponseSigningLayer<T> {
     fn clone(&self) -> Self {
         ResponseSigningLayer {
             signer: Arc::clone(&self.signer),
@@ -67,9 +164,10 @@ impl SigningFailure {
     }
 }
 
-impl<S> ResponseSigningLayer<S> {
-    /// Signs with `signer`.
-    pub fn new(signer: Arc<ResponseSigner<S>>) -> Self {
+impl<T: ?Sized> ResponseSigningLayer<T> {
+    /// Signs with `signer`: a [`ResponseSigner`], a [`DetachedSigner`], or
+    /// any [`SignsResponses`].
+    pub fn new(signer: Arc<T>) -> Self {
         ResponseSigningLayer {
             signer,
             max_body_bytes: 1 << 20,
@@ -84,8 +182,8 @@ impl<S> ResponseSigningLayer<S> {
     }
 }
 
-impl<I, S> Layer<I> for ResponseSigningLayer<S> {
-    type Service = ResponseSigningService<I, S>;
+impl<I, T: ?Sized> Layer<I> for ResponseSigningLayer<T> {
+    type Service = ResponseSigningService<I, T>;
 
     fn layer(&self, inner: I) -> Self::Service {
         ResponseSigningService {
@@ -98,13 +196,13 @@ impl<I, S> Layer<I> for ResponseSigningLayer<S> {
 
 /// The service [`ResponseSigningLayer`] produces.
 #[derive(Debug)]
-pub struct ResponseSigningService<I, S = Arc<dyn Signer>> {
+pub struct ResponseSigningService<I, T: ?Sized = ResponseSigner<Arc<dyn Signer>>> {
     inner: I,
-    signer: Arc<ResponseSigner<S>>,
+    signer: Arc<T>,
     max_body_bytes: usize,
 }
 
-impl<I: Clone, S> Clone for ResponseSigningService<I, S> {
+impl<I: Clone, T: ?Sized> Clone for ResponseSigningService<I, T> {
     fn clone(&self) -> Self {
         ResponseSigningService {
             inner: self.inner.clone(),
@@ -116,11 +214,11 @@ impl<I: Clone, S> Clone for ResponseSigningService<I, S> {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-impl<I, S, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseSigningService<I, S>
+impl<I, T, ReqBody, ResBody> Service<Request<ReqBody>> for ResponseSigningService<I, T>
 where
     I: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     I::Future: Send + 'static,
-    S: SigningSource + 'static,
+    T: SignsResponses,
     ReqBody: Send + 'static,
     ResBody: http_body::Body + Send + 'static,
     ResBody::Data: Send,
@@ -136,9 +234,7 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let signer = Arc::clone(&self.signer);
-        let profile = signer.profile();
-        let mode = requested_mode(request.headers(), profile);
-        let trace = request.headers().get(profile.trace_header()).cloned();
+        let plan = signer.plan(request.headers());
         let max = self.max_body_bytes;
         // Call the instance that was polled ready; keep a fresh clone for next time.
         let clone = self.inner.clone();
@@ -156,31 +252,11 @@ where
                     }));
                 }
             };
-            let signed = match mode {
-                ResponseMode::Headers => signer
-                    .sign_into_headers_async(parts.status, &body, &mut parts.headers)
-                    .await
-                    .map(|()| body),
-                ResponseMode::Embedded => signer.sign_embedded_async(&body).await.map(|token| {
-                    parts.headers.insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/jose"),
-                    );
-                    Bytes::from(token)
-                }),
-            };
-            let body = match signed {
+            let body = match signer.sign_response(plan, &mut parts, body).await {
                 Ok(body) => body,
                 Err(e) => return Ok(unsigned_error(e)),
             };
             parts.headers.remove(header::CONTENT_LENGTH);
-            if let Some(trace) = trace {
-                if let Ok(name) =
-                    http::HeaderName::from_bytes(signer.profile().trace_header().as_bytes())
-                {
-                    parts.headers.entry(name).or_insert(trace);
-                }
-            }
             Ok(Response::from_parts(parts, Full::new(body)))
         })
     }

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, ErrorKind};
+use crate::detached::DetachedBodyVerifier;
+use crate::error::{Error, ErrorKind, Escaped, Malformed};
 use crate::request::BodyVerifier;
 use crate::{Verified, http};
 
@@ -66,21 +67,89 @@ where
             .limits()
             .max_token_bytes()
             .saturating_add(crate::request::SLACK);
-        let body = match http_body_util::Limited::new(body, limit).collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                return Err(Error::TooLarge {
-                    what: "request body",
-                    actual: limit.saturating_add(1),
-                    limit,
-                }
-                .into());
-            }
-            // The client's connection failed mid-body: not a size problem.
-            Err(e) => return Err(Error::Transport(e).into()),
-        };
+        let body = read_body(body, limit).await?;
         let verified = verifier.verify_body(content_type, &body).await?;
         Ok(SignedJson(verified.deserialize_json(verifier.limits())?))
+    }
+}
+
+/// The whole body, refused past `limit` bytes.
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<axum::body::Bytes, Error> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Error::TooLarge {
+            what: "request body",
+            actual: limit.saturating_add(1),
+            limit,
+        }),
+        // The client's connection failed mid-body: not a size problem.
+        Err(e) => Err(Error::Transport(e)),
+    }
+}
+
+/// Extracts a JSON body signed with a detached signature in a header (the
+/// [`DetachedVerifier`](crate::detached::DetachedVerifier) in the router
+/// state names it: `x-jws-signature` for Open Banking): the header must be
+/// there once, the signature must verify over the body bytes exactly as
+/// received, and the body is then deserialized into `T`.
+///
+/// The state must provide an `Arc<dyn DetachedBodyVerifier>` (directly or
+/// through [`FromRef`]). Failures are [`SignedJsonRejection`]s, answered as
+/// for [`SignedJson`]: 400 for a missing, duplicated or malformed header or
+/// body, 401 for a signature, key or member that does not verify, 413, 503,
+/// 500.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::{Router, routing::post};
+/// use serde::Deserialize;
+/// use signed_payloads::axum::DetachedJson;
+/// use signed_payloads::detached::{DetachedBodyVerifier, DetachedVerifier};
+/// use signed_payloads::KeyRegistry;
+///
+/// #[derive(Deserialize)]
+/// struct Consent { #[serde(rename = "Data")] data: serde_json::Value }
+///
+/// async fn create_consent(DetachedJson(consent): DetachedJson<Consent>) -> String {
+///     format!("signed by {}", consent.key_id().unwrap_or("?"))
+/// }
+///
+/// fn app(verifier: DetachedVerifier<KeyRegistry>) -> Router {
+///     let verifier: Arc<dyn DetachedBodyVerifier> = Arc::new(verifier);
+///     Router::new().route("/domestic-payment-consents", post(create_consent)).with_state(verifier)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct DetachedJson<T>(pub Verified<T>);
+
+impl<T, S> FromRequest<S> for DetachedJson<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+    Arc<dyn DetachedBodyVerifier>: FromRef<S>,
+{
+    type Rejection = SignedJsonRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<dyn DetachedBodyVerifier>::from_ref(state);
+        let (parts, body) = request.into_parts();
+        // The header before a byte of the body is read.
+        let name = verifier.profile().header_name();
+        let mut values = parts.headers.get_all(name).iter();
+        let value = match (values.next(), values.next()) {
+            (None, _) => {
+                return Err(Error::from(Malformed::MissingHeader(Escaped::new(name))).into());
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::from(Malformed::DuplicateHeader(Escaped::new(name))).into());
+            }
+            (Some(value), None) => value
+                .to_str()
+                .map_err(|_| Error::from(Malformed::BadHeaderValue(Escaped::new(name))))?,
+        };
+        let body = read_body(body, verifier.limits().max_token_bytes()).await?;
+        let verified = verifier.verify_body(value, &body).await?;
+        Ok(DetachedJson(verified.deserialize_json(verifier.limits())?))
     }
 }
 
@@ -130,7 +199,7 @@ impl SignedJsonRejection {
             StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large"),
             StatusCode::BAD_REQUEST => (
                 "malformed_request",
-                "the request body is not a well-formed signed payload",
+                "the request does not carry a well-formed signed payload",
             ),
             // A replay store's write may still land after it timed out, so
             // the same token could then look replayed: a new one is needed.

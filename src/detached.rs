@@ -8,4 +8,4 @@ mod verifier;
 
 pub use profile::{DetachedProfile, OB_IAT, OB_ISS, OB_TAN, PayloadEncoding};
 pub use signer::DetachedSigner;
-pub use verifier::DetachedVerifier;
+pub use verifier::{DetachedBodyVerifier, DetachedVerifier};

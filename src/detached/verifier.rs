@@ -12,7 +12,8 @@ use super::profile::{DetachedProfile, PayloadEncoding};
 use crate::error::{Error, Escaped, Malformed};
 use crate::jws::Parsed;
 use crate::pipeline::{Core, Rules, shared_settings};
-use crate::{AsyncKeySource, ClaimError, Clock, Header, KeyRegistry, KeySource, Verified};
+use crate::request::VerifyFuture;
+use crate::{AsyncKeySource, ClaimError, Clock, Header, KeyRegistry, KeySource, Limits, Verified};
 
 /// Verifies detached-header signatures ([`DetachedProfile`]) with keys from
 /// a [`KeySource`] (a registry: sync methods) or an [`AsyncKeySource`] (a
@@ -401,6 +402,41 @@ where
         self.verify_async(signature, body)
             .await?
             .deserialize_json(&self.core.rules.limits)
+    }
+}
+
+/// A [`DetachedVerifier`] behind one object-safe face, whatever its key
+/// source: what the axum extractor `DetachedJson` holds, as
+/// `Arc<dyn DetachedBodyVerifier>`.
+pub trait DetachedBodyVerifier: fmt::Debug + Send + Sync {
+    /// The limits in force (the extractor reads at most the body limit).
+    fn limits(&self) -> &Limits;
+
+    /// The profile (its header name, for the extractor).
+    fn profile(&self) -> &DetachedProfile;
+
+    /// As [`DetachedVerifier::verify_async`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`DetachedVerifier::verify_async`].
+    fn verify_body<'a>(&'a self, signature: &'a str, body: &'a [u8]) -> VerifyFuture<'a>;
+}
+
+impl<K> DetachedBodyVerifier for DetachedVerifier<K>
+where
+    K: AsyncKeySource<Scope = ()> + fmt::Debug + ?Sized,
+{
+    fn limits(&self) -> &Limits {
+        &self.core.rules.limits
+    }
+
+    fn profile(&self) -> &DetachedProfile {
+        &self.profile
+    }
+
+    fn verify_body<'a>(&'a self, signature: &'a str, body: &'a [u8]) -> VerifyFuture<'a> {
+        Box::pin(self.verify_async(signature, body))
     }
 }
 

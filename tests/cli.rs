@@ -811,3 +811,84 @@ fn response_verify_reads_dumps_and_key_exchange_files() {
         r.stderr
     );
 }
+
+/// `detached sign` prints an x-jws-signature value that `detached verify`
+/// accepts over the same body (both encodings); a changed body, another
+/// issuer, another trust anchor or a stale signing time are rejected.
+#[test]
+fn detached_sign_and_verify() {
+    let key = data("keys/rsa2048.pkcs8.pem");
+    let public = data("keys/rsa2048.spki.pem");
+    let body = br#"{"Data":{"Initiation":{"Amount":"1.00"}}}"#;
+    for variant in [&[][..], &["--b64-false"][..]] {
+        let mut args = vec![
+            "detached",
+            "sign",
+            "--key",
+            path(&key),
+            "--kid",
+            "tpp-1",
+            "--iss",
+            "org/sw",
+        ];
+        args.extend_from_slice(variant);
+        let signed = run(&args, body);
+        assert_eq!(signed.code, 0, "{}", signed.stderr);
+        let signature = String::from_utf8(signed.stdout).unwrap();
+        let signature = signature.trim();
+        assert!(signature.contains(".."), "{signature}");
+        let verify = |iss: &str, tan: &str, body: &[u8]| {
+            run(
+                &[
+                    "detached",
+                    "verify",
+                    "--key",
+                    path(&public),
+                    "--kid",
+                    "tpp-1",
+                    "--alg",
+                    "PS256",
+                    "--iss",
+                    iss,
+                    "--tan",
+                    tan,
+                    "--signature",
+                    signature,
+                ],
+                body,
+            )
+        };
+        let ok = verify("org/sw", "openbanking.org.uk", body);
+        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        assert_eq!(ok.stdout, body);
+        assert_rejected(
+            &verify("org/sw", "openbanking.org.uk", br#"{"Data":{}}"#),
+            "signature verification failed",
+        );
+        assert_rejected(
+            &verify("someone/else", "openbanking.org.uk", body),
+            "expected issuer",
+        );
+        assert_rejected(&verify("org/sw", "example.org", body), "trust anchor");
+    }
+    let stale = run(
+        &[
+            "detached",
+            "verify",
+            "--key",
+            path(&public),
+            "--kid",
+            "tpp-1",
+            "--alg",
+            "PS256",
+            "--iss",
+            "org/sw",
+            "--now",
+            "4102444800",
+            "--signature",
+            "eyJhbGciOiJQUzI1NiJ9..AAAA",
+        ],
+        body,
+    );
+    assert_eq!(stale.code, 1, "{}", stale.stderr);
+}

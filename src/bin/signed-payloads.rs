@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use signed_payloads::detached::{DetachedProfile, DetachedSigner, DetachedVerifier};
 use signed_payloads::jwe::{self, RsaDecrypter};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
@@ -64,6 +65,70 @@ enum Command {
     /// Sign or verify API responses (header mode or embedded JWS).
     #[command(subcommand)]
     Response(ResponseCommand),
+    /// Sign or verify a detached JWS header over a body (Open Banking
+    /// x-jws-signature).
+    #[command(subcommand)]
+    Detached(DetachedCommand),
+}
+
+#[derive(Subcommand)]
+enum DetachedCommand {
+    /// Sign a body: print the x-jws-signature header value.
+    #[command(
+        after_help = "Example:\n  signed-payloads detached sign --key tpp.pem --kid tpp-1 --iss 0015800001041RHAAY/2kiXQyo0tedjW2somjSgH7 --tan openbanking.org.uk body.json"
+    )]
+    Sign(DetachedSignArgs),
+    /// Verify an x-jws-signature value over a body and print the body exactly.
+    #[command(
+        after_help = "Example:\n  signed-payloads detached verify --key tpp-public.pem --kid tpp-1 --iss 0015800001041RHAAY/2kiXQyo0tedjW2somjSgH7 --tan openbanking.org.uk --signature \"$SIG\" body.json"
+    )]
+    Verify(DetachedVerifyArgs),
+}
+
+#[derive(Args)]
+struct DetachedSignArgs {
+    /// The signer's private key.
+    #[arg(long)]
+    key: PathBuf,
+    /// The key id to announce.
+    #[arg(long)]
+    kid: String,
+    /// Algorithm.
+    #[arg(long, value_parser = parse_algorithm, default_value = "PS256")]
+    alg: Algorithm,
+    /// The signer's identity (http://openbanking.org.uk/iss).
+    #[arg(long)]
+    iss: String,
+    /// The trust anchor (http://openbanking.org.uk/tan).
+    #[arg(long, default_value = "openbanking.org.uk")]
+    tan: String,
+    /// Sign the body unencoded (b64 false, Open Banking up to 3.1.3).
+    #[arg(long)]
+    b64_false: bool,
+    /// The raw body (default: standard input).
+    #[arg(value_name = "BODY_FILE|-")]
+    input: Option<String>,
+}
+
+#[derive(Args)]
+struct DetachedVerifyArgs {
+    #[command(flatten)]
+    keys: KeyOptions,
+    /// The x-jws-signature header value.
+    #[arg(long)]
+    signature: String,
+    /// The issuer the signer must name.
+    #[arg(long)]
+    iss: String,
+    /// A trust anchor the signature may name (repeatable).
+    #[arg(long, action = clap::ArgAction::Append, default_value = "openbanking.org.uk")]
+    tan: Vec<String>,
+    /// Judge the signing time against this time instead of the clock.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<u64>,
+    /// The raw body (default: standard input).
+    #[arg(value_name = "BODY_FILE|-")]
+    input: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -301,6 +366,11 @@ fn main() -> ExitCode {
         Command::Response(ResponseCommand::Verify(args)) => {
             let inner = sub.and_then(|m| m.subcommand()).map(|(_, m)| m);
             response_verify(&args, inner)
+        }
+        Command::Detached(DetachedCommand::Sign(args)) => detached_sign(&args),
+        Command::Detached(DetachedCommand::Verify(args)) => {
+            let inner = sub.and_then(|m| m.subcommand()).map(|(_, m)| m);
+            detached_verify(&args, inner)
         }
     };
     match result {
@@ -755,6 +825,41 @@ fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> O
     };
     let body = read_input(args.input.as_deref())?;
     let verified = verifier.verify(args.mode.into(), status, dump.headers, &body)?;
+    write_stdout(verified.payload())
+}
+
+fn detached_sign(args: &DetachedSignArgs) -> Outcome {
+    let key = RsaSigner::new(load_private(&args.key)?, args.alg).with_key_id(&args.kid);
+    let profile = if args.b64_false {
+        DetachedProfile::open_banking_v3_1_3()
+    } else {
+        DetachedProfile::open_banking()
+    }
+    .with_algorithms([args.alg]);
+    let signer = DetachedSigner::new(Arc::new(key), &args.iss, &args.tan).with_profile(profile);
+    let body = read_input(args.input.as_deref())?;
+    write_stdout(format!("{}\n", signer.sign(&body)?).as_bytes())
+}
+
+fn detached_verify(args: &DetachedVerifyArgs, matches: Option<&ArgMatches>) -> Outcome {
+    let registry = registry(&args.keys, matches, Algorithm::PS256)?;
+    let algorithms: Vec<Algorithm> = registry
+        .snapshot()
+        .iter()
+        .map(VerificationKey::algorithm)
+        .collect();
+    let mut verifier = DetachedVerifier::new(Arc::new(registry))
+        .with_profile(DetachedProfile::open_banking().with_algorithms(algorithms))
+        .with_limits(input_limits())
+        .with_issuer(&args.iss)
+        .with_trust_anchors(args.tan.iter().cloned());
+    if let Some(now) = args.now {
+        verifier = verifier.with_clock(Arc::new(FixedClock::new(
+            UNIX_EPOCH + Duration::from_secs(now),
+        )));
+    }
+    let body = read_input(args.input.as_deref())?;
+    let verified = verifier.verify(&args.signature, &body)?;
     write_stdout(verified.payload())
 }
 

@@ -871,24 +871,41 @@ fn detached_sign_and_verify() {
         );
         assert_rejected(&verify("org/sw", "example.org", body), "trust anchor");
     }
-    let stale = run(
-        &[
-            "detached",
-            "verify",
-            "--key",
-            path(&public),
-            "--kid",
-            "tpp-1",
-            "--alg",
-            "PS256",
-            "--iss",
-            "org/sw",
-            "--now",
-            "4102444800",
-            "--signature",
-            "eyJhbGciOiJQUzI1NiJ9..AAAA",
-        ],
-        body,
-    );
-    assert_eq!(stale.code, 1, "{}", stale.stderr);
+    // Signed at a known time; checked ten minutes later.
+    let signed_at = 1_800_000_000;
+    let private = PrivateKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    let signature = signed_payloads::detached::DetachedSigner::new(
+        Arc::new(RsaSigner::new(private, Algorithm::PS256).with_key_id("tpp-1")),
+        "org/sw",
+        "openbanking.org.uk",
+    )
+    .with_clock(Arc::new(signed_payloads::FixedClock::new(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(signed_at),
+    )))
+    .sign(body)
+    .unwrap();
+    let at = |now: u64| {
+        let now = now.to_string();
+        run(
+            &[
+                "detached",
+                "verify",
+                "--key",
+                path(&public),
+                "--kid",
+                "tpp-1",
+                "--alg",
+                "PS256",
+                "--iss",
+                "org/sw",
+                "--now",
+                &now,
+                "--signature",
+                &signature,
+            ],
+            body,
+        )
+    };
+    assert_eq!(at(signed_at + 60).code, 0);
+    assert_rejected(&at(signed_at + 600), "older than the maximum");
 }

@@ -309,18 +309,16 @@ fn detached_signatures_interoperate_with_node_jose() {
         ("encoded", DetachedProfile::open_banking()),
     ] {
         // jose signs, we verify.
+        let key_path = root.join(KEY);
         let args = [
+            "sign",
             variant,
-            KEY,
+            key_path.to_str().unwrap(),
             "tpp-1",
             "1800000000",
             "org/sw",
             "openbanking.org.uk",
         ];
-        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        args.insert(0, "sign".to_owned());
-        args[2] = root.join(KEY).to_str().unwrap().to_owned();
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let theirs = jose(&peer, &args, body).unwrap();
         let verified = verifier.verify(&theirs, body).unwrap();
         assert_eq!(verified.payload(), body, "{variant}");

@@ -11,13 +11,15 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
+use signed_payloads::detached::{DetachedProfile, DetachedSigner, DetachedVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
+    Algorithm, FixedClock, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
 };
 
 const KEY_PEM: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
@@ -313,6 +315,54 @@ fn main() {
                                 &payload,
                             )
                             .unwrap(),
+                    ));
+                });
+            }
+        }
+        "detached-raw" | "detached-ours" | "detached-ours-b64false" => {
+            // A 1 KiB JSON body with an Open Banking x-jws-signature (PS256).
+            let body = format!(r#"{{"Data":{{"Note":"{}"}}}}"#, "n".repeat(1024 - 22)).into_bytes();
+            let key = PrivateKey::from_pem(KEY_PEM).unwrap();
+            let public = key.public_key().clone();
+            let at = Arc::new(FixedClock::new(
+                UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            ));
+            let profile = if operation == "detached-ours-b64false" {
+                DetachedProfile::open_banking_v3_1_3()
+            } else {
+                DetachedProfile::open_banking()
+            };
+            let signature = DetachedSigner::new(
+                Arc::new(RsaSigner::new(key, Algorithm::PS256).with_key_id("k1")),
+                "org/sw",
+                "openbanking.org.uk",
+            )
+            .with_profile(profile)
+            .with_clock(at.clone())
+            .sign(&body)
+            .unwrap();
+            let (header, sig) = signature.split_once("..").unwrap();
+            if operation == "detached-raw" {
+                let ps256 = aws_lc_rs::signature::ParsedPublicKey::new(
+                    &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA256,
+                    PUBLIC_PKCS1_DER,
+                )
+                .unwrap();
+                let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(&body));
+                let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+                repeat(n, || {
+                    ps256.verify_sig(black_box(input.as_bytes()), &sig).unwrap()
+                });
+            } else {
+                let verifier = DetachedVerifier::new(Arc::new(KeyRegistry::new(
+                    VerificationKey::new("k1", public, Algorithm::PS256).unwrap(),
+                )))
+                .with_issuer("org/sw")
+                .with_trust_anchors(["openbanking.org.uk"])
+                .with_clock(at);
+                repeat(n, || {
+                    drop(black_box(
+                        verifier.verify(black_box(&signature), &body).unwrap(),
                     ));
                 });
             }

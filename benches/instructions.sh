@@ -14,6 +14,7 @@ count() {
         --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
 for op in sign-raw sign-request verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
+          detached-raw detached-ours detached-ours-b64false \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
     m=$n
     case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac

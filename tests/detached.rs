@@ -378,3 +378,27 @@ fn unencoded_signing_input_is_rfc7797_layout() {
     );
     verifier().verify(&value, b"$.02").unwrap();
 }
+
+/// Keys from a tenant key store, as for the other profiles: each tenant's
+/// signatures verify against that tenant's keys only.
+#[tokio::test]
+async fn keys_from_a_tenant_store() {
+    use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
+    let store = Arc::new(MemoryKeyStore::new());
+    let public =
+        VerificationKey::new("tpp-1", key().public_key().clone(), Algorithm::PS256).unwrap();
+    store.add_key("tpp-a", &public, "ops").await.unwrap();
+    let verifier = DetachedVerifier::new(Arc::new(TenantKeys::new(store)))
+        .with_key_issuer("tpp-1", ISSUER)
+        .with_trust_anchors([ANCHOR])
+        .with_clock(clock(NOW));
+    let value = signer(DetachedProfile::open_banking(), NOW)
+        .sign(BODY)
+        .unwrap();
+    let verified = verifier.verify_for("tpp-a", &value, BODY).await.unwrap();
+    assert_eq!(verified.key_id(), Some("tpp-1"));
+    assert!(matches!(
+        verifier.verify_for("tpp-b", &value, BODY).await,
+        Err(Error::UnknownTenant(_))
+    ));
+}

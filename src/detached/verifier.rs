@@ -351,6 +351,32 @@ where
 
 impl<K> DetachedVerifier<K>
 where
+    K: AsyncKeySource + ?Sized,
+{
+    /// As [`DetachedVerifier::verify`], for keys chosen by `scope` (a
+    /// tenant id, for a [`TenantKeys`](crate::store::TenantKeys) source),
+    /// waiting for the key source.
+    ///
+    /// # Errors
+    ///
+    /// As for [`DetachedVerifier::verify`], [`Error::UnknownTenant`], and
+    /// [`Error::Unavailable`] when a store or endpoint cannot answer.
+    pub async fn verify_for(
+        &self,
+        scope: &K::Scope,
+        signature: &str,
+        body: &[u8],
+    ) -> Result<Verified<Vec<u8>>, Error> {
+        let parsed = self.parse(signature, body)?;
+        let keys = self.core.keys.key_set_async(scope, parsed.kid()).await?;
+        let verified = self.core.rules.check(parsed, &keys, Some(body))?;
+        self.check_header(&verified)?;
+        Ok(verified)
+    }
+}
+
+impl<K> DetachedVerifier<K>
+where
     K: AsyncKeySource<Scope = ()> + ?Sized,
 {
     /// As [`DetachedVerifier::verify`], waiting for the key source.
@@ -363,11 +389,7 @@ where
         signature: &str,
         body: &[u8],
     ) -> Result<Verified<Vec<u8>>, Error> {
-        let parsed = self.parse(signature, body)?;
-        let keys = self.core.keys.key_set_async(&(), parsed.kid()).await?;
-        let verified = self.core.rules.check(parsed, &keys, Some(body))?;
-        self.check_header(&verified)?;
-        Ok(verified)
+        self.verify_for(&(), signature, body).await
     }
 
     /// As [`DetachedVerifier::verify_headers`], waiting for the key source.

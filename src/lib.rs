@@ -24,6 +24,8 @@ mod key_source;
 mod limits;
 mod nonce;
 mod pipeline;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 mod registry;
 #[cfg(feature = "jwks-http")]
 mod remote_jwks;

@@ -1,6 +1,7 @@
 //! A [`Signer`] whose RSA key stays on a PKCS#11 token.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -87,21 +88,13 @@ impl Pkcs11Signer {
     /// [`Error::KeyRejected`] for a public half under 2048 bits;
     /// [`Error::Unavailable`] when the token cannot answer.
     pub fn open(location: KeyLocation, algorithm: Algorithm) -> Result<Self, Error> {
-        let context = Pkcs11::new(&location.module).map_err(|e| {
-            Error::Config(format!(
-                "cannot load the PKCS#11 module {}: {e}",
-                location.module.display()
-            ))
-        })?;
-        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(fault(e)),
-        }
+        let context = loaded(&location.module)?;
         Self::with_context(context, location, algorithm)
     }
 
     /// As [`Pkcs11Signer::open`], on a module the application has loaded and
-    /// initialized already (one context per module and process).
+    /// initialized itself (PKCS#11 wants one context per module and process;
+    /// [`Pkcs11Signer::open`] keeps one per module path).
     ///
     /// # Errors
     ///
@@ -211,6 +204,18 @@ impl Pkcs11Signer {
         self.returned.notify_one();
     }
 
+    /// Closes every idle session, freeing their places.
+    fn discard_idle(&self) {
+        let idle = {
+            let mut pool = self.lock();
+            let idle = std::mem::take(&mut pool.idle);
+            pool.open -= idle.len();
+            idle
+        };
+        drop(idle);
+        self.returned.notify_all();
+    }
+
     /// A session that failed for good: closed, its place freed.
     fn discard(&self, session: Session) {
         drop(session);
@@ -237,8 +242,10 @@ impl Signer for Pkcs11Signer {
                 Ok(signature)
             }
             Err(e) if invalidated(&e) => {
-                // Replace the session (and the login) once.
+                // Logins and closes are token-wide: the idle sessions went
+                // with this one. Replace them (and the login), once.
                 self.discard(session);
+                self.discard_idle();
                 let (session, handle) = self.take()?;
                 match session.sign(&mechanism, handle, message) {
                     Ok(signature) => {
@@ -270,6 +277,30 @@ impl fmt::Debug for Pkcs11Signer {
             .field("max_sessions", &self.max_sessions)
             .finish_non_exhaustive()
     }
+}
+
+/// The process's one context for the module at `path`, loaded and
+/// initialized on first use and kept for the process's life: PKCS#11 wants
+/// one initialization per process, and unloading a module that others in
+/// the process still use (or reloading it) is not safe for every module.
+fn loaded(path: &Path) -> Result<Pkcs11, Error> {
+    static MODULES: Mutex<Vec<(PathBuf, Pkcs11)>> = Mutex::new(Vec::new());
+    let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, context)) = modules.iter().find(|(loaded, _)| loaded == path) {
+        return Ok(context.clone());
+    }
+    let context = Pkcs11::new(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot load the PKCS#11 module {}: {e}",
+            path.display()
+        ))
+    })?;
+    match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(fault(e)),
+    }
+    modules.push((path.to_owned(), context.clone()));
+    Ok(context)
 }
 
 /// The mechanism that makes `algorithm`'s signatures.
@@ -427,7 +458,9 @@ fn invalidated(e: &CkError) -> bool {
                 | RvError::SessionClosed
                 | RvError::UserNotLoggedIn
                 | RvError::KeyHandleInvalid
-                | RvError::ObjectHandleInvalid,
+                | RvError::ObjectHandleInvalid
+                | RvError::DeviceRemoved
+                | RvError::TokenNotPresent,
             _
         )
     )

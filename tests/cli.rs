@@ -909,3 +909,172 @@ fn detached_sign_and_verify() {
     assert_eq!(at(signed_at + 60).code, 0);
     assert_rejected(&at(signed_at + 600), "older than the maximum");
 }
+
+/// The SoftHSM2 token of `scripts/softhsm.sh`, as a `pkcs11:` URI for `key`
+/// (None when the token is not set up; tests/pkcs11.rs reports that).
+#[cfg(feature = "pkcs11")]
+fn token_uri(key: &str, pin: &str) -> Option<String> {
+    let module = std::env::var("SIGNED_PAYLOADS_PKCS11_MODULE").ok()?;
+    let token = std::env::var("SIGNED_PAYLOADS_PKCS11_TOKEN").ok()?;
+    Some(format!(
+        "pkcs11:token={token};object={key};type=private?module-path={module}&{pin}"
+    ))
+}
+
+#[cfg(feature = "pkcs11")]
+#[test]
+fn pkcs11_keys_sign_in_every_command_and_publish_their_jwk() {
+    let Ok(pin_file) = std::env::var("SIGNED_PAYLOADS_PKCS11_PIN_FILE") else {
+        assert!(std::env::var_os("SIGNED_PAYLOADS_REQUIRE_PKCS11").is_none());
+        return;
+    };
+    let pin = format!("pin-source=file:{pin_file}");
+    let uri = token_uri("rsa-2048", &pin).unwrap();
+    let dir = tempdir();
+
+    // The JWK comes from the token: the same key as the file it was imported from.
+    let r = run(
+        &["jwks", "--pkcs11", &uri, "--kid", "hsm-1", "--alg", "PS256"],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_token: Value = serde_json::from_slice(&r.stdout).unwrap();
+    let r = run(
+        &[
+            "jwks",
+            "--key",
+            path(&data("keys/rsa2048.spki.pem")),
+            "--kid",
+            "hsm-1",
+            "--alg",
+            "PS256",
+        ],
+        b"",
+    );
+    assert_eq!(
+        from_token,
+        serde_json::from_slice::<Value>(&r.stdout).unwrap()
+    );
+    let jwks = dir.join("jwks.json");
+    std::fs::write(&jwks, serde_json::to_vec(&from_token).unwrap()).unwrap();
+
+    // sign: a JWT the JWKS verifies.
+    let r = run(
+        &["sign", "--pkcs11", &uri, "--kid", "hsm-1", "--alg", "PS256"],
+        br#"{"user":"ada"}"#,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = dir.join("token.txt");
+    std::fs::write(&token, &r.stdout).unwrap();
+    let r = run(&["verify", "--jwks", path(&jwks), path(&token)], b"");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        String::from_utf8(r.stdout)
+            .unwrap()
+            .starts_with(r#"{"user":"ada""#)
+    );
+
+    // response sign: headers the file's public key verifies.
+    let body = dir.join("body.json");
+    std::fs::write(&body, br#"{"id":1}"#).unwrap();
+    let r = run(
+        &[
+            "response",
+            "sign",
+            "--pkcs11",
+            &uri,
+            "--kid",
+            "api-1",
+            "--status",
+            "201",
+            path(&body),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let headers = dir.join("headers.txt");
+    std::fs::write(&headers, &r.stdout).unwrap();
+    let r = run(
+        &[
+            "response",
+            "verify",
+            "--key",
+            path(&data("keys/rsa2048.spki.pem")),
+            "--kid",
+            "api-1",
+            "--status",
+            "201",
+            "--headers",
+            path(&headers),
+            path(&body),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // detached sign: an x-jws-signature that detached verify accepts.
+    let r = run(
+        &[
+            "detached",
+            "sign",
+            "--pkcs11",
+            &uri,
+            "--kid",
+            "hsm-1",
+            "--iss",
+            "tpp",
+            path(&body),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let signature = String::from_utf8(r.stdout).unwrap();
+    let r = run(
+        &[
+            "detached",
+            "verify",
+            "--jwks",
+            path(&jwks),
+            "--iss",
+            "tpp",
+            "--signature",
+            signature.trim(),
+            path(&body),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A file and a token at once is a usage error; so are a wrong PIN (this
+    // is a new process: nothing is logged in) and a key that is not there.
+    let r = run(
+        &[
+            "sign",
+            "--pkcs11",
+            &uri,
+            "--key",
+            path(&data("keys/rsa2048.pkcs8.pem")),
+        ],
+        b"{}",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let wrong = token_uri("rsa-2048", "pin-value=not-the-pin").unwrap();
+    let r = run(&["sign", "--pkcs11", &wrong], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: cannot use the --pkcs11 key: invalid configuration: the PKCS#11 token refused the PIN (not tried again: tokens lock)\n"
+    );
+    assert!(!r.stderr.contains("not-the-pin"));
+    let r = run(
+        &["sign", "--pkcs11", &token_uri("missing", &pin).unwrap()],
+        b"{}",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(r#"no private key labelled "missing""#),
+        "{}",
+        r.stderr
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -19,7 +19,7 @@ use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
     Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyRegistry, Limits, PrivateKey,
-    PublicKey, RsaSigner, SystemClock, VerificationKey,
+    PublicKey, RsaSigner, Signer, SystemClock, VerificationKey,
 };
 use zeroize::Zeroizing;
 
@@ -87,9 +87,8 @@ enum DetachedCommand {
 
 #[derive(Args)]
 struct DetachedSignArgs {
-    /// The signer's private key.
-    #[arg(long)]
-    key: PathBuf,
+    #[command(flatten)]
+    key: SigningKey,
     /// The key id to announce.
     #[arg(long)]
     kid: String,
@@ -167,11 +166,70 @@ struct KeygenArgs {
     force: bool,
 }
 
+/// The signing key: a file, or a key that stays on a PKCS#11 token.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct SigningKey {
+    /// Private key file: PEM (PKCS#1 or PKCS#8), DER or JWK.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// A private key on a PKCS#11 token (HSM), as an RFC 7512 URI:
+    /// pkcs11:token=LABEL;object=KEY?module-path=MODULE.so&pin-source=file:PIN_FILE
+    #[arg(long, value_name = "URI")]
+    pkcs11: Option<String>,
+}
+
+impl SigningKey {
+    fn signer(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<dyn Signer>, Failure> {
+        match (&self.key, &self.pkcs11) {
+            (Some(path), _) => {
+                let signer = RsaSigner::new(load_private(path)?, alg);
+                Ok(Arc::new(match kid {
+                    Some(kid) => signer.with_key_id(kid),
+                    None => signer,
+                }))
+            }
+            (None, Some(uri)) => Ok(token_key(uri, alg, kid)?.0),
+            (None, None) => Err(Failure::Usage("give --key or --pkcs11".into())),
+        }
+    }
+}
+
+/// The signer for the key at a PKCS#11 URI, and the public half the token
+/// shows.
+#[cfg(feature = "pkcs11")]
+fn token_key(
+    uri: &str,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
+    use signed_payloads::pkcs11::{KeyLocation, Pkcs11Signer};
+    let mut signer = KeyLocation::from_uri(uri)
+        .and_then(|location| Pkcs11Signer::open(location, alg))
+        .map_err(|e| Failure::Usage(format!("cannot use the --pkcs11 key: {e}")))?;
+    if let Some(kid) = kid {
+        signer = signer.with_key_id(kid);
+    }
+    let public = signer.public_key().clone();
+    Ok((Arc::new(signer), public))
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn token_key(
+    _uri: &str,
+    _alg: Algorithm,
+    _kid: Option<&str>,
+) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
+    Err(Failure::Usage(
+        "this signed-payloads was built without PKCS#11 support; install it with --features cli,pkcs11"
+            .into(),
+    ))
+}
+
 #[derive(Args)]
 struct SignArgs {
-    /// Private key: PEM (PKCS#1 or PKCS#8), DER or JWK.
-    #[arg(long)]
-    key: PathBuf,
+    #[command(flatten)]
+    key: SigningKey,
     /// Key id to put in the header.
     #[arg(long)]
     kid: Option<String>,
@@ -247,14 +305,19 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
+#[command(group = clap::ArgGroup::new("keys").args(["key", "pkcs11"]).required(true).multiple(true))]
 struct JwksArgs {
     /// A public or private key (any format). Repeatable.
-    #[arg(long, action = clap::ArgAction::Append, required = true)]
+    #[arg(long, action = clap::ArgAction::Append)]
     key: Vec<PathBuf>,
-    /// Key id of the --key before it (required for each key).
+    /// A key on a PKCS#11 token (RFC 7512 URI), its public half read from
+    /// the token. Repeatable.
+    #[arg(long, value_name = "URI", action = clap::ArgAction::Append)]
+    pkcs11: Vec<String>,
+    /// Key id of the --key or --pkcs11 before it (required for each key).
     #[arg(long, action = clap::ArgAction::Append)]
     kid: Vec<String>,
-    /// Algorithm of the --key before it (default RS256).
+    /// Algorithm of the --key or --pkcs11 before it (default RS256).
     #[arg(long, action = clap::ArgAction::Append, value_parser = parse_algorithm)]
     alg: Vec<Algorithm>,
 }
@@ -278,9 +341,8 @@ impl From<Mode> for ResponseMode {
 
 #[derive(Args)]
 struct ResponseSignArgs {
-    /// The API's private key.
-    #[arg(long)]
-    key: PathBuf,
+    #[command(flatten)]
+    key: SigningKey,
     /// The key id to announce.
     #[arg(long)]
     kid: String,
@@ -497,16 +559,25 @@ type KeySpec = (Option<usize>, Option<usize>);
 
 /// Pairs each `--kid`/`--alg` with the `--key` given before it.
 fn key_specs(matches: Option<&ArgMatches>, count: usize) -> Result<Vec<KeySpec>, Failure> {
+    let keys: Vec<usize> = matches
+        .and_then(|m| m.indices_of("key"))
+        .map(|i| i.collect())
+        .unwrap_or_default();
+    if keys.len() != count {
+        return Err(Failure::Usage("could not read the --key options".into()));
+    }
+    specs_for(matches, &keys)
+}
+
+/// The `--kid` and `--alg` of each key option, whose positions among the
+/// arguments are `keys` (ascending).
+fn specs_for(matches: Option<&ArgMatches>, keys: &[usize]) -> Result<Vec<KeySpec>, Failure> {
     let indices = |name: &str| -> Vec<usize> {
         matches
             .and_then(|m| m.indices_of(name))
             .map(|i| i.collect())
             .unwrap_or_default()
     };
-    let keys = indices("key");
-    if keys.len() != count {
-        return Err(Failure::Usage("could not read the --key options".into()));
-    }
     let mut specs = vec![(None, None); keys.len()];
     for (option, slot) in [("kid", 0), ("alg", 1)] {
         for (n, at) in indices(option).into_iter().enumerate() {
@@ -623,11 +694,8 @@ fn keygen(args: &KeygenArgs) -> Outcome {
 }
 
 fn sign(args: &SignArgs) -> Outcome {
-    let mut signer = RsaSigner::new(load_private(&args.key)?, args.alg);
-    if let Some(kid) = &args.kid {
-        signer = signer.with_key_id(kid);
-    }
-    let mut request = RequestSigner::new(Arc::new(signer)).with_limits(input_limits());
+    let signer = args.key.signer(args.alg, args.kid.as_deref())?;
+    let mut request = RequestSigner::new(signer).with_limits(input_limits());
     if args.no_iat {
         request = request.without_iat();
     }
@@ -755,30 +823,48 @@ fn inspect(args: &InspectArgs) -> Outcome {
 }
 
 fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
-    let mut keys: Vec<Jwk> = Vec::new();
-    for ((kid, alg), path) in key_specs(matches, args.key.len())?
+    // Files and tokens in the order given, so each --kid and --alg finds its key.
+    enum Source<'a> {
+        File(&'a Path),
+        Token(&'a str),
+    }
+    let positions = |name: &str| -> Vec<usize> {
+        matches
+            .and_then(|m| m.indices_of(name))
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let mut sources: Vec<(usize, Source<'_>)> = positions("key")
         .into_iter()
-        .zip(&args.key)
-    {
+        .zip(args.key.iter().map(|path| Source::File(path)))
+        .chain(
+            positions("pkcs11")
+                .into_iter()
+                .zip(args.pkcs11.iter().map(|uri| Source::Token(uri))),
+        )
+        .collect();
+    if sources.len() != args.key.len() + args.pkcs11.len() {
+        return Err(Failure::Usage("could not read the key options".into()));
+    }
+    sources.sort_by_key(|(at, _)| *at);
+    let owners: Vec<usize> = sources.iter().map(|(at, _)| *at).collect();
+    let mut keys: Vec<Jwk> = Vec::new();
+    for ((kid, alg), (_, source)) in specs_for(matches, &owners)?.into_iter().zip(sources) {
         let kid = kid
             .map(|i| args.kid[i].clone())
-            .ok_or_else(|| Failure::Usage("each --key needs a --kid".into()))?;
+            .ok_or_else(|| Failure::Usage("each --key and --pkcs11 needs a --kid".into()))?;
         let alg = alg.map_or(Algorithm::RS256, |i| args.alg[i]);
-        keys.push(
-            load_public(path)?
-                .to_jwk()
-                .with_kid(kid)
-                .with_alg(alg)
-                .for_signatures(),
-        );
+        let public = match source {
+            Source::File(path) => load_public(path)?,
+            Source::Token(uri) => token_key(uri, alg, None)?.1,
+        };
+        keys.push(public.to_jwk().with_kid(kid).with_alg(alg).for_signatures());
     }
     write_stdout(format!("{}\n", JwkSet::new(keys).to_json()).as_bytes())
 }
 
 fn response_sign(args: &ResponseSignArgs) -> Outcome {
-    let signer = ResponseSigner::new(Arc::new(
-        RsaSigner::new(load_private(&args.key)?, args.alg).with_key_id(&args.kid),
-    ));
+    let signer = ResponseSigner::new(args.key.signer(args.alg, Some(&args.kid))?);
     let body = read_input(args.input.as_deref())?;
     match args.mode {
         Mode::Headers => {
@@ -829,14 +915,14 @@ fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> O
 }
 
 fn detached_sign(args: &DetachedSignArgs) -> Outcome {
-    let key = RsaSigner::new(load_private(&args.key)?, args.alg).with_key_id(&args.kid);
+    let key = args.key.signer(args.alg, Some(&args.kid))?;
     let profile = if args.b64_false {
         DetachedProfile::open_banking_v3_1_3()
     } else {
         DetachedProfile::open_banking()
     }
     .with_algorithms([args.alg]);
-    let signer = DetachedSigner::new(Arc::new(key), &args.iss, &args.tan).with_profile(profile);
+    let signer = DetachedSigner::new(key, &args.iss, &args.tan).with_profile(profile);
     let body = read_input(args.input.as_deref())?;
     write_stdout(format!("{}\n", signer.sign(&body)?).as_bytes())
 }

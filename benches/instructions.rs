@@ -265,6 +265,25 @@ fn main() {
                 });
             }
         }
+        // The same RS256 signature through a PKCS#11 token (SoftHSM2 from
+        // scripts/softhsm.sh holds this key as rsa-2048): the module's work
+        // is in the count too, since it runs in this process.
+        #[cfg(feature = "pkcs11")]
+        "sign-pkcs11" => {
+            use signed_payloads::Signer;
+            use signed_payloads::pkcs11::{KeyLocation, Pkcs11Signer};
+            let setting = |name: &str| std::env::var(name).unwrap();
+            let uri = format!(
+                "pkcs11:token={};object=rsa-2048?module-path={}&pin-source=file:{}",
+                setting("SIGNED_PAYLOADS_PKCS11_TOKEN"),
+                setting("SIGNED_PAYLOADS_PKCS11_MODULE"),
+                setting("SIGNED_PAYLOADS_PKCS11_PIN_FILE"),
+            );
+            let hsm =
+                Pkcs11Signer::open(KeyLocation::from_uri(&uri).unwrap(), Algorithm::RS256).unwrap();
+            let input = vec![b'x'; 1024];
+            repeat(n, || drop(black_box(hsm.sign(black_box(&input)).unwrap())));
+        }
         "verify-jsonwebtoken" => repeat(n, || {
             drop(black_box(
                 jsonwebtoken::decode::<Payload>(&token, &jwt_key, &validation).unwrap(),

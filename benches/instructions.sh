@@ -7,13 +7,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
-cargo bench --bench instructions --no-run 2>/dev/null
+# With a PKCS#11 token set up (scripts/softhsm.sh), also count signing through it.
+features=()
+pkcs11_ops=()
+if [ -n "${SIGNED_PAYLOADS_PKCS11_MODULE:-}" ]; then
+    features=(--features pkcs11)
+    pkcs11_ops=(sign-pkcs11)
+fi
+cargo bench --bench instructions --no-run "${features[@]}" 2>/dev/null
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() {
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='instructions::repeat*' \
         --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
-for op in sign-raw sign-request verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
+for op in sign-raw sign-request "${pkcs11_ops[@]}" verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
           detached-raw detached-ours detached-ours-b64false \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
     m=$n

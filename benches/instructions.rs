@@ -43,60 +43,76 @@ struct PayloadRef<'a> {
     items: Vec<&'a str>,
 }
 
-/// The 1 KiB shape of the outside review: 50 string members.
-#[derive(Deserialize, Serialize)]
-struct Wide {
-    m00: String,
-    m01: String,
-    m02: String,
-    m03: String,
-    m04: String,
-    m05: String,
-    m06: String,
-    m07: String,
-    m08: String,
-    m09: String,
-    m10: String,
-    m11: String,
-    m12: String,
-    m13: String,
-    m14: String,
-    m15: String,
-    m16: String,
-    m17: String,
-    m18: String,
-    m19: String,
-    m20: String,
-    m21: String,
-    m22: String,
-    m23: String,
-    m24: String,
-    m25: String,
-    m26: String,
-    m27: String,
-    m28: String,
-    m29: String,
-    m30: String,
-    m31: String,
-    m32: String,
-    m33: String,
-    m34: String,
-    m35: String,
-    m36: String,
-    m37: String,
-    m38: String,
-    m39: String,
-    m40: String,
-    m41: String,
-    m42: String,
-    m43: String,
-    m44: String,
-    m45: String,
-    m46: String,
-    m47: String,
-    m48: String,
-    m49: String,
+/// Defines a struct of the 1 KiB shape of the outside review: 50 string
+/// members, of type `$ty`.
+macro_rules! wide {
+    ($(#[$meta:meta])* $name:ident $(<$a:lifetime>)?, $ty:ty) => {
+        $(#[$meta])*
+        #[allow(dead_code)] // read only through black_box
+        struct $name $(<$a>)? {
+            m00: $ty,
+            m01: $ty,
+            m02: $ty,
+            m03: $ty,
+            m04: $ty,
+            m05: $ty,
+            m06: $ty,
+            m07: $ty,
+            m08: $ty,
+            m09: $ty,
+            m10: $ty,
+            m11: $ty,
+            m12: $ty,
+            m13: $ty,
+            m14: $ty,
+            m15: $ty,
+            m16: $ty,
+            m17: $ty,
+            m18: $ty,
+            m19: $ty,
+            m20: $ty,
+            m21: $ty,
+            m22: $ty,
+            m23: $ty,
+            m24: $ty,
+            m25: $ty,
+            m26: $ty,
+            m27: $ty,
+            m28: $ty,
+            m29: $ty,
+            m30: $ty,
+            m31: $ty,
+            m32: $ty,
+            m33: $ty,
+            m34: $ty,
+            m35: $ty,
+            m36: $ty,
+            m37: $ty,
+            m38: $ty,
+            m39: $ty,
+            m40: $ty,
+            m41: $ty,
+            m42: $ty,
+            m43: $ty,
+            m44: $ty,
+            m45: $ty,
+            m46: $ty,
+            m47: $ty,
+            m48: $ty,
+            m49: $ty,
+        }
+    };
 }
+
+wide!(
+    #[derive(Deserialize, Serialize)]
+    Wide,
+    String
+);
+wide!(
+    /// The same, borrowing from the verified bytes.
+    #[derive(Deserialize)] WideRef<'a>, &'a str
+);
 
 #[derive(Deserialize)]
 struct Big {
@@ -230,6 +246,23 @@ fn main() {
                     .unwrap(),
             ))
         }),
+        "wide-borrowed" => repeat(n, || {
+            let verified = registry.snapshot().verify(&wide_token, &limits).unwrap();
+            let payload: WideRef<'_> = verified.parse_json(&limits).unwrap();
+            black_box(payload);
+        }),
+        "wide-request" => {
+            // The request profile with the default claims policy over the
+            // wide payload, typed: against wide-floor.
+            let clock = signed_payloads::FixedClock::new(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000),
+            );
+            let verifier = signed_payloads::request::RequestVerifier::new(Arc::new(registry))
+                .with_claims(signed_payloads::ClaimsPolicy::new().with_clock(Arc::new(clock)));
+            repeat(n, || {
+                drop(black_box(verifier.verify::<Wide>(&wide_token).unwrap()))
+            })
+        }
         "sign-raw" | "sign-request" => {
             // RS256 over the 1 KiB claims: the raw aws-lc sign of the same
             // signing input next to RequestSigner::sign_json (strict check,

@@ -20,7 +20,7 @@ count() {
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='instructions::repeat*' \
         --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | sed -n 's/.*Collected : //p'
 }
-for op in sign-raw sign-request "${pkcs11_ops[@]}" verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed verify-jsonwebtoken headers-raw headers-ours \
+for op in sign-raw sign-request "${pkcs11_ops[@]}" verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed wide-borrowed wide-request verify-jsonwebtoken headers-raw headers-ours \
           detached-raw detached-ours detached-ours-b64false \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
     m=$n

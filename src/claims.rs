@@ -276,14 +276,22 @@ impl ClaimsPolicy {
     /// The one pass over a payload's claims: strict JSON, an object, every
     /// rule; returns what the replay check needs.
     pub(crate) fn evaluate(&self, payload: &[u8], max_depth: usize) -> Result<Claims, Error> {
-        crate::json::check_structure(payload, crate::Segment::Payload, max_depth)?;
-        if payload.trim_ascii_start().first() != Some(&b'{') {
-            return Err(ClaimError::NotAnObject.into());
-        }
+        let an_object = payload.trim_ascii_start().first() == Some(&b'{');
         #[cfg(test)]
         tests::count_parse();
-        let claims: Registered = serde_json::from_slice(payload)
-            .map_err(|e| crate::json::payload_error::<Registered>(payload, &e))?;
+        // One pass: strictness (of everything, claims or not) and the claims.
+        let claims: Registered =
+            crate::json::parse_strict(payload, crate::Segment::Payload, max_depth, |e| {
+                if an_object {
+                    crate::json::payload_error::<Registered>(payload, e)
+                } else {
+                    ClaimError::NotAnObject.into()
+                }
+            })?;
+        // A struct also reads from an array; claims come only in an object.
+        if !an_object {
+            return Err(ClaimError::NotAnObject.into());
+        }
         let now = seconds(self.clock.now());
         let leeway = self.leeway.as_secs_f64();
         let exp = numeric_date(&claims.exp, "exp", self.require_exp)?;
@@ -429,7 +437,8 @@ pub(crate) mod tests {
         static SCANS: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// Counts strict-structure scans (duplicate members, depth) on this thread.
+    /// Counts strict-structure passes (duplicate members, depth: the one-pass
+    /// parse, or the byte scan) on this thread.
     pub(crate) fn count_scan() {
         SCANS.with(|n| n.set(n.get() + 1));
     }

@@ -3,145 +3,12 @@
 //! duplicate members, which lets two parsers read one token differently.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::fmt;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 
 use crate::error::{Error, Escaped, Malformed, Segment};
 
-/// What the checker found, kept aside because serde errors are only strings.
-enum Fault {
-    Duplicate(String),
-    TooDeep,
-}
-
-struct Context {
-    max_depth: usize,
-    fault: RefCell<Option<Fault>>,
-}
-
-impl Context {
-    fn fail<E: de::Error>(&self, fault: Fault) -> E {
-        *self.fault.borrow_mut() = Some(fault);
-        E::custom("strict JSON check failed")
-    }
-}
-
-/// Visits one JSON value without building it.
-struct Check<'c> {
-    ctx: &'c Context,
-    depth: usize,
-}
-
-impl<'de> DeserializeSeed<'de> for Check<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-/// Reads an object key, borrowing it when it has no escapes.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Key {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
-}
-
-/// Objects with more members than this switch from a linear scan to a set.
-const LINEAR_SCAN_MEMBERS: usize = 12;
-
-impl<'de> Visitor<'de> for Check<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if self.depth >= self.ctx.max_depth {
-            return Err(self.ctx.fail(Fault::TooDeep));
-        }
-        while seq
-            .next_element_seed(Check {
-                ctx: self.ctx,
-                depth: self.depth + 1,
-            })?
-            .is_some()
-        {}
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if self.depth >= self.ctx.max_depth {
-            return Err(self.ctx.fail(Fault::TooDeep));
-        }
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        let mut set: Option<HashSet<Cow<'de, str>>> = None;
-        while let Some(key) = map.next_key_seed(Key)? {
-            let duplicate = match &mut set {
-                Some(set) => !set.insert(key.clone()),
-                None => {
-                    let dup = seen.contains(&key);
-                    seen.push(key.clone());
-                    if seen.len() > LINEAR_SCAN_MEMBERS {
-                        set = Some(seen.drain(..).collect());
-                    }
-                    dup
-                }
-            };
-            if duplicate {
-                return Err(self.ctx.fail(Fault::Duplicate(key.into_owned())));
-            }
-            map.next_value_seed(Check {
-                ctx: self.ctx,
-                depth: self.depth + 1,
-            })?;
-        }
-        Ok(())
-    }
-}
+mod strict;
 
 /// Describes a serde_json error by kind and position only, never by content.
 pub(crate) fn describe(e: &serde_json::Error) -> String {
@@ -157,34 +24,53 @@ pub(crate) fn describe(e: &serde_json::Error) -> String {
 /// Checks that `bytes` is one JSON value with no duplicate member names and
 /// no nesting deeper than `max_depth`, with nothing after it.
 pub(crate) fn check(bytes: &[u8], part: Segment, max_depth: usize) -> Result<(), Error> {
-    let ctx = Context {
-        max_depth,
-        fault: RefCell::new(None),
-    };
+    parse_strict::<serde::de::IgnoredAny>(bytes, part, max_depth, |e| {
+        Malformed::Json {
+            part,
+            detail: describe(e),
+        }
+        .into()
+    })
+    .map(drop)
+}
+
+/// Deserializes `bytes` into `T` in one pass that also refuses duplicate
+/// member names and nesting deeper than `max_depth` (what `T` ignores is
+/// checked too). Structural faults take precedence over the others: a
+/// failed parse is scanned again, so that a duplicate is named as one even
+/// when the type refused it first. `on_error` words serde_json's errors.
+pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    part: Segment,
+    max_depth: usize,
+    on_error: impl FnOnce(&serde_json::Error) -> Error,
+) -> Result<T, Error> {
+    #[cfg(test)]
+    crate::claims::tests::count_scan();
+    let pass = strict::Pass::new(max_depth);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = Check {
-        ctx: &ctx,
-        depth: 0,
-    }
-    .deserialize(&mut de)
-    .and_then(|()| de.end());
-    match (result, ctx.fault.into_inner()) {
-        (Ok(()), _) => Ok(()),
-        (Err(_), Some(Fault::Duplicate(name))) => Err(Malformed::DuplicateMember {
-            part,
-            name: Escaped::new(&name),
+    let parsed = T::deserialize(strict::Strict::new(&mut de, &pass)).and_then(|value| {
+        de.end()?;
+        Ok(value)
+    });
+    match parsed {
+        Ok(value) => {
+            if pass.unsure() {
+                check_structure(bytes, part, max_depth)?;
+            }
+            Ok(value)
         }
-        .into()),
-        (Err(_), Some(Fault::TooDeep)) => Err(Malformed::TooDeep {
-            part,
-            limit: max_depth,
-        }
-        .into()),
-        (Err(e), None) => Err(Malformed::Json {
-            part,
-            detail: describe(&e),
-        }
-        .into()),
+        Err(e) => Err(match pass.fault(part) {
+            Some(fault) => fault,
+            None => match check_structure(bytes, part, max_depth) {
+                Err(
+                    fault @ Error::Malformed(
+                        Malformed::DuplicateMember { .. } | Malformed::TooDeep { .. },
+                    ),
+                ) => fault,
+                _ => on_error(&e),
+            },
+        }),
     }
 }
 
@@ -299,14 +185,13 @@ pub(crate) fn header_error(e: &serde_json::Error) -> Error {
     }
 }
 
-/// Strictly checks and then deserializes a payload into `T`.
+/// Deserializes a payload into `T`, strictly, in one pass.
 pub(crate) fn from_slice_strict<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
     part: Segment,
     max_depth: usize,
 ) -> Result<T, Error> {
-    check_structure(bytes, part, max_depth)?;
-    from_slice_checked(bytes)
+    parse_strict(bytes, part, max_depth, |e| payload_error::<T>(bytes, e))
 }
 
 /// Deserializes a payload whose structure [`check_structure`] already passed.
@@ -386,6 +271,190 @@ fn mismatch_without_value(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    mod reference {
+        //! The plain reference the fast paths are held to: a visitor that
+        //! walks the whole value with serde_json and a set per object.
+        use std::borrow::Cow;
+        use std::cell::RefCell;
+        use std::collections::HashSet;
+        use std::fmt;
+
+        use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+        use crate::error::{Error, Escaped, Malformed, Segment};
+        use crate::json::describe;
+
+        /// What the checker found, kept aside because serde errors are only strings.
+        enum Fault {
+            Duplicate(String),
+            TooDeep,
+        }
+
+        struct Context {
+            max_depth: usize,
+            fault: RefCell<Option<Fault>>,
+        }
+
+        impl Context {
+            fn fail<E: de::Error>(&self, fault: Fault) -> E {
+                *self.fault.borrow_mut() = Some(fault);
+                E::custom("strict JSON check failed")
+            }
+        }
+
+        /// Visits one JSON value without building it.
+        struct Check<'c> {
+            ctx: &'c Context,
+            depth: usize,
+        }
+
+        impl<'de> DeserializeSeed<'de> for Check<'_> {
+            type Value = ();
+
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+
+        /// Reads an object key, borrowing it when it has no escapes.
+        struct Key;
+
+        impl<'de> DeserializeSeed<'de> for Key {
+            type Value = Cow<'de, str>;
+
+            fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+
+        impl<'de> Visitor<'de> for Key {
+            type Value = Cow<'de, str>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+
+        /// Objects with more members than this switch from a linear scan to a set.
+        const LINEAR_SCAN_MEMBERS: usize = 12;
+
+        impl<'de> Visitor<'de> for Check<'_> {
+            type Value = ();
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<(), E> {
+                Ok(())
+            }
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+                if self.depth >= self.ctx.max_depth {
+                    return Err(self.ctx.fail(Fault::TooDeep));
+                }
+                while seq
+                    .next_element_seed(Check {
+                        ctx: self.ctx,
+                        depth: self.depth + 1,
+                    })?
+                    .is_some()
+                {}
+                Ok(())
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                if self.depth >= self.ctx.max_depth {
+                    return Err(self.ctx.fail(Fault::TooDeep));
+                }
+                let mut seen: Vec<Cow<'de, str>> = Vec::new();
+                let mut set: Option<HashSet<Cow<'de, str>>> = None;
+                while let Some(key) = map.next_key_seed(Key)? {
+                    let duplicate = match &mut set {
+                        Some(set) => !set.insert(key.clone()),
+                        None => {
+                            let dup = seen.contains(&key);
+                            seen.push(key.clone());
+                            if seen.len() > LINEAR_SCAN_MEMBERS {
+                                set = Some(seen.drain(..).collect());
+                            }
+                            dup
+                        }
+                    };
+                    if duplicate {
+                        return Err(self.ctx.fail(Fault::Duplicate(key.into_owned())));
+                    }
+                    map.next_value_seed(Check {
+                        ctx: self.ctx,
+                        depth: self.depth + 1,
+                    })?;
+                }
+                Ok(())
+            }
+        }
+
+        /// The reference verdict on `bytes`.
+        pub(in crate::json) fn check(
+            bytes: &[u8],
+            part: Segment,
+            max_depth: usize,
+        ) -> Result<(), Error> {
+            let ctx = Context {
+                max_depth,
+                fault: RefCell::new(None),
+            };
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            let result = Check {
+                ctx: &ctx,
+                depth: 0,
+            }
+            .deserialize(&mut de)
+            .and_then(|()| de.end());
+            match (result, ctx.fault.into_inner()) {
+                (Ok(()), _) => Ok(()),
+                (Err(_), Some(Fault::Duplicate(name))) => Err(Malformed::DuplicateMember {
+                    part,
+                    name: Escaped::new(&name),
+                }
+                .into()),
+                (Err(_), Some(Fault::TooDeep)) => Err(Malformed::TooDeep {
+                    part,
+                    limit: max_depth,
+                }
+                .into()),
+                (Err(e), None) => Err(Malformed::Json {
+                    part,
+                    detail: describe(&e),
+                }
+                .into()),
+            }
+        }
+    }
+
     use proptest::prelude::*;
 
     #[test]
@@ -457,16 +526,140 @@ mod tests {
         })
     }
 
+    /// Whether `result` failed for a structural reason (a duplicate or depth).
+    fn structural<T>(result: &Result<T, Error>) -> bool {
+        matches!(
+            result,
+            Err(Error::Malformed(
+                Malformed::DuplicateMember { .. } | Malformed::TooDeep { .. }
+            ))
+        )
+    }
+
+    /// A type that reads one member and ignores the rest, so the one-pass
+    /// check must walk what serde skips.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)] // only deserialized
+    struct OnlyA {
+        a: Option<serde_json::Value>,
+    }
+
     proptest! {
         #[test]
-        fn fast_scan_agrees_with_the_reference(text in json_text(), depth in 1usize..7) {
+        fn fast_paths_agree_with_the_reference(text in json_text(), depth in 1usize..7) {
             prop_assume!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
-            let reference = check(text.as_bytes(), Segment::Payload, depth);
-            let fast = check_structure(text.as_bytes(), Segment::Payload, depth);
+            let bytes = text.as_bytes();
+            let reference = reference::check(bytes, Segment::Payload, depth);
             // The same verdict; with several problems (a duplicate inside, a
             // depth beyond), each may name a different one first.
-            prop_assert_eq!(reference.is_ok(), fast.is_ok(), "{}", text);
+            let scan = check_structure(bytes, Segment::Payload, depth);
+            prop_assert_eq!(reference.is_ok(), scan.is_ok(), "scan: {}", text);
+            let one_pass = check(bytes, Segment::Payload, depth);
+            prop_assert_eq!(reference.is_ok(), one_pass.is_ok(), "one pass: {}", text);
+            let value = from_slice_strict::<serde_json::Value>(bytes, Segment::Payload, depth);
+            prop_assert_eq!(reference.is_ok(), value.is_ok(), "into a Value: {}", text);
+            // A type that ignores most of the text: the structure still decides.
+            let partial = from_slice_strict::<OnlyA>(bytes, Segment::Payload, depth);
+            prop_assert_eq!(reference.is_err(), structural(&partial), "into OnlyA: {}", text);
+            // Keys read as numbers: the scan steps in.
+            let numbered = from_slice_strict::<std::collections::BTreeMap<u32, serde::de::IgnoredAny>>(
+                bytes,
+                Segment::Payload,
+                depth,
+            );
+            if reference.is_err() {
+                prop_assert!(numbered.is_err(), "into a map by number: {}", text);
+            }
         }
+    }
+
+    #[test]
+    fn one_pass_refuses_duplicates_whatever_the_target_type() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)] // only deserialized
+        struct Claims {
+            sub: String,
+            exp: Option<u64>,
+        }
+        let strict = |text: &str| -> Result<Claims, Error> {
+            from_slice_strict(text.as_bytes(), Segment::Payload, 8)
+        };
+        // A known field twice: named as a duplicate, not as serde's type error.
+        assert!(structural(&strict(r#"{"sub":"a","sub":"b"}"#)));
+        // An ignored member twice, at the top and deep inside ignored values.
+        assert!(structural(&strict(r#"{"sub":"a","x":1,"x":2}"#)));
+        assert!(structural(&strict(
+            r#"{"sub":"a","x":[{"y":{"z":1,"z":2}}]}"#
+        )));
+        assert!(structural(&strict(r#"{"sub":"a","\u0073ub":"b"}"#)));
+        // Too deep inside an ignored member.
+        let deep = format!(r#"{{"sub":"a","x":{}1{}}}"#, "[".repeat(8), "]".repeat(8));
+        assert!(matches!(
+            strict(&deep),
+            Err(Error::Malformed(Malformed::TooDeep { limit: 8, .. }))
+        ));
+        assert!(strict(r#"{"sub":"a","x":{"sub":1},"y":[{"x":1},{"x":1}]}"#).is_ok());
+        // Names are compared by length and first eight bytes first: names
+        // alike in those are told apart by the rest, at every length.
+        for name in ["", "a", "abcdefgh", "abcdefghi", "payment_reference_0001"] {
+            let twice = format!(r#"{{"sub":"a","{name}":1,"{name}":2}}"#);
+            match strict(&twice) {
+                Err(Error::Malformed(Malformed::DuplicateMember { name: shown, .. })) => {
+                    assert_eq!(shown.to_string(), format!("{:?}", name), "{twice}");
+                }
+                other => panic!("{twice}: {other:?}"),
+            }
+        }
+        let alike: Vec<String> = (0..2000)
+            .map(|i| format!(r#""payment_{i:06}":{i}"#))
+            .collect();
+        let alike = format!(r#"{{"sub":"a",{}}}"#, alike.join(","));
+        assert!(strict(&alike).is_ok());
+        let again = format!(r#"{},"payment_001999":0}}"#, &alike[..alike.len() - 1]);
+        assert!(structural(&strict(&again)));
+        // A short name twice among long look-alikes, and the other way round.
+        assert!(structural(&strict(
+            r#"{"sub":"a","abcdefgh1":1,"abcdefgh2":2,"x":1,"x":2}"#
+        )));
+        assert!(structural(&strict(
+            r#"{"sub":"a","x":1,"abcdefgh1":1,"y":2,"abcdefgh1":2}"#
+        )));
+        // Maps keyed by numbers: the names are not seen as strings, the scan decides.
+        let by_number = |text: &str| {
+            from_slice_strict::<std::collections::HashMap<u32, u32>>(
+                text.as_bytes(),
+                Segment::Payload,
+                8,
+            )
+        };
+        assert!(structural(&by_number(r#"{"1":1,"1":2}"#)));
+        assert_eq!(by_number(r#"{"1":1,"2":2}"#).unwrap().len(), 2);
+        // Enums: a unit variant as a string, a newtype variant as an object.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        enum Status {
+            Active,
+            Held { reason: String },
+        }
+        let status = |text: &str, depth| {
+            from_slice_strict::<Vec<Status>>(text.as_bytes(), Segment::Payload, depth)
+        };
+        assert_eq!(
+            status(r#"["Active",{"Held":{"reason":"kyc"}}]"#, 8).unwrap(),
+            [
+                Status::Active,
+                Status::Held {
+                    reason: "kyc".into()
+                }
+            ]
+        );
+        assert!(structural(&status(
+            r#"[{"Held":{"reason":"a","reason":"b"}}]"#,
+            8
+        )));
+        // The variant's object is one level, its fields' object another.
+        assert!(status(r#"[{"Held":{"reason":"kyc"}}]"#, 3).is_ok());
+        assert!(structural(&status(r#"[{"Held":{"reason":"kyc"}}]"#, 2)));
+        assert!(structural(&status(r#"[{"Held":{"reason":"kyc"}}]"#, 1)));
     }
 
     fn ok(s: &str) -> bool {
@@ -515,17 +708,20 @@ mod tests {
     }
 
     fn same_verdict(text: &str, depth: usize) {
-        let reference = check(text.as_bytes(), Segment::Payload, depth);
+        let reference =
+            reference::check(text.as_bytes(), Segment::Payload, depth).map_err(|e| e.to_string());
         let fast = check_structure(text.as_bytes(), Segment::Payload, depth);
+        assert_eq!(reference, fast.map_err(|e| e.to_string()), "scan: {text}");
+        let one_pass = check(text.as_bytes(), Segment::Payload, depth);
         assert_eq!(
-            reference.map_err(|e| e.to_string()),
-            fast.map_err(|e| e.to_string()),
-            "{text}"
+            reference,
+            one_pass.map_err(|e| e.to_string()),
+            "one pass: {text}"
         );
     }
 
     #[test]
-    fn fast_scan_agrees_on_valid_json() {
+    fn fast_paths_agree_on_valid_json() {
         for text in [
             r#"{"a":1,"b":[1,2,{"c":null}],"d":"\u00e9"}"#,
             r#"{"a":1,"a":2}"#,

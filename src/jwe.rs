@@ -339,9 +339,12 @@ pub fn decrypt(
 }
 
 fn parse_header(bytes: &[u8], limits: &Limits) -> Result<JweHeader, Error> {
-    json::check_structure(bytes, Segment::Header, limits.max_json_depth())?;
-    let mut map: Map<String, Value> =
-        serde_json::from_slice(bytes).map_err(|e| json::header_error(&e))?;
+    let mut map: Map<String, Value> = json::parse_strict(
+        bytes,
+        Segment::Header,
+        limits.max_json_depth(),
+        json::header_error,
+    )?;
     let mut string = |name: &str| match map.shift_remove(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),

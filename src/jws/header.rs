@@ -1,5 +1,9 @@
 //! The JOSE header of a JWS.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
@@ -113,25 +117,33 @@ impl Header {
         max_depth: usize,
         understood: &[&str],
     ) -> Result<Self, Error> {
-        json::check_structure(bytes, Segment::Header, max_depth)?;
-        let mut map: Map<String, Value> =
-            serde_json::from_slice(bytes).map_err(|e| json::header_error(&e))?;
-        let alg = match map.shift_remove("alg") {
+        let members: Members<'_> =
+            json::parse_strict(bytes, Segment::Header, max_depth, json::header_error)?;
+        let Members {
+            alg,
+            kid,
+            typ,
+            cty,
+            b64,
+            crit,
+            extra,
+        } = members;
+        let alg = match alg {
             None => return Err(Error::header("missing alg")),
-            Some(Value::String(name)) => Algorithm::from_name(&name)?,
+            Some(Loose::Str(name)) => Algorithm::from_name(&name)?,
             Some(_) => return Err(Error::header("alg must be a string")),
         };
-        let kid = take_string(&mut map, "kid")?;
-        let typ = take_string(&mut map, "typ")?;
-        let cty = take_string(&mut map, "cty")?;
-        let b64 = match map.shift_remove("b64") {
+        let kid = string(kid, "kid")?;
+        let typ = string(typ, "typ")?;
+        let cty = string(cty, "cty")?;
+        let b64 = match b64 {
             None => None,
-            Some(Value::Bool(b)) => Some(b),
+            Some(Loose::Bool(b)) => Some(b),
             Some(_) => return Err(Error::header("b64 must be a boolean")),
         };
-        let crit = match map.shift_remove("crit") {
+        let crit = match crit {
             None => None,
-            Some(Value::Array(items)) => Some(check_crit(items, b64.is_some(), &map, understood)?),
+            Some(Loose::List(items)) => Some(check_crit(items, b64.is_some(), &extra, understood)?),
             Some(_) => return Err(Error::header("crit must be an array of strings")),
         };
         if b64.is_some() && !crit.as_ref().is_some_and(|c| c.iter().any(|n| n == "b64")) {
@@ -144,7 +156,7 @@ impl Header {
             cty,
             crit,
             b64,
-            extra: map,
+            extra,
         })
     }
 
@@ -174,11 +186,159 @@ impl Header {
     }
 }
 
-fn take_string(map: &mut Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
-    match map.shift_remove(name) {
+fn string(member: Option<Loose<'_>>, name: &str) -> Result<Option<String>, Error> {
+    match member {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Loose::Str(s)) => Ok(Some(s.into_owned())),
         Some(_) => Err(Error::header(format!("{name} must be a string"))),
+    }
+}
+
+/// A header's members as read: the named ones apart (no map, no hashing
+/// for them), every other one in `extra`, in document order. Duplicates
+/// never get here: the strict pass refuses them.
+struct Members<'de> {
+    alg: Option<Loose<'de>>,
+    kid: Option<Loose<'de>>,
+    typ: Option<Loose<'de>>,
+    cty: Option<Loose<'de>>,
+    b64: Option<Loose<'de>>,
+    crit: Option<Loose<'de>>,
+    extra: Map<String, Value>,
+}
+
+/// A named member's value, kept only as far as its checks need.
+enum Loose<'de> {
+    Str(Cow<'de, str>),
+    Bool(bool),
+    List(Vec<Value>),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(MembersVisitor)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut members = Members {
+            alg: None,
+            kid: None,
+            typ: None,
+            cty: None,
+            b64: None,
+            crit: None,
+            extra: Map::new(),
+        };
+        while let Some(Name(name)) = map.next_key()? {
+            let slot = match &*name {
+                "alg" => &mut members.alg,
+                "kid" => &mut members.kid,
+                "typ" => &mut members.typ,
+                "cty" => &mut members.cty,
+                "b64" => &mut members.b64,
+                "crit" => &mut members.crit,
+                _ => {
+                    let value = map.next_value()?;
+                    members.extra.insert(name.into_owned(), value);
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(members)
+    }
+}
+
+/// A member name, borrowed when it has no escapes.
+struct Name<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl<'de> Visitor<'de> for NameVisitor {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(NameVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
+struct LooseVisitor;
+
+impl<'de> Visitor<'de> for LooseVisitor {
+    type Value = Loose<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Loose<'de>, E> {
+        Ok(Loose::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Loose<'de>, E> {
+        Ok(Loose::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Loose<'de>, E> {
+        Ok(Loose::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Loose<'de>, E> {
+        Ok(Loose::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Loose<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Loose::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose<'de>, A::Error> {
+        while map
+            .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Loose::Other)
     }
 }
 

@@ -89,21 +89,40 @@ impl<'de> Deserialize<'de> for Claim {
     }
 }
 
-/// The registered claims this crate reads; everything else is skipped.
-#[derive(Deserialize)]
+/// The registered claims this crate reads, from the raw text the strict
+/// pass kept of them.
 struct Registered {
-    #[serde(default)]
     exp: Claim,
-    #[serde(default)]
     nbf: Claim,
-    #[serde(default)]
     iat: Claim,
-    #[serde(default)]
     aud: Claim,
-    #[serde(default)]
     iss: Claim,
-    #[serde(default)]
     jti: Claim,
+}
+
+impl Registered {
+    fn from_captured(captured: &crate::json::CapturedClaims<'_>) -> Result<Self, Error> {
+        let claim = |raw: Option<&serde_json::value::RawValue>| match raw {
+            None => Ok(Claim::Absent),
+            Some(raw) => serde_json::from_str(raw.get())
+                .map(Claim::Present)
+                .map_err(|e| {
+                    Error::from(crate::Malformed::Json {
+                        part: crate::Segment::Payload,
+                        detail: crate::json::describe(&e),
+                    })
+                }),
+        };
+        let [exp, nbf, iat, aud, iss, jti] = *captured;
+        Ok(Registered {
+            exp: claim(exp)?,
+            nbf: claim(nbf)?,
+            iat: claim(iat)?,
+            aud: claim(aud)?,
+            iss: claim(iss)?,
+            jti: claim(jti)?,
+        })
+    }
 }
 
 /// What the one pass over a verified token's claims found, for the steps
@@ -276,22 +295,46 @@ impl ClaimsPolicy {
     /// The one pass over a payload's claims: strict JSON, an object, every
     /// rule; returns what the replay check needs.
     pub(crate) fn evaluate(&self, payload: &[u8], max_depth: usize) -> Result<Claims, Error> {
+        self.evaluate_typed::<serde::de::IgnoredAny>(payload, max_depth)
+            .map(|(_, claims)| claims)
+    }
+
+    /// The same one pass, also deserializing the payload into `T`: the
+    /// strict check, the claims and the typed value from one read. When `T`
+    /// refuses the payload, a failed claim is still the error reported.
+    pub(crate) fn evaluate_typed<'a, T: Deserialize<'a>>(
+        &self,
+        payload: &'a [u8],
+        max_depth: usize,
+    ) -> Result<(T, Claims), Error> {
         let an_object = payload.trim_ascii_start().first() == Some(&b'{');
         #[cfg(test)]
         tests::count_parse();
-        // One pass: strictness (of everything, claims or not) and the claims.
-        let claims: Registered =
-            crate::json::parse_strict(payload, crate::Segment::Payload, max_depth, |e| {
-                if an_object {
-                    crate::json::payload_error::<Registered>(payload, e)
-                } else {
-                    ClaimError::NotAnObject.into()
-                }
-            })?;
+        let parsed = crate::json::parse_strict_with_claims::<T>(payload, max_depth, |e| {
+            if an_object {
+                crate::json::payload_error::<T>(payload, e)
+            } else {
+                ClaimError::NotAnObject.into()
+            }
+        });
+        let (value, captured) = match parsed {
+            Ok(parsed) => parsed,
+            Err(refused @ Error::Malformed(crate::Malformed::PayloadType(_))) => {
+                self.evaluate(payload, max_depth)?;
+                return Err(refused);
+            }
+            Err(e) => return Err(e),
+        };
         // A struct also reads from an array; claims come only in an object.
         if !an_object {
             return Err(ClaimError::NotAnObject.into());
         }
+        let claims = self.judge(Registered::from_captured(&captured)?)?;
+        Ok((value, claims))
+    }
+
+    /// Every rule of the policy over the registered claims.
+    fn judge(&self, claims: Registered) -> Result<Claims, Error> {
         let now = seconds(self.clock.now());
         let leeway = self.leeway.as_secs_f64();
         let exp = numeric_date(&claims.exp, "exp", self.require_exp)?;
@@ -456,5 +499,125 @@ pub(crate) mod tests {
     /// How many claim-set parses this thread has made.
     pub(crate) fn parses() -> usize {
         PARSES.with(Cell::get)
+    }
+
+    mod one_pass {
+        // A test that meets an unexpected result should stop loudly.
+        #![allow(clippy::unwrap_used)]
+
+        use std::sync::Arc;
+        use std::time::{Duration, UNIX_EPOCH};
+
+        use serde::Deserialize;
+
+        use crate::error::{Error, Malformed};
+        use crate::{ClaimError, ClaimsPolicy, FixedClock};
+
+        const NOW: u64 = 1_800_000_000;
+
+        fn policy() -> ClaimsPolicy {
+            let clock = FixedClock::new(UNIX_EPOCH + Duration::from_secs(NOW));
+            ClaimsPolicy::new()
+                .with_clock(Arc::new(clock))
+                .with_issuer("program-1")
+        }
+
+        #[derive(Deserialize, Debug)]
+        struct Payment<'a> {
+            amount: u64,
+            iss: &'a str,
+            exp: Option<u64>,
+        }
+
+        fn typed(json: &str) -> Result<(Payment<'_>, super::super::Claims), Error> {
+            policy().evaluate_typed::<Payment<'_>>(json.as_bytes(), 8)
+        }
+
+        #[test]
+        fn the_typed_value_and_the_claims_come_from_one_read() {
+            let later = NOW + 60;
+            let json = format!(r#"{{"amount":5,"iss":"program-1","exp":{later}}}"#);
+            let (payment, claims) = typed(&json).unwrap();
+            // The target reads claims it names, borrowing where it borrows.
+            assert_eq!(
+                (payment.amount, payment.iss, payment.exp),
+                (5, "program-1", Some(later))
+            );
+            assert_eq!(claims.exp, Some(later as f64));
+            // Spelled with escapes, a claim is still that claim.
+            let escaped = format!(
+                r#"{{"amount":5,"\u0069ss":"program-1","\u0065xp":{}}}"#,
+                NOW - 3600
+            );
+            assert!(matches!(
+                typed(&escaped),
+                Err(Error::Claim(ClaimError::Expired))
+            ));
+        }
+
+        #[test]
+        fn claims_are_judged_before_the_type_and_after_the_structure() {
+            // Expired and of the wrong shape: the claim is what is reported.
+            let json = format!(r#"{{"amount":"five","iss":"program-1","exp":{}}}"#, NOW - 3600);
+            assert!(matches!(
+                typed(&json),
+                Err(Error::Claim(ClaimError::Expired))
+            ));
+            // Good claims, wrong shape: the type error.
+            let json = r#"{"amount":"five","iss":"program-1"}"#;
+            assert!(matches!(
+                typed(json),
+                Err(Error::Malformed(Malformed::PayloadType(_)))
+            ));
+            // A duplicate claim, or a duplicate inside one, before anything else.
+            for json in [
+                r#"{"amount":5,"iss":"program-1","exp":1,"exp":2}"#,
+                r#"{"amount":5,"iss":"program-1","aud":{"a":1,"a":2}}"#,
+                r#"{"amount":"x","iss":"other","aud":[{"a":1,"a":2}]}"#,
+            ] {
+                assert!(
+                    matches!(
+                        typed(json),
+                        Err(Error::Malformed(Malformed::DuplicateMember { .. }))
+                    ),
+                    "{json}"
+                );
+            }
+            // The wrong issuer, whatever the target thinks of it.
+            let json = r#"{"amount":5,"iss":"other"}"#;
+            assert!(matches!(
+                typed(json),
+                Err(Error::Claim(ClaimError::IssuerMismatch))
+            ));
+        }
+
+        #[test]
+        fn only_the_top_level_object_holds_claims() {
+            #[derive(Deserialize)]
+            #[allow(dead_code)] // only deserialized
+            struct Nested {
+                inner: serde_json::Value,
+            }
+            let json = format!(
+                r#"{{"inner":{{"iss":"other","exp":{}}},"iss":"program-1"}}"#,
+                NOW - 1
+            );
+            let (_, claims) = policy()
+                .evaluate_typed::<Nested>(json.as_bytes(), 8)
+                .unwrap();
+            assert_eq!(claims.exp, None);
+            // The bytes-only path reads the same claims.
+            assert_eq!(policy().evaluate(json.as_bytes(), 8).unwrap().exp, None);
+            let json = format!(r#"{{"inner":1,"iss":"program-1","exp":{}}}"#, NOW - 3600);
+            assert!(matches!(
+                policy().evaluate(json.as_bytes(), 8),
+                Err(Error::Claim(ClaimError::Expired))
+            ));
+            // Not an object: refused as such, even when a struct could read it.
+            assert!(matches!(
+                policy().evaluate_typed::<Nested>(br#"[{"a":1}]"#, 8),
+                Err(Error::Claim(ClaimError::NotAnObject))
+            ));
+        }
     }
 }

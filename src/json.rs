@@ -10,6 +10,8 @@ use crate::error::{Error, Escaped, Malformed, Segment};
 
 mod strict;
 
+pub(crate) use strict::CapturedClaims;
+
 /// Describes a serde_json error by kind and position only, never by content.
 pub(crate) fn describe(e: &serde_json::Error) -> String {
     let kind = match e.classify() {
@@ -45,9 +47,38 @@ pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(
     max_depth: usize,
     on_error: impl FnOnce(&serde_json::Error) -> Error,
 ) -> Result<T, Error> {
+    run(
+        strict::Pass::new(max_depth),
+        bytes,
+        part,
+        max_depth,
+        on_error,
+    )
+    .map(|(value, _)| value)
+}
+
+/// As [`parse_strict`], also giving the raw text of the registered claims
+/// (`exp`, `nbf`, `iat`, `aud`, `iss`, `jti`, in that order) of the
+/// top-level object, whatever `T` reads of them: a JWT's claims and its
+/// typed payload from one pass.
+pub(crate) fn parse_strict_with_claims<'a, T: Deserialize<'a>>(
+    bytes: &'a [u8],
+    max_depth: usize,
+    on_error: impl FnOnce(&serde_json::Error) -> Error,
+) -> Result<(T, CapturedClaims<'a>), Error> {
+    let pass = strict::Pass::capturing_claims(max_depth);
+    run(pass, bytes, Segment::Payload, max_depth, on_error)
+}
+
+fn run<'a, T: Deserialize<'a>>(
+    pass: strict::Pass<'a>,
+    bytes: &'a [u8],
+    part: Segment,
+    max_depth: usize,
+    on_error: impl FnOnce(&serde_json::Error) -> Error,
+) -> Result<(T, CapturedClaims<'a>), Error> {
     #[cfg(test)]
     crate::claims::tests::count_scan();
-    let pass = strict::Pass::new(max_depth);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let parsed = T::deserialize(strict::Strict::new(&mut de, &pass)).and_then(|value| {
         de.end()?;
@@ -58,7 +89,7 @@ pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(
             if pass.unsure() {
                 check_structure(bytes, part, max_depth)?;
             }
-            Ok(value)
+            Ok((value, pass.captured()))
         }
         Err(e) => Err(match pass.fault(part) {
             Some(fault) => fault,

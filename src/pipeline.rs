@@ -12,6 +12,8 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+
 use crate::error::{Error, Escaped};
 use crate::jws::Parsed;
 use crate::nonce::Replay;
@@ -188,6 +190,38 @@ impl Rules {
         keys: &KeySet,
         detached: Option<&[u8]>,
     ) -> Result<Verified<Vec<u8>>, Error> {
+        let verified = self.check_signed(token, keys, detached)?;
+        let Some(jwt) = &self.jwt else {
+            return Ok(verified);
+        };
+        let depth = self.limits.max_json_depth();
+        let claims = jwt.claims.evaluate(verified.payload(), depth)?;
+        Ok(verified.with_claims(claims, depth))
+    }
+
+    /// As [`Rules::check`], with the payload deserialized into `T` in the
+    /// same pass as the strict check and, for a JWT, the claims.
+    pub(crate) fn check_typed<T: DeserializeOwned>(
+        &self,
+        token: Parsed<'_>,
+        keys: &KeySet,
+    ) -> Result<Verified<T>, Error> {
+        let verified = self.check_signed(token, keys, None)?;
+        let Some(jwt) = &self.jwt else {
+            return verified.deserialize_json(&self.limits);
+        };
+        let depth = self.limits.max_json_depth();
+        let (value, claims) = jwt.claims.evaluate_typed::<T>(verified.payload(), depth)?;
+        Ok(verified.with_claims(claims, depth).map(|_| value))
+    }
+
+    /// The key, the algorithm binding, the signature and the header policy.
+    fn check_signed(
+        &self,
+        token: Parsed<'_>,
+        keys: &KeySet,
+        detached: Option<&[u8]>,
+    ) -> Result<Verified<Vec<u8>>, Error> {
         let key = keys.select(
             token.header.kid.as_deref(),
             self.require_kid,
@@ -197,13 +231,7 @@ impl Rules {
         if let Some(jwt) = &self.jwt {
             jwt.check_header(&token.header)?;
         }
-        let verified = token.into_verified(detached, Some(key.shared_kid()))?;
-        let Some(jwt) = &self.jwt else {
-            return Ok(verified);
-        };
-        let depth = self.limits.max_json_depth();
-        let claims = jwt.claims.evaluate(verified.payload(), depth)?;
-        Ok(verified.with_claims(claims, depth))
+        token.into_verified(detached, Some(key.shared_kid()))
     }
 
     /// The core for a signature that travels outside a JWS (response

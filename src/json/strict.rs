@@ -17,6 +17,8 @@ use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 
+use serde_json::value::RawValue;
+
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
@@ -46,6 +48,7 @@ struct Start {
 }
 
 /// The sort key of `name`.
+#[inline]
 fn key_of(name: &str) -> u128 {
     let bytes = name.as_bytes();
     let head = match bytes.first_chunk::<8>() {
@@ -65,6 +68,25 @@ fn short_name(key: u128) -> String {
     String::from_utf8_lossy(&head[..len.min(8)]).into_owned()
 }
 
+/// The raw text of each registered JWT claim (RFC 7519 4.1) a pass
+/// captured from the top-level object: `exp`, `nbf`, `iat`, `aud`, `iss`,
+/// `jti`, in that order ([`CLAIM_KEYS`]).
+pub(crate) type CapturedClaims<'de> = [Option<&'de RawValue>; 6];
+
+/// The sort key of a three-byte name, at compile time.
+const fn short_key(name: &[u8; 3]) -> u128 {
+    3 << 64 | (name[0] as u128) << 56 | (name[1] as u128) << 48 | (name[2] as u128) << 40
+}
+
+const CLAIM_KEYS: [u128; 6] = [
+    short_key(b"exp"),
+    short_key(b"nbf"),
+    short_key(b"iat"),
+    short_key(b"aud"),
+    short_key(b"iss"),
+    short_key(b"jti"),
+];
+
 /// Room for this many names is made once, at the start of a pass.
 const TYPICAL_MEMBERS: usize = 64;
 
@@ -74,9 +96,29 @@ pub(super) struct Pass<'de> {
     names: RefCell<Names<'de>>,
     fault: RefCell<Option<Fault>>,
     unsure: Cell<bool>,
+    /// The key of the name recorded last.
+    last: Cell<u128>,
+    /// Where the top-level object's claims go, when the caller wants them.
+    claims: Option<RefCell<CapturedClaims<'de>>>,
 }
 
 impl<'de> Pass<'de> {
+    /// A pass that also keeps the raw text of the top-level object's
+    /// registered claims, whatever the target type reads of them.
+    pub(super) fn capturing_claims(max_depth: usize) -> Self {
+        Pass {
+            claims: Some(RefCell::new([None; 6])),
+            ..Pass::new(max_depth)
+        }
+    }
+
+    /// The claims captured (all `None` when not capturing).
+    pub(super) fn captured(&self) -> CapturedClaims<'de> {
+        self.claims
+            .as_ref()
+            .map_or([None; 6], |claims| *claims.borrow())
+    }
+
     pub(super) fn new(max_depth: usize) -> Self {
         Pass {
             max_depth,
@@ -86,6 +128,8 @@ impl<'de> Pass<'de> {
             }),
             fault: RefCell::new(None),
             unsure: Cell::new(false),
+            last: Cell::new(0),
+            claims: None,
         }
     }
 
@@ -118,9 +162,12 @@ impl<'de> Pass<'de> {
 
     /// Records a member name; `keep` gives it to keep, when it is longer
     /// than its key.
+    #[inline]
     fn record(&self, name: &str, keep: impl FnOnce() -> Cow<'de, str>) {
         let mut names = self.names.borrow_mut();
-        names.keys.push(key_of(name));
+        let key = key_of(name);
+        self.last.set(key);
+        names.keys.push(key);
         if name.len() > 8 {
             names.long.push(keep());
         }
@@ -335,6 +382,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, 'de, V> {
             pass: self.pass,
             depth: self.depth + 1,
             start,
+            claim: None,
         })?;
         // A visitor that stopped before the end: judge what it read.
         if self.pass.recorded() != start {
@@ -406,11 +454,38 @@ struct Map<'p, 'de, A> {
     pass: &'p Pass<'de>,
     depth: usize,
     start: Start,
+    /// The registered claim whose value comes next (top level, capturing).
+    claim: Option<usize>,
+}
+
+impl<'de, A: MapAccess<'de>> Map<'_, 'de, A> {
+    /// A registered claim's value: kept as raw text (serde_json hands it
+    /// out borrowed) and read by the target from that text.
+    #[cold]
+    #[inline(never)]
+    fn capture<V: DeserializeSeed<'de>>(
+        &mut self,
+        slot: usize,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        let raw: &'de RawValue = self.map.next_value()?;
+        if let Some(claims) = &self.pass.claims {
+            claims.borrow_mut()[slot] = Some(raw);
+        }
+        let mut de = serde_json::Deserializer::from_str(raw.get());
+        seed.deserialize(Strict {
+            de: &mut de,
+            pass: self.pass,
+            depth: self.depth,
+        })
+        .map_err(de::Error::custom)
+    }
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, 'de, A> {
     type Error = A::Error;
 
+    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(
         &mut self,
         seed: K,
@@ -419,13 +494,22 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, 'de, A> {
             seed,
             pass: self.pass,
         })?;
-        if key.is_none() {
-            self.pass.close(self.start)?;
+        match key {
+            None => self.pass.close(self.start)?,
+            Some(_) if self.depth == 1 && self.pass.claims.is_some() => {
+                let last = self.pass.last.get();
+                self.claim = CLAIM_KEYS.iter().position(|&claim| claim == last);
+            }
+            Some(_) => {}
         }
         Ok(key)
     }
 
+    #[inline]
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        if let Some(slot) = self.claim.take() {
+            return self.capture(slot, seed);
+        }
         self.map.next_value_seed(Seed {
             seed,
             pass: self.pass,

@@ -152,10 +152,10 @@ impl<K: ?Sized, R: ?Sized> RequestVerifier<K, R> {
     /// What to remember the token by and for how long, when a replay store
     /// is set: its `jti` in `scope`, or a digest of its signature in a scope
     /// of its own (so no `jti` can collide with a digest).
-    fn replay_entry(
+    fn replay_entry<T>(
         &self,
         scope: &str,
-        verified: &Verified<Vec<u8>>,
+        verified: &Verified<T>,
     ) -> Result<Option<(&R, ReplayEntry)>, Error> {
         let (Some(replay), Some(policy)) = (&self.core.replay, self.core.rules.claims()) else {
             return Ok(None);
@@ -206,8 +206,13 @@ where
     /// As for [`RequestVerifier::verify_bytes`], and [`Malformed::PayloadType`]
     /// when the payload does not fit `T`.
     pub fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        self.verify_bytes(token)?
-            .deserialize_json(&self.core.rules.limits)
+        let token = self.parse(token)?;
+        let keys = self.core.keys.key_set(&(), token.kid())?;
+        let verified = self.core.rules.check_typed(token, &keys)?;
+        if let Some((store, entry)) = self.replay_entry(&().replay_scope(), &verified)? {
+            refuse_replay(store, &entry)?;
+        }
+        Ok(verified)
     }
 
     /// Verifies an HTTP request body: the content type must be
@@ -265,9 +270,13 @@ where
         scope: &K::Scope,
         token: &str,
     ) -> Result<Verified<T>, Error> {
-        self.verify_bytes_for(scope, token)
-            .await?
-            .deserialize_json(&self.core.rules.limits)
+        let token = self.parse(token)?;
+        let keys = self.core.keys.key_set_async(scope, token.kid()).await?;
+        let verified = self.core.rules.check_typed(token, &keys)?;
+        if let Some((store, entry)) = self.replay_entry(&scope.replay_scope(), &verified)? {
+            refuse_replay_async(store, &entry).await?;
+        }
+        Ok(verified)
     }
 
     /// As [`RequestVerifier::verify_request`], for keys chosen by `scope`.

@@ -558,7 +558,10 @@ pub(crate) mod tests {
         #[test]
         fn claims_are_judged_before_the_type_and_after_the_structure() {
             // Expired and of the wrong shape: the claim is what is reported.
-            let json = format!(r#"{{"amount":"five","iss":"program-1","exp":{}}}"#, NOW - 3600);
+            let json = format!(
+                r#"{{"amount":"five","iss":"program-1","exp":{}}}"#,
+                NOW - 3600
+            );
             assert!(matches!(
                 typed(&json),
                 Err(Error::Claim(ClaimError::Expired))

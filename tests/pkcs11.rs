@@ -36,15 +36,6 @@ const PIN_FILE: &str = "SIGNED_PAYLOADS_PKCS11_PIN_FILE";
 /// Set in the child process of `a_process_without_a_login`.
 const CHILD: &str = "SIGNED_PAYLOADS_PKCS11_CHILD";
 
-const ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
-
 /// Read by tests that leave the process's login alone, written by those that
 /// log out or change the PIN.
 static TOKEN: RwLock<()> = RwLock::new(());
@@ -209,7 +200,7 @@ fn six_algorithms_verify_here_and_in_openssl() {
     let dir = scratch("openssl");
     let message = br#"{"amount":{"value":"10.00","currency":"GBP"}}"#;
     for key in ["rsa-2048", "rsa-3072"] {
-        for algorithm in ALGORITHMS {
+        for algorithm in Algorithm::ALL {
             let hsm = token.signer(key, algorithm);
             let signature = hsm.sign(message).unwrap();
             let public = hsm.public_key().clone();

@@ -245,6 +245,45 @@ struct Wrap<'p, 'de, V> {
     depth: usize,
 }
 
+/// Calls `$forward!` with every `Deserializer` method but
+/// `deserialize_ignored_any` and `is_human_readable`, and their arguments.
+macro_rules! deserialize_methods {
+    ($forward:ident) => {
+        $forward! {
+            deserialize_any()
+            deserialize_bool()
+            deserialize_i8()
+            deserialize_i16()
+            deserialize_i32()
+            deserialize_i64()
+            deserialize_i128()
+            deserialize_u8()
+            deserialize_u16()
+            deserialize_u32()
+            deserialize_u64()
+            deserialize_u128()
+            deserialize_f32()
+            deserialize_f64()
+            deserialize_char()
+            deserialize_str()
+            deserialize_string()
+            deserialize_bytes()
+            deserialize_byte_buf()
+            deserialize_option()
+            deserialize_unit()
+            deserialize_unit_struct(name: &'static str)
+            deserialize_newtype_struct(name: &'static str)
+            deserialize_seq()
+            deserialize_tuple(len: usize)
+            deserialize_tuple_struct(name: &'static str, len: usize)
+            deserialize_map()
+            deserialize_struct(name: &'static str, fields: &'static [&'static str])
+            deserialize_enum(name: &'static str, variants: &'static [&'static str])
+            deserialize_identifier()
+        }
+    };
+}
+
 macro_rules! forward_wrapped {
     ($($method:ident($($arg:ident: $ty:ty),*))*) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
@@ -256,38 +295,7 @@ macro_rules! forward_wrapped {
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, 'de, D> {
     type Error = D::Error;
 
-    forward_wrapped! {
-        deserialize_any()
-        deserialize_bool()
-        deserialize_i8()
-        deserialize_i16()
-        deserialize_i32()
-        deserialize_i64()
-        deserialize_i128()
-        deserialize_u8()
-        deserialize_u16()
-        deserialize_u32()
-        deserialize_u64()
-        deserialize_u128()
-        deserialize_f32()
-        deserialize_f64()
-        deserialize_char()
-        deserialize_str()
-        deserialize_string()
-        deserialize_bytes()
-        deserialize_byte_buf()
-        deserialize_option()
-        deserialize_unit()
-        deserialize_unit_struct(name: &'static str)
-        deserialize_newtype_struct(name: &'static str)
-        deserialize_seq()
-        deserialize_tuple(len: usize)
-        deserialize_tuple_struct(name: &'static str, len: usize)
-        deserialize_map()
-        deserialize_struct(name: &'static str, fields: &'static [&'static str])
-        deserialize_enum(name: &'static str, variants: &'static [&'static str])
-        deserialize_identifier()
-    }
+    deserialize_methods!(forward_wrapped);
 
     /// What the target ignores is still walked and checked.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
@@ -297,6 +305,32 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<'_, 'de, D> {
     fn is_human_readable(&self) -> bool {
         self.de.is_human_readable()
     }
+}
+
+/// Calls `$forward!` with every `Visitor` method that takes a plain value,
+/// but the three that take strings.
+macro_rules! visit_methods {
+    ($forward:ident) => {
+        $forward! {
+            visit_bool(bool)
+            visit_i8(i8)
+            visit_i16(i16)
+            visit_i32(i32)
+            visit_i64(i64)
+            visit_i128(i128)
+            visit_u8(u8)
+            visit_u16(u16)
+            visit_u32(u32)
+            visit_u64(u64)
+            visit_u128(u128)
+            visit_f32(f32)
+            visit_f64(f64)
+            visit_char(char)
+            visit_bytes(&[u8])
+            visit_borrowed_bytes(&'de [u8])
+            visit_byte_buf(Vec<u8>)
+        }
+    };
 }
 
 macro_rules! forward_visits {
@@ -314,27 +348,11 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<'_, 'de, V> {
         self.inner.expecting(f)
     }
 
+    visit_methods!(forward_visits);
     forward_visits! {
-        visit_bool(bool)
-        visit_i8(i8)
-        visit_i16(i16)
-        visit_i32(i32)
-        visit_i64(i64)
-        visit_i128(i128)
-        visit_u8(u8)
-        visit_u16(u16)
-        visit_u32(u32)
-        visit_u64(u64)
-        visit_u128(u128)
-        visit_f32(f32)
-        visit_f64(f64)
-        visit_char(char)
         visit_str(&str)
         visit_borrowed_str(&'de str)
         visit_string(String)
-        visit_bytes(&[u8])
-        visit_borrowed_bytes(&'de [u8])
-        visit_byte_buf(Vec<u8>)
     }
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
@@ -636,38 +654,13 @@ macro_rules! forward_named {
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Key<'_, 'de, D> {
     type Error = D::Error;
 
-    forward_named! {
-        deserialize_any()
-        deserialize_bool()
-        deserialize_i8()
-        deserialize_i16()
-        deserialize_i32()
-        deserialize_i64()
-        deserialize_i128()
-        deserialize_u8()
-        deserialize_u16()
-        deserialize_u32()
-        deserialize_u64()
-        deserialize_u128()
-        deserialize_f32()
-        deserialize_f64()
-        deserialize_char()
-        deserialize_str()
-        deserialize_string()
-        deserialize_bytes()
-        deserialize_byte_buf()
-        deserialize_option()
-        deserialize_unit()
-        deserialize_unit_struct(name: &'static str)
-        deserialize_newtype_struct(name: &'static str)
-        deserialize_seq()
-        deserialize_tuple(len: usize)
-        deserialize_tuple_struct(name: &'static str, len: usize)
-        deserialize_map()
-        deserialize_struct(name: &'static str, fields: &'static [&'static str])
-        deserialize_enum(name: &'static str, variants: &'static [&'static str])
-        deserialize_identifier()
-        deserialize_ignored_any()
+    deserialize_methods!(forward_named);
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.de.deserialize_ignored_any(Name {
+            inner: visitor,
+            pass: self.pass,
+        })
     }
 
     fn is_human_readable(&self) -> bool {
@@ -707,25 +700,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Name<'_, 'de, V> {
     }
 
     // A name read as anything else is not recorded: the byte scan decides.
-    forward_unsure! {
-        visit_bool(bool)
-        visit_i8(i8)
-        visit_i16(i16)
-        visit_i32(i32)
-        visit_i64(i64)
-        visit_i128(i128)
-        visit_u8(u8)
-        visit_u16(u16)
-        visit_u32(u32)
-        visit_u64(u64)
-        visit_u128(u128)
-        visit_f32(f32)
-        visit_f64(f64)
-        visit_char(char)
-        visit_bytes(&[u8])
-        visit_borrowed_bytes(&'de [u8])
-        visit_byte_buf(Vec<u8>)
-    }
+    visit_methods!(forward_unsure);
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
         self.pass.unsure.set(true);

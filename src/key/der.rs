@@ -1,136 +1,35 @@
-//! A small, strict DER reader and writer for the handful of RSA structures a
-//! key file can hold (PKCS#1, PKCS#8, SubjectPublicKeyInfo, X.509).
-//!
-//! Strict means: definite, minimally encoded lengths, no trailing bytes, and
-//! positive minimally encoded integers for the public values.
+//! The RSA structures a key file can hold (PKCS#1, PKCS#8,
+//! SubjectPublicKeyInfo, X.509), read with RustCrypto's format crates
+//! (`der`, `pkcs1`, `pkcs8`, `spki`; parsing only, no cryptography): strict
+//! DER (definite, minimally encoded lengths, minimal non-negative integers,
+//! no trailing bytes). The few structures the crate writes are written here
+//! from the key's own integers.
 
+use der::asn1::{AnyRef, ObjectIdentifier, UintRef};
+use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Escaped, KeyRejected};
 
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
 const TAG_INTEGER: u8 = 0x02;
 const TAG_BIT_STRING: u8 = 0x03;
 const TAG_OCTET_STRING: u8 = 0x04;
-const TAG_NULL: u8 = 0x05;
-const TAG_OID: u8 = 0x06;
 const TAG_SEQUENCE: u8 = 0x30;
-const TAG_CONTEXT_0: u8 = 0xa0;
-
-/// 1.2.840.113549.1.1.1
-const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-/// 1.2.840.113549.1.1.10
-const OID_RSASSA_PSS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a];
-/// 1.2.840.10045.2.1
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-/// 1.3.101.112
-const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
-/// 1.2.840.113549.1.5.13 (PBES2, the usual encrypted PKCS#8 scheme)
-const OID_PBES2: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05, 0x0d];
 
 /// `AlgorithmIdentifier { rsaEncryption, NULL }`, as SPKI and PKCS#8 carry it.
 #[rustfmt::skip]
 const RSA_ALGORITHM_IDENTIFIER: [u8; 15] = [
-    TAG_SEQUENCE, 13, TAG_OID, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, TAG_NULL, 0,
+    TAG_SEQUENCE, 13, 0x06, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0,
 ];
 
-/// A cursor over DER bytes.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-fn bad(what: &str) -> Error {
-    Error::key(format!("invalid DER: {what}"))
-}
-
-impl<'a> Reader<'a> {
-    fn new(input: &'a [u8]) -> Self {
-        Reader { rest: input }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.rest.is_empty()
-    }
-
-    fn peek_tag(&self) -> Option<u8> {
-        self.rest.first().copied()
-    }
-
-    /// Reads one tag-length-value and returns the tag and the contents.
-    fn any(&mut self) -> Result<(u8, &'a [u8]), Error> {
-        let (&tag, rest) = self
-            .rest
-            .split_first()
-            .ok_or_else(|| bad("unexpected end"))?;
-        let (&first, mut rest) = rest.split_first().ok_or_else(|| bad("missing length"))?;
-        let len = if first < 0x80 {
-            usize::from(first)
-        } else {
-            let count = usize::from(first & 0x7f);
-            if count == 0 {
-                return Err(bad("indefinite length"));
-            }
-            if count > 4 || rest.len() < count {
-                return Err(bad("length out of range"));
-            }
-            let (bytes, after) = rest.split_at(count);
-            rest = after;
-            if bytes[0] == 0 {
-                return Err(bad("length not minimally encoded"));
-            }
-            let len = bytes
-                .iter()
-                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-            if len < 0x80 {
-                return Err(bad("length not minimally encoded"));
-            }
-            len
-        };
-        if rest.len() < len {
-            return Err(bad("truncated"));
-        }
-        let (value, after) = rest.split_at(len);
-        self.rest = after;
-        Ok((tag, value))
-    }
-
-    fn expect(&mut self, tag: u8, what: &str) -> Result<&'a [u8], Error> {
-        let (found, value) = self.any()?;
-        if found != tag {
-            return Err(bad(&format!("expected {what}")));
-        }
-        Ok(value)
-    }
-
-    fn sequence(&mut self) -> Result<Reader<'a>, Error> {
-        self.expect(TAG_SEQUENCE, "a SEQUENCE").map(Reader::new)
-    }
-
-    /// A non-negative INTEGER, returned without its sign byte.
-    fn unsigned(&mut self) -> Result<&'a [u8], Error> {
-        let value = self.expect(TAG_INTEGER, "an INTEGER")?;
-        match value {
-            [] => Err(bad("empty INTEGER")),
-            [b, ..] if b & 0x80 != 0 => Err(bad("negative INTEGER")),
-            [0, next, ..] if next & 0x80 == 0 => Err(bad("INTEGER not minimally encoded")),
-            [0, rest @ ..] if !rest.is_empty() => Ok(rest),
-            _ => Ok(value),
-        }
-    }
-
-    fn small_integer(&mut self) -> Result<u8, Error> {
-        match self.unsigned()? {
-            [v] => Ok(*v),
-            _ => Err(bad("unexpected version")),
-        }
-    }
-
-    fn finish(self) -> Result<(), Error> {
-        if self.rest.is_empty() {
-            Ok(())
-        } else {
-            Err(bad("trailing data"))
-        }
-    }
+fn bad(e: impl std::fmt::Display) -> Error {
+    Error::key(format!("invalid DER: {e}"))
 }
 
 /// The public half of an RSA key, as unsigned big-endian integers.
@@ -154,123 +53,138 @@ pub(crate) struct RsaPrivateParts<'a> {
 
 /// Reads a PKCS#1 `RSAPublicKey`.
 pub(crate) fn parse_pkcs1_public(der: &[u8]) -> Result<RsaPublicParts, Error> {
-    let mut outer = Reader::new(der);
-    let mut seq = outer.sequence()?;
-    outer.finish()?;
-    let n = seq.unsigned()?.to_vec();
-    let e = seq.unsigned()?.to_vec();
-    seq.finish()?;
-    Ok(RsaPublicParts { n, e })
+    let key = pkcs1::RsaPublicKey::from_der(der).map_err(bad)?;
+    Ok(RsaPublicParts {
+        n: key.modulus.as_bytes().to_vec(),
+        e: key.public_exponent.as_bytes().to_vec(),
+    })
 }
 
 /// Reads a PKCS#1 `RSAPrivateKey` (two primes only) and returns its parts.
 pub(crate) fn parse_pkcs1_private(der: &[u8]) -> Result<RsaPrivateParts<'_>, Error> {
-    let mut outer = Reader::new(der);
-    let mut seq = outer.sequence()?;
-    outer.finish()?;
-    if seq.small_integer()? != 0 {
+    let key = pkcs1::RsaPrivateKey::from_der(der).map_err(|e| {
+        if version_of(der) == Some(1) {
+            Error::key("multi-prime RSA private keys are not supported")
+        } else {
+            bad(e)
+        }
+    })?;
+    if key.other_prime_infos.is_some() {
         return Err(Error::key("multi-prime RSA private keys are not supported"));
     }
-    let parts = RsaPrivateParts {
-        n: seq.unsigned()?,
-        e: seq.unsigned()?,
-        d: seq.unsigned()?,
-        p: seq.unsigned()?,
-        q: seq.unsigned()?,
-        dp: seq.unsigned()?,
-        dq: seq.unsigned()?,
-        qi: seq.unsigned()?,
-    };
-    seq.finish()?;
-    Ok(parts)
+    Ok(RsaPrivateParts {
+        n: key.modulus.as_bytes(),
+        e: key.public_exponent.as_bytes(),
+        d: key.private_exponent.as_bytes(),
+        p: key.prime1.as_bytes(),
+        q: key.prime2.as_bytes(),
+        dp: key.exponent1.as_bytes(),
+        dq: key.exponent2.as_bytes(),
+        qi: key.coefficient.as_bytes(),
+    })
 }
 
-/// Checks an `AlgorithmIdentifier` names rsaEncryption, and says what it is otherwise.
-fn expect_rsa_algorithm(alg: &mut Reader<'_>) -> Result<(), Error> {
-    let oid = alg.expect(TAG_OID, "an algorithm OID")?;
-    let name = match oid {
-        OID_RSA_ENCRYPTION => {
-            // The parameters are NULL, or (seen in the wild) absent.
-            if alg.peek_tag() == Some(TAG_NULL) && !alg.expect(TAG_NULL, "NULL")?.is_empty() {
-                return Err(bad("non-empty NULL"));
-            }
-            return Ok(());
+/// The version number a `RSAPrivateKey` or `PrivateKeyInfo` starts with.
+fn version_of(der: &[u8]) -> Option<u8> {
+    let mut outer = SliceReader::new(der).ok()?;
+    let seq: AnyRef<'_> = outer.decode().ok()?;
+    let mut inner = SliceReader::new(seq.value()).ok()?;
+    let version: UintRef<'_> = inner.decode().ok()?;
+    match version.as_bytes() {
+        [v] => Some(*v),
+        _ => None,
+    }
+}
+
+/// Checks that an `AlgorithmIdentifier` names rsaEncryption (parameters
+/// NULL, or absent as seen in the wild), and says what it is otherwise.
+fn expect_rsa_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> Result<(), Error> {
+    let name = match alg.oid {
+        RSA_ENCRYPTION => {
+            return match alg.parameters {
+                None => Ok(()),
+                Some(params) if params == AnyRef::NULL => Ok(()),
+                Some(_) => Err(bad("rsaEncryption parameters are not NULL")),
+            };
         }
-        OID_RSASSA_PSS => "RSASSA-PSS-restricted RSA (id-RSASSA-PSS)",
-        OID_EC_PUBLIC_KEY => "EC",
-        OID_ED25519 => "Ed25519",
+        RSASSA_PSS => "RSASSA-PSS-restricted RSA (id-RSASSA-PSS)",
+        EC_PUBLIC_KEY => "EC",
+        ED25519 => "Ed25519",
         _ => "an unknown key type",
     };
     Err(KeyRejected::NotRsa(Escaped::new(name)).into())
 }
 
+/// True when `der` has the shape of an `EncryptedPrivateKeyInfo`: a
+/// SEQUENCE of an `AlgorithmIdentifier` and an OCTET STRING.
+fn is_encrypted_pkcs8(der: &[u8]) -> bool {
+    let Ok(seq) = AnyRef::from_der(der) else {
+        return false;
+    };
+    let Ok(mut items) = SliceReader::new(seq.value()) else {
+        return false;
+    };
+    matches!(
+        (items.decode::<AnyRef<'_>>(), items.decode::<AnyRef<'_>>()),
+        (Ok(alg), Ok(data)) if seq.tag() == Tag::Sequence
+            && alg.tag() == Tag::Sequence
+            && data.tag() == Tag::OctetString
+    )
+}
+
 /// Unwraps a PKCS#8 `PrivateKeyInfo` (v1 or v2) to its PKCS#1 `RSAPrivateKey`.
 pub(crate) fn unwrap_pkcs8(der: &[u8]) -> Result<&[u8], Error> {
-    let mut outer = Reader::new(der);
-    let mut seq = outer.sequence()?;
-    outer.finish()?;
-    if seq.peek_tag() == Some(TAG_SEQUENCE) {
-        // EncryptedPrivateKeyInfo starts with the encryption AlgorithmIdentifier.
-        let mut alg = seq.sequence()?;
-        if alg.expect(TAG_OID, "an OID")? == OID_PBES2 || seq.peek_tag() == Some(TAG_OCTET_STRING) {
-            return Err(KeyRejected::Encrypted.into());
-        }
-        return Err(bad("not a PKCS#8 PrivateKeyInfo"));
+    if is_encrypted_pkcs8(der) {
+        return Err(KeyRejected::Encrypted.into());
     }
-    let version = seq.small_integer()?;
-    if version > 1 {
-        return Err(bad("unsupported PKCS#8 version"));
-    }
-    let mut alg = seq.sequence()?;
-    expect_rsa_algorithm(&mut alg)?;
-    // Nothing may follow the parameters, as in an SPKI.
-    alg.finish()?;
-    let inner = seq.expect(TAG_OCTET_STRING, "an OCTET STRING")?;
-    // Optional attributes [0] and public key [1] are allowed and ignored.
-    while !seq.is_empty() {
-        seq.any()?;
-    }
-    Ok(inner)
+    let info = pkcs8::PrivateKeyInfo::from_der(der).map_err(bad)?;
+    expect_rsa_algorithm(&info.algorithm)?;
+    Ok(info.private_key)
 }
 
 /// Unwraps a `SubjectPublicKeyInfo` to its PKCS#1 `RSAPublicKey`.
 pub(crate) fn unwrap_spki(der: &[u8]) -> Result<&[u8], Error> {
-    let mut outer = Reader::new(der);
-    let seq = outer.sequence()?;
-    outer.finish()?;
-    spki_contents(seq)
+    spki_contents(SubjectPublicKeyInfoRef::from_der(der).map_err(bad)?)
 }
 
-fn spki_contents(mut seq: Reader<'_>) -> Result<&[u8], Error> {
-    let mut alg = seq.sequence()?;
-    expect_rsa_algorithm(&mut alg)?;
-    alg.finish()?;
-    let bits = seq.expect(TAG_BIT_STRING, "a BIT STRING")?;
-    seq.finish()?;
-    match bits.split_first() {
-        Some((0, key)) => Ok(key),
-        _ => Err(bad("public key BIT STRING has unused bits")),
-    }
+fn spki_contents(spki: SubjectPublicKeyInfoRef<'_>) -> Result<&[u8], Error> {
+    expect_rsa_algorithm(&spki.algorithm)?;
+    spki.subject_public_key
+        .as_bytes()
+        .ok_or_else(|| bad("public key BIT STRING has unused bits"))
 }
 
 /// Finds the `SubjectPublicKeyInfo` in an X.509 certificate and unwraps it.
 ///
 /// The certificate is not validated (no chain, dates or signature): it is only
 /// a container for the public key, as a key-exchange portal might hand out.
+/// So only its outline is read: `TBSCertificate`'s optional version, serial
+/// number, signature algorithm, issuer, validity and subject are passed over
+/// as strict DER elements, whatever they hold.
 pub(crate) fn unwrap_certificate(der: &[u8]) -> Result<&[u8], Error> {
-    let mut outer = Reader::new(der);
-    let mut cert = outer.sequence()?;
-    outer.finish()?;
-    let mut tbs = cert.sequence()?;
-    if tbs.peek_tag() == Some(TAG_CONTEXT_0) {
-        tbs.any()?; // version
+    let certificate = AnyRef::from_der(der).map_err(bad)?;
+    if certificate.tag() != Tag::Sequence {
+        return Err(bad("a certificate is a SEQUENCE"));
     }
-    tbs.expect(TAG_INTEGER, "a serial number")?;
-    tbs.sequence()?; // signature algorithm
-    tbs.sequence()?; // issuer
-    tbs.sequence()?; // validity
-    tbs.sequence()?; // subject
-    spki_contents(tbs.sequence()?)
+    let mut parts = SliceReader::new(certificate.value()).map_err(bad)?;
+    let tbs: AnyRef<'_> = parts.decode().map_err(bad)?;
+    let mut fields = SliceReader::new(tbs.value()).map_err(bad)?;
+    let version = Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber::N0,
+    };
+    if fields.peek_tag().map_err(bad)? == version {
+        fields.decode::<AnyRef<'_>>().map_err(bad)?;
+    }
+    let serial: AnyRef<'_> = fields.decode().map_err(bad)?;
+    if serial.tag() != Tag::Integer {
+        return Err(bad("a certificate's serial number is an INTEGER"));
+    }
+    for _ in ["signature", "issuer", "validity", "subject"] {
+        fields.decode::<AnyRef<'_>>().map_err(bad)?;
+    }
+    let spki = fields.tlv_bytes().map_err(bad)?;
+    spki_contents(SubjectPublicKeyInfoRef::from_der(spki).map_err(bad)?)
 }
 
 /// What a DER blob looks like, judged from its first elements.
@@ -282,30 +196,36 @@ pub(crate) enum DerKind {
     Certificate,
 }
 
-/// Guesses which structure a DER blob holds, so that `from_der` can accept any.
+/// Guesses which structure a DER blob holds, so that `from_der` can accept
+/// any; the structure's own reader then judges it whole.
 pub(crate) fn sniff(der: &[u8]) -> Result<DerKind, Error> {
-    let mut outer = Reader::new(der);
-    let mut seq = outer.sequence()?;
-    match seq.any()? {
-        (TAG_INTEGER, _) => match seq.any()? {
-            (TAG_SEQUENCE, _) => Ok(DerKind::Pkcs8Private),
-            (TAG_INTEGER, _) if seq.is_empty() => Ok(DerKind::Pkcs1Public),
-            (TAG_INTEGER, _) => Ok(DerKind::Pkcs1Private),
-            _ => Err(bad("not a known key structure")),
+    let unknown = || bad("not a known key structure");
+    let mut outer = SliceReader::new(der).map_err(bad)?;
+    let seq: AnyRef<'_> = outer.decode().map_err(bad)?;
+    if seq.tag() != Tag::Sequence {
+        return Err(unknown());
+    }
+    let mut items = SliceReader::new(seq.value()).map_err(bad)?;
+    let first: AnyRef<'_> = items.decode().map_err(bad)?;
+    match first.tag() {
+        Tag::Integer => match items.decode::<AnyRef<'_>>().map_err(bad)?.tag() {
+            Tag::Sequence => Ok(DerKind::Pkcs8Private),
+            Tag::Integer if items.is_finished() => Ok(DerKind::Pkcs1Public),
+            Tag::Integer => Ok(DerKind::Pkcs1Private),
+            _ => Err(unknown()),
         },
-        (TAG_SEQUENCE, first) => {
-            let first = Reader::new(first);
-            match first.peek_tag() {
-                Some(TAG_OID) => match seq.peek_tag() {
-                    Some(TAG_BIT_STRING) => Ok(DerKind::Spki),
-                    // EncryptedPrivateKeyInfo: AlgorithmIdentifier then OCTET STRING.
-                    Some(TAG_OCTET_STRING) => Err(KeyRejected::Encrypted.into()),
-                    _ => Err(bad("not a known key structure")),
-                },
-                _ => Ok(DerKind::Certificate),
+        Tag::Sequence => {
+            let inner = SliceReader::new(first.value()).map_err(bad)?;
+            if inner.is_finished() || inner.peek_tag().map_err(bad)? != Tag::ObjectIdentifier {
+                return Ok(DerKind::Certificate);
+            }
+            match items.peek_tag().map_err(bad)? {
+                Tag::BitString => Ok(DerKind::Spki),
+                Tag::OctetString => Err(KeyRejected::Encrypted.into()),
+                _ => Err(unknown()),
             }
         }
-        _ => Err(bad("not a known key structure")),
+        _ => Err(unknown()),
     }
 }
 
@@ -435,5 +355,39 @@ mod tests {
         );
         // Negative integers are refused.
         assert!(parse_pkcs1_public(&[0x30, 0x06, 0x02, 0x01, 0x85, 0x02, 0x01, 0x03]).is_err());
+    }
+
+    #[test]
+    fn the_wrappers_are_read_strictly() {
+        let spki = encode_spki(&[0xc5; 256], &[1, 0, 1]);
+        assert!(unwrap_spki(&spki).is_ok());
+        // Trailing bytes after the structure.
+        let mut trailing = spki.clone();
+        trailing.push(0);
+        assert!(unwrap_spki(&trailing).is_err());
+        // Unused bits in the key's BIT STRING (the byte after the 15-byte
+        // algorithm identifier and the BIT STRING's tag and length).
+        let mut unused = spki.clone();
+        let at = unused.len() - encode_pkcs1_public(&[0xc5; 256], &[1, 0, 1]).len() - 1;
+        unused[at] = 1;
+        assert!(unwrap_spki(&unused).is_err());
+        // rsaEncryption with parameters that are not NULL.
+        let mut params = spki.clone();
+        let null = params.windows(2).position(|w| w == [0x05, 0x00]).unwrap();
+        params[null] = 0x04; // an empty OCTET STRING instead of NULL
+        assert!(unwrap_spki(&params).is_err());
+        // The same PKCS#8 wrapper checks: the key type is named when not RSA.
+        let pkcs8 = wrap_pkcs8(&encode_pkcs1_public(&[1], &[3]));
+        assert!(unwrap_pkcs8(&pkcs8).is_ok());
+        let mut ec = pkcs8.to_vec();
+        let oid = ec
+            .windows(9)
+            .position(|w| w == [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01])
+            .unwrap();
+        ec[oid + 8] = 0x0a; // id-RSASSA-PSS
+        assert!(matches!(
+            unwrap_pkcs8(&ec),
+            Err(Error::KeyRejected(KeyRejected::NotRsa(_)))
+        ));
     }
 }

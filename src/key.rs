@@ -7,6 +7,6 @@ mod public;
 mod roca;
 mod source;
 
-pub use jwk::{Jwk, JwkSet};
+pub use jwk::{Jwk, JwkSet, KeyPurpose};
 pub use private::PrivateKey;
 pub use public::PublicKey;

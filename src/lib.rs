@@ -51,7 +51,7 @@ pub use claims::{ClaimError, ClaimsPolicy};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind, Escaped, KeyRejected, Malformed, Result, Segment};
 pub use jws::Header;
-pub use key::{Jwk, JwkSet, PrivateKey, PublicKey};
+pub use key::{Jwk, JwkSet, KeyPurpose, PrivateKey, PublicKey};
 pub use key_set::{KeySet, MAX_ACTIVE_KEYS};
 pub use key_source::{AsyncKeySource, KeySetFuture, KeySource, Scope};
 pub use limits::Limits;

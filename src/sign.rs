@@ -96,6 +96,28 @@ impl RsaSigner {
         }
     }
 
+    /// A signer from a private JWK, as its declarations say: its `use` and
+    /// `key_ops` must allow signing, its `alg` is the algorithm (or must
+    /// equal `algorithm` when the caller names one; RS256 when neither
+    /// does), and its `kid` is the key id.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`PrivateKey::from_jwk`] and of
+    /// [`Jwk::algorithm_for`](crate::Jwk::algorithm_for).
+    pub fn from_jwk(json: &str, algorithm: Option<Algorithm>) -> Result<Self, Error> {
+        let key = PrivateKey::from_jwk(json)?;
+        // The same text as a public JWK: its declarations, without secrets.
+        let declared = crate::Jwk::from_json(json)?;
+        let algorithm =
+            declared.algorithm_for(crate::KeyPurpose::Sign, algorithm, Algorithm::RS256)?;
+        Ok(RsaSigner {
+            key,
+            algorithm,
+            key_id: declared.kid,
+        })
+    }
+
     /// Sets the key id written into the `kid` header.
     #[must_use]
     pub fn with_key_id(mut self, kid: impl Into<String>) -> Self {

@@ -4,8 +4,8 @@ use std::fmt::{self, Debug};
 use std::sync::Arc;
 
 use crate::backend::active as backend;
-use crate::error::{Error, KeyRejected};
-use crate::{Algorithm, Jwk, PublicKey};
+use crate::error::Error;
+use crate::{Algorithm, Jwk, KeyPurpose, PublicKey};
 
 /// Something that checks signatures for one algorithm.
 ///
@@ -79,13 +79,7 @@ impl RsaVerifier {
     /// [`Error::KeyRejected`] for a key not meant for signatures,
     /// [`Error::UnsupportedAlgorithm`] for an `alg` outside the supported set.
     pub fn from_jwk(jwk: &Jwk, default_alg: Algorithm) -> Result<Self, Error> {
-        if !jwk.allows_verification() {
-            return Err(KeyRejected::WrongUse("signature verification").into());
-        }
-        let algorithm = match &jwk.alg {
-            Some(name) => Algorithm::from_name(name)?,
-            None => default_alg,
-        };
+        let algorithm = jwk.algorithm_for(KeyPurpose::Verify, None, default_alg)?;
         Self::new(PublicKey::from_jwk(jwk)?, algorithm)
     }
 

@@ -1078,3 +1078,103 @@ fn pkcs11_keys_sign_in_every_command_and_publish_their_jwk() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// What a JWK says of itself holds on the command line as in the library:
+/// `use` and `key_ops` exclude operations, `alg` binds the key, and a
+/// disagreeing `--alg` is refused.
+#[test]
+fn a_jwk_key_file_is_taken_at_its_word() {
+    let dir = tempdir().join("jwk-declarations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let public: Value =
+        serde_json::from_slice(&std::fs::read(data("keys/rsa2048.public.jwk")).unwrap()).unwrap();
+    let private: Value =
+        serde_json::from_slice(&std::fs::read(data("keys/rsa2048.private.jwk")).unwrap()).unwrap();
+    let write = |name: &str, base: &Value, extra: Value| {
+        let mut v = base.clone();
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let path = dir.join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path
+    };
+    let pem = data("keys/rsa2048.pkcs8.pem");
+    let sign = |args: &[&str]| {
+        let r = run(&[&["sign"], args].concat(), b"{\"a\":1}");
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let token = dir.join(format!("token-{}.txt", args.join("-").replace('/', "_")));
+        std::fs::write(&token, &r.stdout).unwrap();
+        token
+    };
+    let rs256 = sign(&["--key", path(&pem)]);
+    let ps256 = sign(&["--key", path(&pem), "--alg", "PS256"]);
+
+    // use enc, key_ops encrypt: not for verifying, whatever the token.
+    for (name, extra) in [
+        ("enc.jwk", serde_json::json!({"use":"enc"})),
+        ("encrypt.jwk", serde_json::json!({"key_ops":["encrypt"]})),
+    ] {
+        let key = write(name, &public, extra);
+        let r = run(&["verify", "--key", path(&key), path(&ps256)], b"");
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("not meant for signature verification"),
+            "{}",
+            r.stderr
+        );
+    }
+    // alg PS256: binds the key; a PS256 token verifies, an RS256 one does not.
+    let key = write("ps256.jwk", &public, serde_json::json!({"alg":"PS256"}));
+    assert_eq!(
+        run(&["verify", "--key", path(&key), path(&ps256)], b"").code,
+        0
+    );
+    assert_rejected(
+        &run(&["verify", "--key", path(&key), path(&rs256)], b""),
+        "does not match the key's algorithm PS256",
+    );
+    let r = run(
+        &[
+            "verify",
+            "--key",
+            path(&key),
+            "--alg",
+            "RS256",
+            path(&rs256),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("declares alg PS256, but RS256 was asked for"),
+        "{}",
+        r.stderr
+    );
+
+    // Signing with a private JWK: its alg and kid; key_ops without sign refused.
+    let key = write(
+        "signing.jwk",
+        &private,
+        serde_json::json!({"alg":"PS256","kid":"k-ps"}),
+    );
+    let r = run(&["sign", "--key", path(&key)], b"{}");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = String::from_utf8(r.stdout).unwrap();
+    let r = run(&["inspect", "-"], token.as_bytes());
+    let shown: Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(shown["header"]["alg"], "PS256");
+    assert_eq!(shown["header"]["kid"], "k-ps");
+    let r = run(&["sign", "--key", path(&key), "--alg", "RS256"], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let key = write(
+        "verify-only.jwk",
+        &private,
+        serde_json::json!({"key_ops":["verify"]}),
+    );
+    let r = run(&["sign", "--key", path(&key)], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not meant for signing"), "{}", r.stderr);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -350,6 +350,77 @@ fn verifier_from_jwk_honours_use_alg_and_key_ops() {
 }
 
 #[test]
+fn a_signer_from_a_jwk_keeps_to_what_the_jwk_declares() {
+    let private: serde_json::Value = serde_json::from_str(&text("rsa2048.private.jwk")).unwrap();
+    let with = |extra: serde_json::Value| {
+        let mut v = private.clone();
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v.to_string()
+    };
+    use signed_payloads::Signer;
+    // The JWK's alg and kid, unless the caller names them.
+    let signer =
+        RsaSigner::from_jwk(&with(serde_json::json!({"alg":"PS256","kid":"k1"})), None).unwrap();
+    assert_eq!(
+        (signer.algorithm(), signer.key_id()),
+        (Algorithm::PS256, Some("k1"))
+    );
+    let signer = RsaSigner::from_jwk(&with(serde_json::json!({})), None).unwrap();
+    assert_eq!(
+        (signer.algorithm(), signer.key_id()),
+        (Algorithm::RS256, None)
+    );
+    let signer = RsaSigner::from_jwk(&with(serde_json::json!({})), Some(Algorithm::PS512)).unwrap();
+    assert_eq!(signer.algorithm(), Algorithm::PS512);
+    // A caller's choice that disagrees is an error, never a silent override.
+    let e = RsaSigner::from_jwk(
+        &with(serde_json::json!({"alg":"PS256"})),
+        Some(Algorithm::RS256),
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "invalid configuration: the JWK declares alg PS256, but RS256 was asked for"
+    );
+    // use and key_ops that exclude signing.
+    for declared in [
+        serde_json::json!({"use":"enc"}),
+        serde_json::json!({"key_ops":["verify"]}),
+        serde_json::json!({"key_ops":["encrypt","decrypt"]}),
+    ] {
+        assert!(
+            matches!(
+                RsaSigner::from_jwk(&with(declared.clone()), None),
+                Err(Error::KeyRejected(KeyRejected::WrongUse("signing")))
+            ),
+            "{declared}"
+        );
+    }
+    assert!(RsaSigner::from_jwk(&with(serde_json::json!({"key_ops":["sign"]})), None).is_ok());
+    // The same rules on the verifying side, for a JWK and a JWKS alike.
+    let public: serde_json::Value = serde_json::from_str(&text("rsa2048.public.jwk")).unwrap();
+    let mut ps256 = public.clone();
+    ps256["alg"] = "PS256".into();
+    let jwk = Jwk::from_json(&ps256.to_string()).unwrap();
+    assert_eq!(
+        jwk.algorithm_for(signed_payloads::KeyPurpose::Verify, None, Algorithm::RS256)
+            .unwrap(),
+        Algorithm::PS256
+    );
+    assert!(matches!(
+        jwk.algorithm_for(
+            signed_payloads::KeyPurpose::Verify,
+            Some(Algorithm::RS256),
+            Algorithm::RS256
+        ),
+        Err(Error::Config(_))
+    ));
+}
+
+#[test]
 fn roca_fingerprint_is_refused() {
     // The ROCA-weak key of Wycheproof json_web_key_test.json (tcId 7).
     let file: serde_json::Value = serde_json::from_str(

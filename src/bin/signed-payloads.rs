@@ -18,8 +18,8 @@ use signed_payloads::jwe::{self, RsaDecrypter};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyRegistry, Limits, PrivateKey,
-    PublicKey, RsaSigner, Signer, SystemClock, VerificationKey,
+    Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyPurpose, KeyRegistry, Limits,
+    PrivateKey, PublicKey, RsaSigner, Signer, SystemClock, VerificationKey,
 };
 use zeroize::Zeroizing;
 
@@ -92,9 +92,9 @@ struct DetachedSignArgs {
     /// The key id to announce.
     #[arg(long)]
     kid: String,
-    /// Algorithm.
-    #[arg(long, value_parser = parse_algorithm, default_value = "PS256")]
-    alg: Algorithm,
+    /// Algorithm [default: the JWK's alg, else PS256]
+    #[arg(long, value_parser = parse_algorithm)]
+    alg: Option<Algorithm>,
     /// The signer's identity (http://openbanking.org.uk/iss).
     #[arg(long)]
     iss: String,
@@ -180,16 +180,29 @@ struct SigningKey {
 }
 
 impl SigningKey {
-    fn signer(&self, alg: Algorithm, kid: Option<&str>) -> Result<Arc<dyn Signer>, Failure> {
+    /// The signer, with `alg` if given, else the key's declared algorithm
+    /// (a JWK's `alg`), else `default`; with `kid` if given, else a JWK's own.
+    fn signer(
+        &self,
+        alg: Option<Algorithm>,
+        default: Algorithm,
+        kid: Option<&str>,
+    ) -> Result<Arc<dyn Signer>, Failure> {
         match (&self.key, &self.pkcs11) {
             (Some(path), _) => {
-                let signer = RsaSigner::new(load_private(path)?, alg);
+                let bytes = read_file(path)?;
+                let signer = match jwk_text(&bytes) {
+                    Some(text) => RsaSigner::from_jwk(text, alg).map_err(|e| {
+                        Failure::Usage(format!("cannot use key {}: {e}", path.display()))
+                    })?,
+                    None => RsaSigner::new(private_key(path, &bytes)?, alg.unwrap_or(default)),
+                };
                 Ok(Arc::new(match kid {
                     Some(kid) => signer.with_key_id(kid),
                     None => signer,
                 }))
             }
-            (None, Some(uri)) => Ok(token_key(uri, alg, kid)?.0),
+            (None, Some(uri)) => Ok(token_key(uri, alg.unwrap_or(default), kid)?.0),
             (None, None) => Err(Failure::Usage("give --key or --pkcs11".into())),
         }
     }
@@ -233,9 +246,9 @@ struct SignArgs {
     /// Key id to put in the header.
     #[arg(long)]
     kid: Option<String>,
-    /// Algorithm.
-    #[arg(long, value_parser = parse_algorithm, default_value = "RS256")]
-    alg: Algorithm,
+    /// Algorithm [default: the JWK's alg, else RS256]
+    #[arg(long, value_parser = parse_algorithm)]
+    alg: Option<Algorithm>,
     /// Leave out the iat claim.
     #[arg(long)]
     no_iat: bool,
@@ -346,9 +359,9 @@ struct ResponseSignArgs {
     /// The key id to announce.
     #[arg(long)]
     kid: String,
-    /// Algorithm.
-    #[arg(long, value_parser = parse_algorithm, default_value = "PS384")]
-    alg: Algorithm,
+    /// Algorithm [default: the JWK's alg, else PS384]
+    #[arg(long, value_parser = parse_algorithm)]
+    alg: Option<Algorithm>,
     /// HTTP status of the response.
     #[arg(long, default_value_t = 200)]
     status: u16,
@@ -535,8 +548,30 @@ fn create_new(path: &Path, contents: &[u8], private: bool) -> std::io::Result<()
 }
 
 fn load_private(path: &Path) -> Result<PrivateKey, Failure> {
-    PrivateKey::parse(&read_file(path)?)
+    private_key(path, &read_file(path)?)
+}
+
+fn private_key(path: &Path, bytes: &[u8]) -> Result<PrivateKey, Failure> {
+    PrivateKey::parse(bytes)
         .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))
+}
+
+/// The text of a key file that holds a JWK, whose declarations (`alg`,
+/// `use`, `key_ops`, `kid`) then apply.
+fn jwk_text(bytes: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    text.trim_start().starts_with('{').then_some(text)
+}
+
+/// The JWK a key file holds, if it holds one.
+fn declared_jwk(path: &Path) -> Result<Option<Jwk>, Failure> {
+    let bytes = read_file(path)?;
+    jwk_text(&bytes)
+        .map(|text| {
+            Jwk::from_json(text)
+                .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))
+        })
+        .transpose()
 }
 
 /// Any key file, public or private; a private key gives its public half.
@@ -629,8 +664,21 @@ fn registry(
             continue;
         }
         let public = load_public(path)?;
-        let kid = kid.map_or_else(|| public.thumbprint(), |i| options.kid[i].clone());
-        let alg = alg.map_or(default_alg, |i| options.alg[i]);
+        let requested = alg.map(|i| options.alg[i]);
+        let (declared_kid, alg) = match declared_jwk(path)? {
+            Some(jwk) => (
+                jwk.kid.clone(),
+                jwk.algorithm_for(KeyPurpose::Verify, requested, default_alg)
+                    .map_err(|e| {
+                        Failure::Usage(format!("cannot use key {}: {e}", path.display()))
+                    })?,
+            ),
+            None => (None, requested.unwrap_or(default_alg)),
+        };
+        let kid = match kid {
+            Some(i) => options.kid[i].clone(),
+            None => declared_kid.unwrap_or_else(|| public.thumbprint()),
+        };
         keys.push(
             VerificationKey::new(kid, public, alg).map_err(|e| Failure::Usage(e.to_string()))?,
         );
@@ -694,7 +742,9 @@ fn keygen(args: &KeygenArgs) -> Outcome {
 }
 
 fn sign(args: &SignArgs) -> Outcome {
-    let signer = args.key.signer(args.alg, args.kid.as_deref())?;
+    let signer = args
+        .key
+        .signer(args.alg, Algorithm::RS256, args.kid.as_deref())?;
     let mut request = RequestSigner::new(signer).with_limits(input_limits());
     if args.no_iat {
         request = request.without_iat();
@@ -850,10 +900,25 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
     let owners: Vec<usize> = sources.iter().map(|(at, _)| *at).collect();
     let mut keys: Vec<Jwk> = Vec::new();
     for ((kid, alg), (_, source)) in specs_for(matches, &owners)?.into_iter().zip(sources) {
+        let requested = alg.map(|i| args.alg[i]);
+        let declared = match source {
+            Source::File(path) => declared_jwk(path)?,
+            Source::Token(_) => None,
+        };
+        let alg = match &declared {
+            Some(jwk) => jwk
+                .algorithm(requested, Algorithm::RS256)
+                .map_err(|e| Failure::Usage(e.to_string()))?,
+            None => requested.unwrap_or(Algorithm::RS256),
+        };
         let kid = kid
             .map(|i| args.kid[i].clone())
-            .ok_or_else(|| Failure::Usage("each --key and --pkcs11 needs a --kid".into()))?;
-        let alg = alg.map_or(Algorithm::RS256, |i| args.alg[i]);
+            .or_else(|| declared.and_then(|jwk| jwk.kid))
+            .ok_or_else(|| {
+                Failure::Usage(
+                    "each --key and --pkcs11 needs a --kid (or a JWK that names one)".into(),
+                )
+            })?;
         let public = match source {
             Source::File(path) => load_public(path)?,
             Source::Token(uri) => token_key(uri, alg, None)?.1,
@@ -864,7 +929,11 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
 }
 
 fn response_sign(args: &ResponseSignArgs) -> Outcome {
-    let signer = ResponseSigner::new(args.key.signer(args.alg, Some(&args.kid))?);
+    let signer = ResponseSigner::new(args.key.signer(
+        args.alg,
+        Algorithm::PS384,
+        Some(&args.kid),
+    )?);
     let body = read_input(args.input.as_deref())?;
     match args.mode {
         Mode::Headers => {
@@ -915,13 +984,15 @@ fn response_verify(args: &ResponseVerifyArgs, matches: Option<&ArgMatches>) -> O
 }
 
 fn detached_sign(args: &DetachedSignArgs) -> Outcome {
-    let key = args.key.signer(args.alg, Some(&args.kid))?;
+    let key = args
+        .key
+        .signer(args.alg, Algorithm::PS256, Some(&args.kid))?;
     let profile = if args.b64_false {
         DetachedProfile::open_banking_v3_1_3()
     } else {
         DetachedProfile::open_banking()
     }
-    .with_algorithms([args.alg]);
+    .with_algorithms([key.algorithm()]);
     let signer = DetachedSigner::new(key, &args.iss, &args.tan).with_profile(profile);
     let body = read_input(args.input.as_deref())?;
     write_stdout(format!("{}\n", signer.sign(&body)?).as_bytes())

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::Algorithm;
-use crate::error::{Error, Segment};
+use crate::error::{Error, KeyRejected, Segment};
 use crate::json;
 
 /// JWKs are flat; anything deeper than this is not a key.
@@ -94,10 +94,11 @@ impl Jwk {
     ///
     /// [`Error::Malformed`] for invalid JSON or members of the wrong type.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        json::check(json.as_bytes(), Segment::Payload, JWK_MAX_DEPTH)
-            .map_err(|e| Error::key(format!("JWK: {e}")))?;
-        let raw: RawJwk = serde_json::from_str(json)
-            .map_err(|e| Error::key(format!("JWK: {}", json::describe(&e))))?;
+        let raw: RawJwk =
+            json::parse_strict(json.as_bytes(), Segment::Payload, JWK_MAX_DEPTH, |e| {
+                Error::key(format!("JWK: {}", json::describe(e)))
+            })
+            .map_err(|e| in_jwk("JWK", e))?;
         Ok(raw.into())
     }
 
@@ -129,12 +130,80 @@ impl Jwk {
 
     /// True unless `use` or `key_ops` say the key is not for verifying signatures.
     pub fn allows_verification(&self) -> bool {
+        self.allows(KeyPurpose::Verify)
+    }
+
+    /// True unless `use` (RFC 7517 4.2) or `key_ops` (4.3) say the key is
+    /// not for `purpose`.
+    fn allows(&self, purpose: KeyPurpose) -> bool {
+        let op = match purpose {
+            KeyPurpose::Verify => "verify",
+            KeyPurpose::Sign => "sign",
+        };
         self.key_use.as_deref().is_none_or(|u| u == "sig")
             && self
                 .key_ops
                 .as_ref()
-                .is_none_or(|ops| ops.iter().any(|op| op == "verify"))
+                .is_none_or(|ops| ops.iter().any(|o| o == op))
     }
+
+    /// The algorithm the key declares (`alg`), reconciled with the caller's
+    /// choice: the caller's `requested` algorithm, which must be the
+    /// declared one when both exist; else the declared one; else `default`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedAlgorithm`] for a declared `alg` outside the
+    /// supported set; [`Error::Config`] when `requested` disagrees with it.
+    pub fn algorithm(
+        &self,
+        requested: Option<Algorithm>,
+        default: Algorithm,
+    ) -> Result<Algorithm, Error> {
+        let declared = self.alg.as_deref().map(Algorithm::from_name).transpose()?;
+        match (requested, declared) {
+            (Some(requested), Some(declared)) if requested != declared => Err(Error::Config(
+                format!("the JWK declares alg {declared}, but {requested} was asked for"),
+            )),
+            (Some(alg), _) | (None, Some(alg)) => Ok(alg),
+            (None, None) => Ok(default),
+        }
+    }
+
+    /// Everything a JWK declares about its use, checked for `purpose`: its
+    /// `use` and `key_ops` must allow it, and the algorithm is as
+    /// [`Jwk::algorithm`] reconciles it. Every path that reads a JWK (one
+    /// key or a set, library or command line) asks this.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyRejected`] when `use` or `key_ops` exclude `purpose`, and
+    /// the errors of [`Jwk::algorithm`].
+    pub fn algorithm_for(
+        &self,
+        purpose: KeyPurpose,
+        requested: Option<Algorithm>,
+        default: Algorithm,
+    ) -> Result<Algorithm, Error> {
+        if !self.allows(purpose) {
+            return Err(KeyRejected::WrongUse(match purpose {
+                KeyPurpose::Verify => "signature verification",
+                KeyPurpose::Sign => "signing",
+            })
+            .into());
+        }
+        self.algorithm(requested, default)
+    }
+}
+
+/// What a key from a JWK is about to do, for [`Jwk::algorithm_for`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyPurpose {
+    /// Verify signatures (`key_ops` `verify`).
+    Verify,
+    /// Make signatures (`key_ops` `sign`).
+    Sign,
 }
 
 impl fmt::Debug for Jwk {
@@ -174,10 +243,11 @@ impl JwkSet {
     ///
     /// [`Error::Malformed`] for invalid JSON or a missing `keys` array.
     pub fn from_json(json: &str) -> Result<Self, Error> {
-        json::check(json.as_bytes(), Segment::Payload, JWK_MAX_DEPTH + 2)
-            .map_err(|e| Error::key(format!("JWKS: {e}")))?;
-        let raw: RawJwkSet = serde_json::from_str(json)
-            .map_err(|e| Error::key(format!("JWKS: {}", json::describe(&e))))?;
+        let raw: RawJwkSet =
+            json::parse_strict(json.as_bytes(), Segment::Payload, JWK_MAX_DEPTH + 2, |e| {
+                Error::key(format!("JWKS: {}", json::describe(e)))
+            })
+            .map_err(|e| in_jwk("JWKS", e))?;
         Ok(JwkSet {
             keys: raw.keys.into_iter().map(Jwk::from).collect(),
         })
@@ -186,6 +256,15 @@ impl JwkSet {
     /// Serializes to compact JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A structural fault of a JWK or JWKS, said as a key error; other errors
+/// already are.
+fn in_jwk(what: &str, e: Error) -> Error {
+    match e {
+        Error::Malformed(_) => Error::key(format!("{what}: {e}")),
+        e => e,
     }
 }
 

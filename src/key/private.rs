@@ -69,7 +69,9 @@ impl PrivateKey {
         Self::from_kind(der::sniff(der)?, der)
     }
 
-    /// Reads a private JWK (`kty` `RSA` with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`).
+    /// Reads a private JWK (`kty` `RSA` with `n`, `e`, `d`, `p`, `q`, `dp`, `dq`, `qi`):
+    /// the key material only; [`RsaSigner::from_jwk`](crate::RsaSigner::from_jwk)
+    /// also honours what the JWK declares (`alg`, `use`, `key_ops`, `kid`).
     ///
     /// # Errors
     ///

@@ -105,7 +105,10 @@ impl PublicKey {
         Self::from_source(source::from_base64(text.as_bytes())?)
     }
 
-    /// Reads a JSON Web Key (`kty` `RSA`, members `n` and `e`).
+    /// Reads a JSON Web Key (`kty` `RSA`, members `n` and `e`): the key
+    /// material only. What the JWK declares (`alg`, `use`, `key_ops`) is
+    /// honoured by [`RsaVerifier::from_jwk`](crate::RsaVerifier::from_jwk)
+    /// and [`KeySet::from_jwks`](crate::KeySet::from_jwks).
     ///
     /// # Errors
     ///

@@ -595,6 +595,23 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn a_type_error_in_a_captured_claim_names_no_value() {
+            #[derive(Deserialize, Debug)]
+            #[allow(dead_code)] // only deserialized
+            struct Numbered {
+                jti: u64,
+            }
+            let json = r#"{"iss":"program-1","jti":"4111111111111111"}"#;
+            let e = policy()
+                .evaluate_typed::<Numbered>(json.as_bytes(), 8)
+                .unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(matches!(e, Error::Malformed(Malformed::PayloadType(_))), "{shown}");
+            assert!(!shown.contains("4111"), "{shown}");
+            assert!(shown.contains("jti"), "{shown}");
+        }
+
+        #[test]
         fn only_the_top_level_object_holds_claims() {
             #[derive(Deserialize)]
             #[allow(dead_code)] // only deserialized

@@ -606,7 +606,10 @@ pub(crate) mod tests {
                 .evaluate_typed::<Numbered>(json.as_bytes(), 8)
                 .unwrap_err();
             let shown = format!("{e} {e:?}");
-            assert!(matches!(e, Error::Malformed(Malformed::PayloadType(_))), "{shown}");
+            assert!(
+                matches!(e, Error::Malformed(Malformed::PayloadType(_))),
+                "{shown}"
+            );
             assert!(!shown.contains("4111"), "{shown}");
             assert!(shown.contains("jti"), "{shown}");
         }

@@ -563,10 +563,9 @@ fn jwk_text(bytes: &[u8]) -> Option<&str> {
     text.trim_start().starts_with('{').then_some(text)
 }
 
-/// The JWK a key file holds, if it holds one.
-fn declared_jwk(path: &Path) -> Result<Option<Jwk>, Failure> {
-    let bytes = read_file(path)?;
-    jwk_text(&bytes)
+/// The JWK a key file (`bytes`, read from `path`) holds, if it holds one.
+fn declared_jwk(path: &Path, bytes: &[u8]) -> Result<Option<Jwk>, Failure> {
+    jwk_text(bytes)
         .map(|text| {
             Jwk::from_json(text)
                 .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))
@@ -574,12 +573,12 @@ fn declared_jwk(path: &Path) -> Result<Option<Jwk>, Failure> {
         .transpose()
 }
 
-/// Any key file, public or private; a private key gives its public half.
-fn load_public(path: &Path) -> Result<PublicKey, Failure> {
-    let bytes = read_file(path)?;
-    match PublicKey::parse(&bytes) {
+/// The public key in a key file (`bytes`, read from `path`), public or
+/// private; a private key gives its public half.
+fn public_key(path: &Path, bytes: &[u8]) -> Result<PublicKey, Failure> {
+    match PublicKey::parse(bytes) {
         Ok(key) => Ok(key),
-        Err(public_error) => match PrivateKey::parse(&bytes) {
+        Err(public_error) => match PrivateKey::parse(bytes) {
             Ok(private) => Ok(private.public_key().clone()),
             Err(_) => Err(Failure::Usage(format!(
                 "cannot use key {}: {public_error}",
@@ -653,7 +652,8 @@ fn registry(
         .into_iter()
         .zip(&options.key)
     {
-        if let Some(key) = key_exchange(path, default_alg)? {
+        let bytes = read_file(path)?;
+        if let Some(key) = key_exchange(path, &bytes, default_alg)? {
             if kid.is_some() || alg.is_some() {
                 return Err(Failure::Usage(format!(
                     "{} is a key-exchange response, which names its own key id and algorithm: drop --kid and --alg",
@@ -663,9 +663,9 @@ fn registry(
             keys.push(key);
             continue;
         }
-        let public = load_public(path)?;
+        let public = public_key(path, &bytes)?;
         let requested = alg.map(|i| options.alg[i]);
-        let (declared_kid, alg) = match declared_jwk(path)? {
+        let (declared_kid, alg) = match declared_jwk(path, &bytes)? {
             Some(jwk) => (
                 jwk.kid.clone(),
                 jwk.algorithm_for(KeyPurpose::Verify, requested, default_alg)
@@ -688,9 +688,12 @@ fn registry(
 
 /// A key-exchange "Generate Key Pair" response (`{"UniqueId", "Key",
 /// "ExpirationUtc", "Algorithm"}`), if that is what the file holds.
-fn key_exchange(path: &Path, default_alg: Algorithm) -> Result<Option<VerificationKey>, Failure> {
-    let bytes = read_file(path)?;
-    let Ok(text) = std::str::from_utf8(&bytes) else {
+fn key_exchange(
+    path: &Path,
+    bytes: &[u8],
+    default_alg: Algorithm,
+) -> Result<Option<VerificationKey>, Failure> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
         return Ok(None);
     };
     let looks_like_one = text.trim_start().starts_with('{')
@@ -878,6 +881,11 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
         File(&'a Path),
         Token(&'a str),
     }
+    /// A source with its file read once, for what it declares and its key.
+    enum Loaded<'a> {
+        File(&'a Path, Zeroizing<Vec<u8>>),
+        Token(&'a str),
+    }
     let positions = |name: &str| -> Vec<usize> {
         matches
             .and_then(|m| m.indices_of(name))
@@ -901,9 +909,13 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
     let mut keys: Vec<Jwk> = Vec::new();
     for ((kid, alg), (_, source)) in specs_for(matches, &owners)?.into_iter().zip(sources) {
         let requested = alg.map(|i| args.alg[i]);
-        let declared = match source {
-            Source::File(path) => declared_jwk(path)?,
-            Source::Token(_) => None,
+        let source = match source {
+            Source::File(path) => Loaded::File(path, read_file(path)?),
+            Source::Token(uri) => Loaded::Token(uri),
+        };
+        let declared = match &source {
+            Loaded::File(path, bytes) => declared_jwk(path, bytes)?,
+            Loaded::Token(_) => None,
         };
         let alg = match &declared {
             Some(jwk) => jwk
@@ -920,8 +932,8 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                 )
             })?;
         let public = match source {
-            Source::File(path) => load_public(path)?,
-            Source::Token(uri) => token_key(uri, alg, None)?.1,
+            Loaded::File(path, bytes) => public_key(path, &bytes)?,
+            Loaded::Token(uri) => token_key(uri, alg, None)?.1,
         };
         keys.push(public.to_jwk().with_kid(kid).with_alg(alg).for_signatures());
     }

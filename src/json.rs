@@ -47,14 +47,7 @@ pub(crate) fn parse_strict<'a, T: Deserialize<'a>>(
     max_depth: usize,
     on_error: impl FnOnce(&serde_json::Error) -> Error,
 ) -> Result<T, Error> {
-    run(
-        strict::Pass::new(max_depth),
-        bytes,
-        part,
-        max_depth,
-        on_error,
-    )
-    .map(|(value, _)| value)
+    run(strict::Pass::new(max_depth), bytes, part, on_error).map(|(value, _)| value)
 }
 
 /// As [`parse_strict`], also giving the raw text of the registered claims
@@ -67,16 +60,16 @@ pub(crate) fn parse_strict_with_claims<'a, T: Deserialize<'a>>(
     on_error: impl FnOnce(&serde_json::Error) -> Error,
 ) -> Result<(T, CapturedClaims<'a>), Error> {
     let pass = strict::Pass::capturing_claims(max_depth);
-    run(pass, bytes, Segment::Payload, max_depth, on_error)
+    run(pass, bytes, Segment::Payload, on_error)
 }
 
 fn run<'a, T: Deserialize<'a>>(
     pass: strict::Pass<'a>,
     bytes: &'a [u8],
     part: Segment,
-    max_depth: usize,
     on_error: impl FnOnce(&serde_json::Error) -> Error,
 ) -> Result<(T, CapturedClaims<'a>), Error> {
+    let max_depth = pass.max_depth();
     #[cfg(test)]
     crate::claims::tests::count_scan();
     let mut de = serde_json::Deserializer::from_slice(bytes);

@@ -47,18 +47,24 @@ struct Start {
     long: usize,
 }
 
-/// The sort key of `name`.
+/// The sort key of `name` (a `const fn`, so the claim names' keys are
+/// computed by the same code at compile time).
 #[inline]
-fn key_of(name: &str) -> u128 {
+const fn key_of(name: &str) -> u128 {
     let bytes = name.as_bytes();
     let head = match bytes.first_chunk::<8>() {
         Some(head) => u64::from_be_bytes(*head),
-        None => bytes
-            .iter()
-            .enumerate()
-            .fold(0, |head, (i, &b)| head | u64::from(b) << (56 - 8 * i)),
+        None => {
+            let mut head = 0;
+            let mut i = 0;
+            while i < bytes.len() {
+                head |= (bytes[i] as u64) << (56 - 8 * i);
+                i += 1;
+            }
+            head
+        }
     };
-    (bytes.len() as u128) << 64 | u128::from(head)
+    (bytes.len() as u128) << 64 | head as u128
 }
 
 /// The name of up to eight bytes whose key is `key`.
@@ -73,18 +79,13 @@ fn short_name(key: u128) -> String {
 /// `jti`, in that order ([`CLAIM_KEYS`]).
 pub(crate) type CapturedClaims<'de> = [Option<&'de RawValue>; 6];
 
-/// The sort key of a three-byte name, at compile time.
-const fn short_key(name: &[u8; 3]) -> u128 {
-    3 << 64 | (name[0] as u128) << 56 | (name[1] as u128) << 48 | (name[2] as u128) << 40
-}
-
 const CLAIM_KEYS: [u128; 6] = [
-    short_key(b"exp"),
-    short_key(b"nbf"),
-    short_key(b"iat"),
-    short_key(b"aud"),
-    short_key(b"iss"),
-    short_key(b"jti"),
+    key_of("exp"),
+    key_of("nbf"),
+    key_of("iat"),
+    key_of("aud"),
+    key_of("iss"),
+    key_of("jti"),
 ];
 
 /// Room for this many names is made once, at the start of a pass.
@@ -131,6 +132,11 @@ impl<'de> Pass<'de> {
             last: Cell::new(0),
             claims: None,
         }
+    }
+
+    /// The depth limit of this pass.
+    pub(super) fn max_depth(&self) -> usize {
+        self.max_depth
     }
 
     /// True when some key's name went unrecorded: only the byte scan can

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Escaped};
 use crate::pipeline::Rules;
-use crate::{Algorithm, JwkSet, KeyPurpose, Limits, PublicKey, VerificationKey, Verified};
+use crate::{Algorithm, JwkSet, Limits, PublicKey, VerificationKey, Verified};
 
 /// The most keys a key set holds at once.
 pub const MAX_ACTIVE_KEYS: usize = 2;
@@ -77,7 +77,8 @@ impl KeySet {
                 continue;
             }
             let public = PublicKey::from_jwk(jwk)?;
-            let alg = jwk.algorithm_for(KeyPurpose::Verify, None, default_alg)?;
+            // `use` and `key_ops` were judged by the skip above.
+            let alg = jwk.algorithm(None, default_alg)?;
             let kid = jwk.kid.clone().unwrap_or_else(|| public.thumbprint());
             keys.push(VerificationKey::new(kid, public, alg)?);
         }

@@ -235,32 +235,24 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let mechanism = mechanism(self.algorithm);
-        let (session, handle) = self.take()?;
-        match session.sign(&mechanism, handle, message) {
-            Ok(signature) => {
-                self.give_back((session, handle));
-                Ok(signature)
-            }
-            Err(e) if invalidated(&e) => {
-                // Logins and closes are token-wide: the idle sessions went
-                // with this one. Replace them (and the login), once.
-                self.discard(session);
-                self.discard_idle();
-                let (session, handle) = self.take()?;
-                match session.sign(&mechanism, handle, message) {
-                    Ok(signature) => {
-                        self.give_back((session, handle));
-                        Ok(signature)
-                    }
-                    Err(e) => {
-                        self.discard(session);
-                        Err(fault(e))
-                    }
+        let mut replaced = false;
+        loop {
+            let (session, handle) = self.take()?;
+            match session.sign(&mechanism, handle, message) {
+                Ok(signature) => {
+                    self.give_back((session, handle));
+                    return Ok(signature);
                 }
-            }
-            Err(e) => {
-                self.discard(session);
-                Err(fault(e))
+                Err(e) => {
+                    self.discard(session);
+                    if replaced || !invalidated(&e) {
+                        return Err(fault(e));
+                    }
+                    // Logins and closes are token-wide: the idle sessions
+                    // went with this one. Replace them (and the login), once.
+                    self.discard_idle();
+                    replaced = true;
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 //! signing in software, in the same run.
 //!
 //! Group ids: `hsm-sign-rs256-1KiB` and `hsm-sign-ps256-1KiB`, each with
-//! `software` (this crate's [`RsaSigner`] on the backend this build uses) and
+//! `software` (this crate's [`KeySigner`] on the backend this build uses) and
 //! `pkcs11-softhsm2` ([`Pkcs11Signer`] on the token's copy of the key, the
 //! key `tests/data/keys/rsa2048.pkcs8.pem` imported); `hsm-sign-ps256-threads`
 //! with one and two threads through one signer.
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use signed_payloads::pkcs11::{KeyLocation, KeyMatch, Pin, Pkcs11Signer, TokenMatch};
-use signed_payloads::{Algorithm, PrivateKey, RsaSigner, Signer};
+use signed_payloads::{Algorithm, KeySigner, PrivateKey, Signer};
 
 const KEY_PEM: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
 
@@ -65,7 +65,7 @@ fn sign(c: &mut Criterion) {
         let key = PrivateKey::from_pem(KEY_PEM).unwrap();
         // The same key on both sides.
         assert_eq!(hsm.public_key().thumbprint(), key.public_key().thumbprint());
-        let software = RsaSigner::new(key, algorithm);
+        let software = KeySigner::new(key, algorithm).unwrap();
         let mut g = c.benchmark_group(group);
         g.throughput(Throughput::Elements(1));
         g.bench_function("software", |b| {

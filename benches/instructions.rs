@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use signed_payloads::detached::{DetachedProfile, DetachedSigner, DetachedVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, FixedClock, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
+    Algorithm, FixedClock, Header, KeyRegistry, KeySigner, Limits, PrivateKey, VerificationKey, jws,
 };
 
 const KEY_PEM: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
@@ -154,7 +154,9 @@ fn main() {
     let registry = KeyRegistry::new(
         VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256).unwrap(),
     );
-    let signer = RsaSigner::new(key, Algorithm::RS256).with_key_id("k1");
+    let signer = KeySigner::new(key, Algorithm::RS256)
+        .unwrap()
+        .with_key_id("k1");
     let items = (0..52).map(|i| format!("item-{i:04}-abcdef")).collect();
     let payload = serde_json::to_vec(&Payload {
         sub: "user-1234".into(),
@@ -294,7 +296,8 @@ fn main() {
             .unwrap();
             let rng = aws_lc_rs::rand::SystemRandom::new();
             let request = signed_payloads::request::RequestSigner::new(Arc::new(
-                RsaSigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::RS256)
+                KeySigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::RS256)
+                    .unwrap()
                     .with_key_id("k1"),
             ));
             let input = request.sign_json(&payload).unwrap();
@@ -356,7 +359,8 @@ fn main() {
         }),
         "headers-raw" | "headers-ours" => {
             let ps = Arc::new(
-                RsaSigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::PS384)
+                KeySigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), Algorithm::PS384)
+                    .unwrap()
                     .with_key_id("k1"),
             );
             let signed = ResponseSigner::new(ps).sign_headers(200, &payload).unwrap();
@@ -403,7 +407,11 @@ fn main() {
                 DetachedProfile::open_banking()
             };
             let signature = DetachedSigner::new(
-                Arc::new(RsaSigner::new(key, Algorithm::PS256).with_key_id("k1")),
+                Arc::new(
+                    KeySigner::new(key, Algorithm::PS256)
+                        .unwrap()
+                        .with_key_id("k1"),
+                ),
                 "org/sw",
                 "openbanking.org.uk",
             )

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use criterion::{Criterion, criterion_group, criterion_main};
 use signed_payloads::store::{MemoryKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, RsaVerifier, VerificationKey,
+    Algorithm, Header, KeyRegistry, KeySigner, KeyVerifier, Limits, PrivateKey, VerificationKey,
     jws,
 };
 
@@ -42,10 +42,12 @@ fn registry_bench(c: &mut Criterion) {
     );
     let payload = vec![b'x'; 1024];
     let payload = serde_json::to_vec(&String::from_utf8(payload).unwrap()).unwrap();
-    let signer_b = RsaSigner::new(b, Algorithm::RS256).with_key_id("b");
+    let signer_b = KeySigner::new(b, Algorithm::RS256)
+        .unwrap()
+        .with_key_id("b");
     let with_kid = jws::sign(&Header::for_signer(&signer_b), &payload, &signer_b).unwrap();
     let without_kid = jws::sign(&Header::new(Algorithm::RS256), &payload, &signer_b).unwrap();
-    let direct = RsaVerifier::new(public_b, Algorithm::RS256).unwrap();
+    let direct = KeyVerifier::new(public_b, Algorithm::RS256).unwrap();
     let limits = Limits::default();
 
     let mut group = c.benchmark_group("registry-rs256-1KiB");

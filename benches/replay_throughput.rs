@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::{
-    Algorithm, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner, VerificationKey,
+    Algorithm, KeyRegistry, KeySigner, MemoryNonceStore, PrivateKey, VerificationKey,
 };
 
 const KEY: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
@@ -54,7 +54,9 @@ async fn run(count: usize) {
     ));
     let signer = Arc::new(
         RequestSigner::new(Arc::new(
-            RsaSigner::new(key, Algorithm::RS256).with_key_id("k1"),
+            KeySigner::new(key, Algorithm::RS256)
+                .unwrap()
+                .with_key_id("k1"),
         ))
         .with_ttl(Duration::from_secs(3600))
         .with_jti(),

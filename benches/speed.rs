@@ -31,7 +31,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use serde::{Deserialize, Serialize};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    ACTIVE_BACKEND, Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, RsaVerifier,
+    ACTIVE_BACKEND, Algorithm, Header, KeyRegistry, KeySigner, KeyVerifier, Limits, PrivateKey,
     VerificationKey, jws,
 };
 
@@ -80,8 +80,10 @@ fn payload_1kib() -> Vec<u8> {
     json
 }
 
-fn signer(alg: Algorithm) -> RsaSigner {
-    RsaSigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), alg).with_key_id("k1")
+fn signer(alg: Algorithm) -> KeySigner {
+    KeySigner::new(PrivateKey::from_pem(KEY_PEM).unwrap(), alg)
+        .unwrap()
+        .with_key_id("k1")
 }
 
 /// The two-key registry a verifying API holds; the token names the second key.
@@ -308,7 +310,7 @@ struct ObjectsPayload {
 
 fn verify_sizes(c: &mut Criterion) {
     let s = signer(Algorithm::RS256);
-    let verifier = RsaVerifier::new(
+    let verifier = KeyVerifier::new(
         PrivateKey::from_pem(KEY_PEM).unwrap().public_key().clone(),
         Algorithm::RS256,
     )

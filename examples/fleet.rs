@@ -26,7 +26,7 @@ use axum::routing::{delete, post};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, ClaimsPolicy, Error, PrivateKey, PublicKey, RedisNonceStore, RsaSigner,
+    Algorithm, ClaimsPolicy, Error, KeySigner, PrivateKey, PublicKey, RedisNonceStore,
     VerificationKey,
 };
 
@@ -198,11 +198,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .send()
     };
     let signer = |kid: &str, key: PrivateKey| {
-        RequestSigner::new(Arc::new(
-            RsaSigner::new(key, Algorithm::RS256).with_key_id(kid),
-        ))
-        .with_ttl(Duration::from_secs(120))
-        .with_jti()
+        Ok::<_, signed_payloads::Error>(
+            RequestSigner::new(Arc::new(
+                KeySigner::new(key, Algorithm::RS256)?.with_key_id(kid),
+            ))
+            .with_ttl(Duration::from_secs(120))
+            .with_jti(),
+        )
     };
     let pay = |base: &str, token: String| {
         let request = http
@@ -223,7 +225,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         status == StatusCode::CREATED,
         status.as_str(),
     );
-    let first_signer = signer("key-1", first);
+    let first_signer = signer("key-1", first)?;
 
     // 2. A payment accepted by A; its replay to B refused through Redis.
     let token = first_signer.sign_json(br#"{"amount":1250,"currency":"EUR"}"#)?;
@@ -254,7 +256,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         retired == StatusCode::OK,
         retired.as_str(),
     );
-    let second_signer = signer("key-2", second);
+    let second_signer = signer("key-2", second)?;
 
     // B learns of the rotation within its cache TTL.
     let rotated = Instant::now();

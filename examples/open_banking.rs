@@ -30,7 +30,7 @@ use signed_payloads::detached::{
 };
 use signed_payloads::tower::ResponseSigningLayer;
 use signed_payloads::{
-    Algorithm, FixedClock, Header, KeyRegistry, PrivateKey, RsaSigner, VerificationKey, jws,
+    Algorithm, FixedClock, Header, KeyRegistry, KeySigner, PrivateKey, VerificationKey, jws,
 };
 
 const TPP: &str = "0015800001041RHAAY/2kiXQyo0tedjW2somjSgH7";
@@ -82,7 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let bank_public = bank_key.public_key().clone();
     let bank_signer = Arc::new(DetachedSigner::new(
-        Arc::new(RsaSigner::new(bank_key, Algorithm::PS256).with_key_id("bank-signing-1")),
+        Arc::new(KeySigner::new(bank_key, Algorithm::PS256)?.with_key_id("bank-signing-1")),
         BANK,
         ANCHOR,
     ));
@@ -99,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("bank API: {url}");
 
     // The TPP: its signing key, and the bank's key to check answers with.
-    let tpp_rsa = Arc::new(RsaSigner::new(tpp_key, Algorithm::PS256).with_key_id("tpp-signing-1"));
+    let tpp_rsa = Arc::new(KeySigner::new(tpp_key, Algorithm::PS256)?.with_key_id("tpp-signing-1"));
     let signer = DetachedSigner::new(tpp_rsa.clone(), TPP, ANCHOR)
         .with_profile(DetachedProfile::open_banking_v3_1_3());
     let bank_keys = KeyRegistry::new(VerificationKey::new(

@@ -4,7 +4,7 @@
 //! Run with `cargo run --example quickstart`.
 
 use signed_payloads::{
-    Algorithm, Header, KeySet, Limits, PrivateKey, RsaSigner, VerificationKey, jws,
+    Algorithm, Header, KeySet, KeySigner, Limits, PrivateKey, VerificationKey, jws,
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kid = public_key.thumbprint();
     println!("generated a {}-bit RSA key, kid {kid}", public_key.bits());
 
-    let signer = RsaSigner::new(private_key, Algorithm::RS256).with_key_id(kid.clone());
+    let signer = KeySigner::new(private_key, Algorithm::RS256)?.with_key_id(kid.clone());
     let payload = br#"{"firstName":"Ada","lastName":"Lovelace","email":"ada@example.com"}"#;
     let token = jws::sign(
         &Header::for_signer(&signer).with_typ("JWT"),

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use signed_payloads::request::{RequestSigner, RequestVerifier};
-use signed_payloads::{Algorithm, FixedClock, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+use signed_payloads::{Algorithm, FixedClock, KeyRegistry, KeySigner, PrivateKey, VerificationKey};
 
 const API_KEY: &str = "demo-api-key";
 
@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?,
         VerificationKey::new("program-key-2", next.public_key().clone(), Algorithm::RS256)?,
     ])?;
-    let signer = Arc::new(RsaSigner::new(current, Algorithm::RS256).with_key_id("program-key-1"));
+    let signer = Arc::new(KeySigner::new(current, Algorithm::RS256)?.with_key_id("program-key-1"));
 
     let signing = signing_service::router(
         RequestSigner::new(signer.clone()).with_ttl(Duration::from_secs(300)),
@@ -122,7 +122,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     check("API refuses a tampered token", response.status(), 401);
 
     let stranger = Arc::new(
-        RsaSigner::new(PrivateKey::generate(2048)?, Algorithm::RS256).with_key_id("not-registered"),
+        KeySigner::new(PrivateKey::generate(2048)?, Algorithm::RS256)?
+            .with_key_id("not-registered"),
     );
     let response = send(
         RequestSigner::new(stranger).sign(&payload)?,

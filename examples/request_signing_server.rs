@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use signed_payloads::request::RequestSigner;
-use signed_payloads::{Algorithm, JwkSet, PrivateKey, RsaSigner};
+use signed_payloads::{Algorithm, JwkSet, KeySigner, PrivateKey};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut key_path = None;
@@ -52,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .for_signatures(),
     ]);
     let signer = RequestSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::RS256).with_key_id(kid),
+        KeySigner::new(key, Algorithm::RS256)?.with_key_id(kid),
     ))
     .with_ttl(Duration::from_secs(300));
     let api_key = std::env::var("SIGNING_API_KEY").unwrap_or_else(|_| "demo-api-key".to_owned());

@@ -18,7 +18,7 @@ use signed_payloads::Encryption;
 use signed_payloads::jwe::{RsaDecrypter, RsaEncrypter};
 use signed_payloads::response::{NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner, VerificationKey,
+    Algorithm, Error, KeyRegistry, KeySigner, MemoryNonceStore, PrivateKey, VerificationKey,
 };
 
 #[tokio::main]
@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The client's key pair for message-level encryption.
     let client_key = PrivateKey::generate(2048)?;
 
-    let rsa = Arc::new(RsaSigner::new(api_key, Algorithm::PS384).with_key_id("api-key-1"));
+    let rsa = Arc::new(KeySigner::new(api_key, Algorithm::PS384)?.with_key_id("api-key-1"));
     let plain = ResponseSigner::new(rsa.clone());
     let encrypting = ResponseSigner::new(rsa).with_encryption(
         RsaEncrypter::new(client_key.public_key())?.with_key_id("client-1"),

@@ -3,18 +3,22 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::KeyKind;
 use crate::error::{Error, Escaped};
 
-/// An RSA signature algorithm, named as in RFC 7518.
+/// A signature algorithm, named as in RFC 7518, RFC 8037 and RFC 9864.
 ///
-/// This is the whole set: `none`, HMAC, ECDSA and anything else are refused
+/// This is the whole set: `none`, HMAC and anything else are refused
 /// wherever an algorithm is read. Names match exactly and case-sensitively.
+/// Each algorithm works with one kind of key ([`Algorithm::fits`]).
 ///
 /// ```
 /// use signed_payloads::Algorithm;
 /// assert_eq!("PS384".parse::<Algorithm>()?, Algorithm::PS384);
+/// assert_eq!("ES256".parse::<Algorithm>()?, Algorithm::ES256);
 /// assert!("ps384".parse::<Algorithm>().is_err());
 /// assert!("none".parse::<Algorithm>().is_err());
+/// assert!("HS256".parse::<Algorithm>().is_err());
 /// # Ok::<(), signed_payloads::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,17 +36,34 @@ pub enum Algorithm {
     PS384,
     /// RSASSA-PSS with SHA-512, MGF1 with SHA-512, 64-byte salt.
     PS512,
+    /// ECDSA on P-256 with SHA-256; the signature is `R || S`, 64 bytes.
+    ES256,
+    /// ECDSA on P-384 with SHA-384; the signature is `R || S`, 96 bytes.
+    ES384,
+    /// ECDSA on P-521 with SHA-512; the signature is `R || S`, 132 bytes.
+    /// Needs the aws-lc-rs backend (ring has no P-521).
+    ES512,
+    /// EdDSA as RFC 8037 names it; this crate's only EdDSA curve is Ed25519.
+    EdDSA,
+    /// Ed25519 by its fully specified name (RFC 9864): the same signature as
+    /// `EdDSA` with an Ed25519 key.
+    Ed25519,
 }
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Algorithm; 6] = [
+    pub const ALL: [Algorithm; 11] = [
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
         Algorithm::PS256,
         Algorithm::PS384,
         Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::ES512,
+        Algorithm::EdDSA,
+        Algorithm::Ed25519,
     ];
 
     /// The JOSE name (`"RS256"` and so on).
@@ -54,6 +75,11 @@ impl Algorithm {
             Algorithm::PS256 => "PS256",
             Algorithm::PS384 => "PS384",
             Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
+            Algorithm::EdDSA => "EdDSA",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -72,6 +98,28 @@ impl Algorithm {
     /// True for the RSASSA-PSS family.
     pub const fn is_pss(self) -> bool {
         matches!(self, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
+    }
+
+    /// The kind of key this algorithm signs and verifies with.
+    pub const fn key_kind(self) -> KeyKind {
+        match self {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => KeyKind::Rsa,
+            Algorithm::ES256 => KeyKind::EcP256,
+            Algorithm::ES384 => KeyKind::EcP384,
+            Algorithm::ES512 => KeyKind::EcP521,
+            Algorithm::EdDSA | Algorithm::Ed25519 => KeyKind::Ed25519,
+        }
+    }
+
+    /// True when a key of `kind` can sign and verify with this algorithm:
+    /// ES256 only with P-256 keys, EdDSA only with Ed25519 keys, and so on.
+    pub fn fits(self, kind: KeyKind) -> bool {
+        self.key_kind() == kind
     }
 }
 
@@ -112,7 +160,10 @@ mod tests {
             assert_eq!(Algorithm::from_name(a.as_str()).unwrap(), a);
             assert!(Algorithm::from_name(&a.as_str().to_lowercase()).is_err());
         }
-        for bad in ["none", "None", "HS256", "ES256", "RS256 ", "", "RS1"] {
+        for bad in [
+            "none", "None", "HS256", "ES256K", "RS256 ", "", "RS1", "EDDSA", "ed25519", "Ed448",
+            "ES521",
+        ] {
             let err = Algorithm::from_name(bad).unwrap_err();
             assert!(matches!(err, Error::UnsupportedAlgorithm(_)), "{bad}");
         }

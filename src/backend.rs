@@ -1,8 +1,9 @@
 //! The crypto backends, chosen at compile time.
 //!
-//! Each backend module offers the same small surface: an RSA key pair built
-//! from PKCS#1 DER, a public key built from PKCS#1 DER, SHA-256 and random
-//! bytes. Everything above this module reaches a backend only through
+//! Each backend module offers the same small surface: a key pair (RSA from
+//! PKCS#1 DER, ECDSA from its scalar and point, Ed25519 from its seed and
+//! public key), a public key bound to one algorithm, an EC point check,
+//! SHA-256 and random bytes. Everything above this module reaches a backend only through
 //! `key`, `sign` and `verify`. With both features on, aws-lc-rs is used; the
 //! choice is made by `cfg`, so there is no global state and nothing to panic.
 
@@ -12,29 +13,54 @@ compile_error!(
 );
 
 /// The algorithm tables of a backend whose `signature` module follows ring's
-/// API (aws-lc-rs and ring both do): parameters to verify, encodings to sign.
-macro_rules! rsa_algorithm_tables {
-    ($signature:ident) => {
-        fn verification(alg: Algorithm) -> &'static $signature::RsaParameters {
-            match alg {
+/// API (aws-lc-rs and ring both do): what verifies each algorithm, the RSA
+/// encodings and the ECDSA curves to sign with. `$p521_verify` and
+/// `$p521_sign` are the P-521 entries, `None` where the backend has none.
+macro_rules! algorithm_tables {
+    ($signature:ident, $p521_verify:expr, $p521_sign:expr) => {
+        fn verification(alg: Algorithm) -> Option<&'static dyn $signature::VerificationAlgorithm> {
+            Some(match alg {
                 Algorithm::RS256 => &$signature::RSA_PKCS1_2048_8192_SHA256,
                 Algorithm::RS384 => &$signature::RSA_PKCS1_2048_8192_SHA384,
                 Algorithm::RS512 => &$signature::RSA_PKCS1_2048_8192_SHA512,
                 Algorithm::PS256 => &$signature::RSA_PSS_2048_8192_SHA256,
                 Algorithm::PS384 => &$signature::RSA_PSS_2048_8192_SHA384,
                 Algorithm::PS512 => &$signature::RSA_PSS_2048_8192_SHA512,
-            }
+                Algorithm::ES256 => &$signature::ECDSA_P256_SHA256_FIXED,
+                Algorithm::ES384 => &$signature::ECDSA_P384_SHA384_FIXED,
+                Algorithm::ES512 => return $p521_verify,
+                Algorithm::EdDSA | Algorithm::Ed25519 => &$signature::ED25519,
+            })
         }
 
-        fn encoding(alg: Algorithm) -> &'static dyn $signature::RsaEncoding {
-            match alg {
+        fn rsa_encoding(alg: Algorithm) -> Option<&'static dyn $signature::RsaEncoding> {
+            Some(match alg {
                 Algorithm::RS256 => &$signature::RSA_PKCS1_SHA256,
                 Algorithm::RS384 => &$signature::RSA_PKCS1_SHA384,
                 Algorithm::RS512 => &$signature::RSA_PKCS1_SHA512,
                 Algorithm::PS256 => &$signature::RSA_PSS_SHA256,
                 Algorithm::PS384 => &$signature::RSA_PSS_SHA384,
                 Algorithm::PS512 => &$signature::RSA_PSS_SHA512,
-            }
+                _ => return None,
+            })
+        }
+
+        fn ecdsa_signing(kind: KeyKind) -> Option<&'static $signature::EcdsaSigningAlgorithm> {
+            Some(match kind {
+                KeyKind::EcP256 => &$signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                KeyKind::EcP384 => &$signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                KeyKind::EcP521 => return $p521_sign,
+                _ => return None,
+            })
+        }
+
+        /// What a backend without P-521 says when asked for it.
+        #[allow(dead_code)]
+        fn no_p521() -> Error {
+            Error::Config(
+                "EC P-521 keys (ES512) need the aws-lc-rs backend: enable the `aws-lc-rs` feature"
+                    .into(),
+            )
         }
     };
 }

@@ -55,8 +55,11 @@ pub enum Error {
     #[error("token has no kid and this verifier requires one")]
     MissingKeyId,
 
-    /// The algorithm is outside the supported set (RS256..RS512, PS256..PS512).
-    #[error("algorithm {0} is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512)")]
+    /// The algorithm is outside the supported set (RS256..RS512,
+    /// PS256..PS512, ES256, ES384, ES512, EdDSA, Ed25519).
+    #[error(
+        "algorithm {0} is not supported (supported: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519)"
+    )]
     UnsupportedAlgorithm(Escaped),
 
     /// The token's algorithm differs from the one the key is bound to.
@@ -267,7 +270,7 @@ impl fmt::Display for Segment {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyRejected {
-    /// The modulus is shorter than 2048 bits.
+    /// The RSA modulus is shorter than 2048 bits.
     #[error("the modulus is {bits} bits, at least 2048 are required")]
     TooSmall {
         /// Size of the modulus in bits.
@@ -282,15 +285,30 @@ pub enum KeyRejected {
     /// The public exponent is even, below 3, or above 2^33 - 1.
     #[error("the public exponent must be odd and between 3 and 2^33 - 1")]
     BadExponent,
-    /// The key is of a type other than RSA.
-    #[error("only RSA keys are supported, found {0}")]
-    NotRsa(Escaped),
+    /// The key is of a type or on a curve the crate does not support.
+    #[error("{0} keys are not supported (supported: RSA, EC P-256, EC P-384, EC P-521, Ed25519)")]
+    UnsupportedKeyType(Escaped),
+    /// The key's kind does not allow the algorithm it is bound to (an EC
+    /// P-256 key for ES384, an RSA key for ES256, a JWK whose `crv` and
+    /// `alg` disagree).
+    #[error("{kind} keys cannot be used with {algorithm}")]
+    WrongAlgorithm {
+        /// What the key is.
+        kind: crate::KeyKind,
+        /// The algorithm it was bound to.
+        algorithm: crate::Algorithm,
+    },
+    /// An EC public point that is not on its curve, is the point at
+    /// infinity, is compressed or has coordinates of the wrong length; an
+    /// Ed25519 public key of small order.
+    #[error("the public key is not a valid point: {0}")]
+    BadPoint(&'static str),
     /// The key's expiry (a key-exchange response's `ExpirationUtc`) has passed.
     #[error("the key has already expired; ask for a new key pair")]
     Expired,
     /// A symmetric (`kty: oct`) key: shared secrets are never accepted.
     #[error(
-        "this is a symmetric (oct) key; only RSA public and private keys are accepted, never a shared secret"
+        "this is a symmetric (oct) key; only public and private keys are accepted, never a shared secret"
     )]
     Symmetric,
     /// The PEM or PKCS#8 key is encrypted.

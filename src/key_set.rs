@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use crate::error::{Error, Escaped};
+use crate::error::{Error, Escaped, KeyRejected};
 use crate::pipeline::Rules;
 use crate::{Algorithm, JwkSet, Limits, PublicKey, VerificationKey, Verified};
 
@@ -55,13 +55,17 @@ impl KeySet {
 
     /// Reads a JWKS (RFC 7517).
     ///
-    /// Each RSA entry meant for signatures becomes a key: its `kid` (or, when
-    /// absent, its RFC 7638 thumbprint), bound to its `alg` or to
-    /// `default_alg`. Entries of other key types (`EC`, `oct`, ...) and
-    /// entries whose `use` or `key_ops` exclude verification are skipped, as a
-    /// published set often mixes them. An RSA signature entry that cannot be
-    /// used (too small, bad exponent, ROCA, unknown `alg`) is an error, not a
-    /// skip: it was meant to be used.
+    /// Each RSA, EC or Ed25519 entry meant for signatures becomes a key: its
+    /// `kid` (or, when absent, its RFC 7638 thumbprint), bound to its `alg`,
+    /// else to `default_alg` when that fits the key (an RSA default says
+    /// nothing about an EC key), else to the kind's own algorithm (ES256,
+    /// ES384, ES512, EdDSA). Entries of kinds the crate does not support
+    /// (`oct`, X25519, secp256k1, ...) and entries whose `use` or `key_ops`
+    /// exclude verification are skipped, as a published set often mixes
+    /// them. A signature entry of a supported kind that cannot be used (too
+    /// small, bad exponent, ROCA, a point off its curve, an unknown `alg` or
+    /// one its curve does not allow) is an error, not a skip: it was meant
+    /// to be used.
     ///
     /// # Errors
     ///
@@ -72,19 +76,28 @@ impl KeySet {
         let mut keys = Vec::new();
         let mut skipped = 0;
         for jwk in &set.keys {
-            if jwk.kty != "RSA" || !jwk.allows_verification() {
+            if !jwk.allows_verification() {
                 skipped += 1;
                 continue;
             }
-            let public = PublicKey::from_jwk(jwk)?;
+            let public = match PublicKey::from_jwk(jwk) {
+                Ok(public) => public,
+                Err(Error::KeyRejected(
+                    KeyRejected::UnsupportedKeyType(_) | KeyRejected::Symmetric,
+                )) => {
+                    skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             // `use` and `key_ops` were judged by the skip above.
-            let alg = jwk.algorithm(None, default_alg)?;
+            let alg = jwk.algorithm(None, public.kind().algorithm_or(default_alg))?;
             let kid = jwk.kid.clone().unwrap_or_else(|| public.thumbprint());
             keys.push(VerificationKey::new(kid, public, alg)?);
         }
         if keys.is_empty() {
             return Err(Error::key(format!(
-                "the JWKS has no RSA signature key ({skipped} other entries skipped)"
+                "the JWKS has no signature key of a supported kind ({skipped} other entries skipped)"
             )));
         }
         KeySet::new(keys)
@@ -142,10 +155,10 @@ impl KeySet {
     ///
     /// ```
     /// # fn main() -> Result<(), signed_payloads::Error> {
-    /// use signed_payloads::{jws, Algorithm, Header, KeySet, Limits, PrivateKey, RsaSigner, VerificationKey};
+    /// use signed_payloads::{jws, Algorithm, Header, KeySet, Limits, PrivateKey, KeySigner, VerificationKey};
     /// let private = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
     /// let set = KeySet::new([VerificationKey::new("k1", private.public_key().clone(), Algorithm::RS256)?])?;
-    /// let signer = RsaSigner::new(private, Algorithm::RS256).with_key_id("k1");
+    /// let signer = KeySigner::new(private, Algorithm::RS256)?.with_key_id("k1");
     /// let token = jws::sign(&Header::for_signer(&signer), b"{}", &signer)?;
     /// assert_eq!(set.verify(&token, &Limits::default())?.key_id(), Some("k1"));
     /// # Ok(()) }

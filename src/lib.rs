@@ -51,7 +51,7 @@ pub use claims::{ClaimError, ClaimsPolicy};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, ErrorKind, Escaped, KeyRejected, Malformed, Result, Segment};
 pub use jws::Header;
-pub use key::{Jwk, JwkSet, KeyPurpose, PrivateKey, PublicKey};
+pub use key::{Jwk, JwkSet, KeyKind, KeyPurpose, PrivateKey, PublicKey};
 pub use key_set::{KeySet, MAX_ACTIVE_KEYS};
 pub use key_source::{AsyncKeySource, KeySetFuture, KeySource, Scope};
 pub use limits::Limits;
@@ -63,8 +63,8 @@ pub use nonce::{
 pub use registry::{KeyRegistry, VerificationKey};
 #[cfg(feature = "jwks-http")]
 pub use remote_jwks::RemoteJwks;
-pub use sign::{RsaSigner, Signer};
+pub use sign::{KeySigner, Signer};
 pub use signing_keys::SigningKeys;
 pub use signing_source::SigningSource;
 pub use verified::{Encryption, Verified};
-pub use verify::{RsaVerifier, Verifier};
+pub use verify::{KeyVerifier, Verifier};

@@ -266,7 +266,7 @@ mod tests {
     use crate::claims::tests::{parses, scans};
     use crate::request::{RequestSigner, RequestVerifier};
     use crate::{
-        Algorithm, ClaimsPolicy, FixedClock, KeyRegistry, MemoryNonceStore, PrivateKey, RsaSigner,
+        Algorithm, ClaimsPolicy, FixedClock, KeyRegistry, KeySigner, MemoryNonceStore, PrivateKey,
         VerificationKey,
     };
 
@@ -291,7 +291,9 @@ mod tests {
             UNIX_EPOCH + Duration::from_secs(1_800_000_000),
         ));
         let signer = RequestSigner::new(Arc::new(
-            RsaSigner::new(key, Algorithm::RS256).with_key_id("k1"),
+            KeySigner::new(key, Algorithm::RS256)
+                .unwrap()
+                .with_key_id("k1"),
         ))
         .with_clock(clock.clone())
         .with_ttl(Duration::from_secs(60))

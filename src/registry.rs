@@ -37,13 +37,13 @@ use crate::{Algorithm, JwkSet, KeySet, KeySource, MAX_ACTIVE_KEYS};
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, KeySigner, VerificationKey};
 /// use signed_payloads::request::{RequestSigner, RequestVerifier};
 /// let old = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
 /// let registry = Arc::new(KeyRegistry::new(VerificationKey::new("k1", old.public_key().clone(), Algorithm::RS256)?));
 /// let verifier = RequestVerifier::new(Arc::clone(&registry));
 ///
-/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(old, Algorithm::RS256).with_key_id("k1")));
+/// let signer = RequestSigner::new(Arc::new(KeySigner::new(old, Algorithm::RS256)?.with_key_id("k1")));
 /// let token = signer.sign_json(b"{}")?;
 /// assert_eq!(verifier.verify_bytes(&token)?.key_id(), Some("k1"));
 /// let next = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048-second.pkcs8.pem"))?;

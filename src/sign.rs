@@ -1,16 +1,19 @@
-//! Signing: the pluggable [`Signer`] trait and its RSA implementation.
+//! Signing: the pluggable [`Signer`] trait and its implementation over an
+//! in-process [`PrivateKey`].
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use crate::error::Error;
-use crate::{Algorithm, PrivateKey};
+use crate::error::{Error, KeyRejected};
+use crate::{Algorithm, KeyKind, PrivateKey};
 
 /// Something that produces signatures for one algorithm.
 ///
 /// Implement it to keep the private key in an HSM or a cloud KMS: return the
 /// raw signature bytes (for RSA, exactly the modulus length) of `message`
-/// under [`Signer::algorithm`]. Wrap failures with [`Error::backend`].
+/// under [`Signer::algorithm`] (for RSA, exactly the modulus length; for
+/// ECDSA, the fixed-length `R || S` of RFC 7518 §3.4, not DER; for
+/// Ed25519, 64 bytes). Wrap failures with [`Error::backend`].
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
@@ -68,38 +71,54 @@ impl<S: Signer + ?Sized> Signer for Box<S> {
     }
 }
 
-/// A [`Signer`] over an in-process [`PrivateKey`], bound to one algorithm.
+/// Refuses to bind a key to an algorithm its kind does not allow.
+pub(crate) fn check_fits(kind: KeyKind, algorithm: Algorithm) -> Result<(), Error> {
+    if algorithm.fits(kind) {
+        Ok(())
+    } else {
+        Err(KeyRejected::WrongAlgorithm { kind, algorithm }.into())
+    }
+}
+
+/// A [`Signer`] over an in-process [`PrivateKey`] of any kind, bound to one
+/// algorithm that fits the key ([`Algorithm::fits`]).
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, Signer};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner, Signer};
 /// let key = PrivateKey::from_pem(include_str!("../tests/data/rfc7515/A2.rsa_private_pkcs1.pem"))?;
-/// let signer = RsaSigner::new(key, Algorithm::RS256).with_key_id("2026-11");
+/// let signer = KeySigner::new(key, Algorithm::RS256)?.with_key_id("2026-11");
 /// assert_eq!(signer.key_id(), Some("2026-11"));
 /// assert_eq!(signer.sign(b"input")?.len(), 256);
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct RsaSigner {
+pub struct KeySigner {
     key: PrivateKey,
     algorithm: Algorithm,
     key_id: Option<String>,
 }
 
-impl RsaSigner {
+impl KeySigner {
     /// Binds `key` to `algorithm`, with no key id.
-    pub fn new(key: PrivateKey, algorithm: Algorithm) -> Self {
-        RsaSigner {
+    ///
+    /// # Errors
+    ///
+    /// [`KeyRejected::WrongAlgorithm`](crate::KeyRejected::WrongAlgorithm)
+    /// when the key's kind does not allow `algorithm`.
+    pub fn new(key: PrivateKey, algorithm: Algorithm) -> Result<Self, Error> {
+        check_fits(key.public_key().kind(), algorithm)?;
+        Ok(KeySigner {
             key,
             algorithm,
             key_id: None,
-        }
+        })
     }
 
     /// A signer from a private JWK, as its declarations say: its `use` and
     /// `key_ops` must allow signing, its `alg` is the algorithm (or must
-    /// equal `algorithm` when the caller names one; RS256 when neither
-    /// does), and its `kid` is the key id.
+    /// equal `algorithm` when the caller names one; the key kind's own
+    /// algorithm when neither does), and its `kid` is the key id.
     ///
     /// # Errors
     ///
@@ -109,12 +128,13 @@ impl RsaSigner {
         let key = PrivateKey::from_jwk(json)?;
         // The same text as a public JWK: its declarations, without secrets.
         let declared = crate::Jwk::from_json(json)?;
+        let kind = key.public_key().kind();
         let algorithm =
-            declared.algorithm_for(crate::KeyPurpose::Sign, algorithm, Algorithm::RS256)?;
-        Ok(RsaSigner {
-            key,
-            algorithm,
-            key_id: declared.kid,
+            declared.algorithm_for(crate::KeyPurpose::Sign, algorithm, kind.default_algorithm())?;
+        let signer = Self::new(key, algorithm)?;
+        Ok(match declared.kid {
+            Some(kid) => signer.with_key_id(kid),
+            None => signer,
         })
     }
 
@@ -138,7 +158,7 @@ impl RsaSigner {
     }
 }
 
-impl Signer for RsaSigner {
+impl Signer for KeySigner {
     fn algorithm(&self) -> Algorithm {
         self.algorithm
     }

@@ -28,13 +28,13 @@ struct Entry {
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
 /// use std::time::{Duration, SystemTime};
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, SigningKeys};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner, SigningKeys};
 /// let pem = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
 /// let keys = SigningKeys::new();
 /// let day = Duration::from_secs(86_400);
 /// let now = SystemTime::now();
-/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("old")), Some(now + day))?;
-/// keys.add(Arc::new(RsaSigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384).with_key_id("new")), Some(now + 2 * day))?;
+/// keys.add(Arc::new(KeySigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384)?.with_key_id("old")), Some(now + day))?;
+/// keys.add(Arc::new(KeySigner::new(PrivateKey::from_pem(pem)?, Algorithm::PS384)?.with_key_id("new")), Some(now + 2 * day))?;
 /// assert_eq!(keys.current()?.key_id(), Some("new"));
 /// # Ok(()) }
 /// ```

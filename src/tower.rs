@@ -128,11 +128,11 @@ impl<S: SigningSource + 'static> SignsResponses for DetachedSigner<S> {
 /// ```no_run
 /// use std::sync::Arc;
 /// use axum::{Router, routing::get};
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner};
 /// use signed_payloads::{response::ResponseSigner, tower::ResponseSigningLayer};
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// let key = PrivateKey::from_pem(&std::fs::read_to_string("api-private.pem").unwrap())?;
-/// let signer = ResponseSigner::new(Arc::new(RsaSigner::new(key, Algorithm::PS384).with_key_id("api-2026")));
+/// let signer = ResponseSigner::new(Arc::new(KeySigner::new(key, Algorithm::PS384)?.with_key_id("api-2026")));
 /// let app: Router = Router::new()
 ///     .route("/v3/installment-plans/42", get(|| async { r#"{"id":42}"# }))
 ///     .layer(ResponseSigningLayer::new(Arc::new(signer)));

@@ -162,14 +162,14 @@ impl Verified<Vec<u8>> {
     /// ```
     /// # fn main() -> Result<(), signed_payloads::Error> {
     /// use serde::Deserialize;
-    /// use signed_payloads::{jws, Algorithm, Header, Limits, PrivateKey, RsaSigner, RsaVerifier};
+    /// use signed_payloads::{jws, Algorithm, Header, Limits, PrivateKey, KeySigner, KeyVerifier};
     ///
     /// #[derive(Deserialize)]
     /// struct User<'a> { name: &'a str }
     ///
     /// let key = PrivateKey::from_pem(include_str!("../tests/data/keys/rsa2048.pkcs8.pem"))?;
-    /// let verifier = RsaVerifier::new(key.public_key().clone(), Algorithm::RS256)?;
-    /// let signer = RsaSigner::new(key, Algorithm::RS256);
+    /// let verifier = KeyVerifier::new(key.public_key().clone(), Algorithm::RS256)?;
+    /// let signer = KeySigner::new(key, Algorithm::RS256)?;
     /// let token = jws::sign(&Header::for_signer(&signer), br#"{"name":"Ada"}"#, &signer)?;
     /// let verified = jws::verify(&token, &verifier, &Limits::default())?;
     /// let user: User<'_> = verified.parse_json(&Limits::default())?;

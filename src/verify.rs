@@ -1,4 +1,5 @@
-//! Verifying: the pluggable [`Verifier`] trait and its RSA implementation.
+//! Verifying: the pluggable [`Verifier`] trait and its implementation over
+//! a [`PublicKey`].
 
 use std::fmt::{self, Debug};
 use std::sync::Arc;
@@ -40,31 +41,40 @@ impl<V: Verifier + ?Sized> Verifier for Box<V> {
     }
 }
 
-/// A [`Verifier`] over a [`PublicKey`], bound to one algorithm and parsed once.
+/// A [`Verifier`] over a [`PublicKey`] of any kind, bound to one algorithm
+/// that fits the key ([`Algorithm::fits`]) and parsed once.
+///
+/// ECDSA signatures are the fixed-length `R || S` of RFC 7518 §3.4: a DER
+/// signature, a wrong length, or `r` or `s` zero or not below the group
+/// order are refused; high `s` is valid, as in JOSE.
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use signed_payloads::{Algorithm, PublicKey, RsaVerifier, Verifier};
+/// use signed_payloads::{Algorithm, PublicKey, KeyVerifier, Verifier};
 /// let key = PublicKey::from_pem(include_str!("../tests/data/rfc7515/A2.rsa_public_spki.pem"))?;
-/// let verifier = RsaVerifier::new(key, Algorithm::RS256)?;
+/// let verifier = KeyVerifier::new(key, Algorithm::RS256)?;
 /// assert!(verifier.verify(b"input", &[0; 256]).is_err());
 /// # Ok(()) }
 /// ```
-pub struct RsaVerifier {
+pub struct KeyVerifier {
     key: PublicKey,
     algorithm: Algorithm,
     parsed: backend::PublicKey,
 }
 
-impl RsaVerifier {
+impl KeyVerifier {
     /// Binds `key` to `algorithm`.
     ///
     /// # Errors
     ///
-    /// [`Error::KeyRejected`] if the backend refuses the key.
+    /// [`KeyRejected::WrongAlgorithm`](crate::KeyRejected::WrongAlgorithm)
+    /// when the key's kind does not allow `algorithm`, [`Error::KeyRejected`]
+    /// if the backend refuses the key, [`Error::Config`] for ES512 on the
+    /// ring backend.
     pub fn new(key: PublicKey, algorithm: Algorithm) -> Result<Self, Error> {
-        let parsed = backend::PublicKey::new(key.to_pkcs1_der(), algorithm)?;
-        Ok(RsaVerifier {
+        crate::sign::check_fits(key.kind(), algorithm)?;
+        let parsed = backend::PublicKey::new(key.backend_bytes(), algorithm)?;
+        Ok(KeyVerifier {
             key,
             algorithm,
             parsed,
@@ -72,15 +82,19 @@ impl RsaVerifier {
     }
 
     /// Builds a verifier from a JWK: the algorithm is the JWK's `alg`, or
-    /// `default_alg` when it has none; `use` and `key_ops` must allow verification.
+    /// `default_alg` when it has none and fits the key, else the key kind's
+    /// own algorithm; `use` and `key_ops` must allow verification.
     ///
     /// # Errors
     ///
-    /// [`Error::KeyRejected`] for a key not meant for signatures,
-    /// [`Error::UnsupportedAlgorithm`] for an `alg` outside the supported set.
+    /// [`Error::KeyRejected`] for a key not meant for signatures or an
+    /// `alg` its kind does not allow, [`Error::UnsupportedAlgorithm`] for
+    /// an `alg` outside the supported set.
     pub fn from_jwk(jwk: &Jwk, default_alg: Algorithm) -> Result<Self, Error> {
-        let algorithm = jwk.algorithm_for(KeyPurpose::Verify, None, default_alg)?;
-        Self::new(PublicKey::from_jwk(jwk)?, algorithm)
+        let key = PublicKey::from_jwk(jwk)?;
+        let default = key.kind().algorithm_or(default_alg);
+        let algorithm = jwk.algorithm_for(KeyPurpose::Verify, None, default)?;
+        Self::new(key, algorithm)
     }
 
     /// The public key.
@@ -89,16 +103,16 @@ impl RsaVerifier {
     }
 }
 
-impl Debug for RsaVerifier {
+impl Debug for KeyVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaVerifier")
+        f.debug_struct("KeyVerifier")
             .field("algorithm", &self.algorithm)
             .field("key", &self.key)
             .finish()
     }
 }
 
-impl Verifier for RsaVerifier {
+impl Verifier for KeyVerifier {
     fn algorithm(&self) -> Algorithm {
         self.algorithm
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, AsyncSigner, Error, KeyRegistry, PrivateKey, RsaSigner, SignFuture, Signer,
+    Algorithm, AsyncSigner, Error, KeyRegistry, KeySigner, PrivateKey, SignFuture, Signer,
     VerificationKey,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -34,7 +34,7 @@ impl ChannelSigner {
     /// Starts the key-holding task and returns the client side.
     fn spawn(key: PrivateKey, algorithm: Algorithm, kid: &str) -> Self {
         let (jobs, mut inbox) = mpsc::channel::<Job>(16);
-        let signer = RsaSigner::new(key, algorithm);
+        let signer = KeySigner::new(key, algorithm).unwrap();
         tokio::spawn(async move {
             while let Some((message, reply)) = inbox.recv().await {
                 // Let the caller actually wait, as a network call would.
@@ -99,7 +99,9 @@ async fn request_signer_with_a_remote_key() {
     // A remote signer has no sync method: `remote.sign_json(..)` does not compile.
     // Sync keys work through the async methods too.
     let local = RequestSigner::new(Arc::new(
-        RsaSigner::new(key(), Algorithm::PS256).with_key_id("kms-1"),
+        KeySigner::new(key(), Algorithm::PS256)
+            .unwrap()
+            .with_key_id("kms-1"),
     ));
     let token = local
         .sign_async(&serde_json::json!({"user": "ada"}))

@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use signed_payloads::jwe::RsaEncrypter;
 use signed_payloads::response::{NestingOrder, ResponseSigner};
-use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+use signed_payloads::{Algorithm, KeySigner, PrivateKey};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -346,10 +346,11 @@ fn claim_flags() {
     // A payload that is not a JSON object is not a JWT: refused, unless
     // --raw says so, and then returned as is.
     let signed_over = |payload: &[u8], header: signed_payloads::Header| {
-        let signer = RsaSigner::new(
+        let signer = KeySigner::new(
             PrivateKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap(),
             Algorithm::RS256,
         )
+        .unwrap()
         .with_key_id("k");
         signed_payloads::jws::sign(&header, payload, &signer).unwrap()
     };
@@ -589,7 +590,11 @@ fn decrypt_key_handles_both_nesting_orders() {
         .unwrap()
         .public_key()
         .clone();
-    let signer = Arc::new(RsaSigner::new(api, Algorithm::RS256).with_key_id("api-1"));
+    let signer = Arc::new(
+        KeySigner::new(api, Algorithm::RS256)
+            .unwrap()
+            .with_key_id("api-1"),
+    );
     for order in [NestingOrder::SignedJwe, NestingOrder::EncryptedJws] {
         let token = ResponseSigner::new(signer.clone())
             .with_encryption(RsaEncrypter::new(&client_public).unwrap(), order)
@@ -875,7 +880,11 @@ fn detached_sign_and_verify() {
     let signed_at = 1_800_000_000;
     let private = PrivateKey::from_pem(&std::fs::read_to_string(&key).unwrap()).unwrap();
     let signature = signed_payloads::detached::DetachedSigner::new(
-        Arc::new(RsaSigner::new(private, Algorithm::PS256).with_key_id("tpp-1")),
+        Arc::new(
+            KeySigner::new(private, Algorithm::PS256)
+                .unwrap()
+                .with_key_id("tpp-1"),
+        ),
         "org/sw",
         "openbanking.org.uk",
     )

@@ -13,8 +13,8 @@ use signed_payloads::detached::{
     DetachedProfile, DetachedSigner, DetachedVerifier, OB_IAT, OB_ISS, OB_TAN, PayloadEncoding,
 };
 use signed_payloads::{
-    Algorithm, ClaimError, Error, FixedClock, Header, KeyRegistry, Malformed, PrivateKey,
-    RsaSigner, Signer, VerificationKey, jws,
+    Algorithm, ClaimError, Error, FixedClock, Header, KeyRegistry, KeySigner, Malformed,
+    PrivateKey, Signer, VerificationKey, jws,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -31,8 +31,8 @@ fn clock(at: u64) -> Arc<FixedClock> {
     Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(at)))
 }
 
-fn rsa(alg: Algorithm) -> RsaSigner {
-    RsaSigner::new(key(), alg).with_key_id("tpp-1")
+fn rsa(alg: Algorithm) -> KeySigner {
+    KeySigner::new(key(), alg).unwrap().with_key_id("tpp-1")
 }
 
 fn signer(profile: DetachedProfile, signed_at: u64) -> DetachedSigner {
@@ -345,7 +345,7 @@ fn rfc7520_detached_example_verifies() {
 
 /// A signer that records what it was asked to sign.
 #[derive(Debug)]
-struct Recording(RsaSigner, Mutex<Vec<u8>>);
+struct Recording(KeySigner, Mutex<Vec<u8>>);
 
 impl Signer for Recording {
     fn algorithm(&self) -> Algorithm {

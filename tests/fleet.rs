@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, AsyncNonceStore, ClaimError, ClaimsPolicy, Error, KeyRegistry, MemoryNonceStore,
-    NonceCheck, NonceFuture, NonceStatus, PrivateKey, RsaSigner, VerificationKey,
+    Algorithm, AsyncNonceStore, ClaimError, ClaimsPolicy, Error, KeyRegistry, KeySigner,
+    MemoryNonceStore, NonceCheck, NonceFuture, NonceStatus, PrivateKey, VerificationKey,
 };
 
 fn key(file: &str) -> PrivateKey {
@@ -28,7 +28,9 @@ fn public(kid: &str, file: &str) -> VerificationKey {
 
 fn signer(kid: &str, file: &str) -> RequestSigner {
     RequestSigner::new(Arc::new(
-        RsaSigner::new(key(file), Algorithm::RS256).with_key_id(kid),
+        KeySigner::new(key(file), Algorithm::RS256)
+            .unwrap()
+            .with_key_id(kid),
     ))
 }
 
@@ -527,7 +529,9 @@ fn the_store_is_told_when_a_message_could_first_have_been_used() {
     .with_clock(clock.clone())
     .with_replay_store(responses.clone(), Duration::from_secs(300));
     let signed = ResponseSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::PS256).with_key_id("api"),
+        KeySigner::new(key, Algorithm::PS256)
+            .unwrap()
+            .with_key_id("api"),
     ))
     .sign_headers(200, b"{}")
     .unwrap();

@@ -7,7 +7,7 @@
 use serde_json::Value;
 use signed_payloads::jwe::{self, ContentEncryption, KeyEncryption, RsaDecrypter, RsaEncrypter};
 use signed_payloads::{
-    Algorithm, Error, Limits, Malformed, PrivateKey, PublicKey, RsaVerifier, jws,
+    Algorithm, Error, KeyVerifier, Limits, Malformed, PrivateKey, PublicKey, jws,
 };
 
 fn cookbook(name: &str) -> Value {
@@ -59,7 +59,7 @@ fn rfc7520_6_nested_ps256_inside_rsa_oaep_decrypts_then_verifies() {
         case["encrypt"]["input"]["plaintext"].as_str().unwrap()
     );
     let sig_key = PrivateKey::from_jwk(&case["sign"]["input"]["key"].to_string()).unwrap();
-    let verifier = RsaVerifier::new(sig_key.public_key().clone(), Algorithm::PS256).unwrap();
+    let verifier = KeyVerifier::new(sig_key.public_key().clone(), Algorithm::PS256).unwrap();
     let verified = jws::verify(inner, &verifier, &limits()).unwrap();
     assert_eq!(
         verified.payload(),

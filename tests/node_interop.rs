@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use signed_payloads::request::RequestSigner;
-use signed_payloads::{Algorithm, FixedClock, PrivateKey, RsaSigner};
+use signed_payloads::{Algorithm, FixedClock, KeySigner, PrivateKey};
 
 const NOW: u64 = 1_800_000_000;
 const KEY: &str = "tests/data/keys/rsa2048.pkcs8.pem";
@@ -225,7 +225,11 @@ fn node_compatible_signing_matches_node_jsonwebtoken_byte_for_byte() {
     assert_eq!(node_tokens.len(), jobs.len());
 
     let key = PrivateKey::from_pem(&std::fs::read_to_string(root.join(KEY)).unwrap()).unwrap();
-    let signer = Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1"));
+    let signer = Arc::new(
+        KeySigner::new(key, Algorithm::RS256)
+            .unwrap()
+            .with_key_id("k1"),
+    );
     let clock = Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(NOW)));
     let (mut same, mut refused) = (0, 0);
     for ((body, expires_in, no_timestamp), node) in jobs.iter().zip(&node_tokens) {
@@ -301,7 +305,11 @@ fn detached_signatures_interoperate_with_node_jose() {
     .with_key_issuer("tpp-1", "org/sw")
     .with_trust_anchors(["openbanking.org.uk"])
     .with_clock(clock.clone());
-    let rsa = Arc::new(RsaSigner::new(key, Algorithm::PS256).with_key_id("tpp-1"));
+    let rsa = Arc::new(
+        KeySigner::new(key, Algorithm::PS256)
+            .unwrap()
+            .with_key_id("tpp-1"),
+    );
     let body = "{\"Data\":{\"Initiation\":{\"Amount\":\"10.00\",\"Name\":\"Zoë\"}}}".as_bytes();
     let tampered = b"{\"Data\":{\"Initiation\":{\"Amount\":\"99.00\",\"Name\":\"Zo\"}}}";
     for (variant, profile) in [

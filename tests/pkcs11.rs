@@ -27,7 +27,7 @@ use signed_payloads::pkcs11::{KeyLocation, KeyMatch, Pin, Pkcs11Signer, TokenMat
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, PublicKey, RsaVerifier, Signer, VerificationKey, Verifier,
+    Algorithm, Error, KeyRegistry, KeyVerifier, PublicKey, Signer, VerificationKey, Verifier,
 };
 
 const MODULE: &str = "SIGNED_PAYLOADS_PKCS11_MODULE";
@@ -205,7 +205,7 @@ fn six_algorithms_verify_here_and_in_openssl() {
             let signature = hsm.sign(message).unwrap();
             let public = hsm.public_key().clone();
             assert_eq!(public.bits(), if key == "rsa-2048" { 2048 } else { 3072 });
-            RsaVerifier::new(public.clone(), algorithm)
+            KeyVerifier::new(public.clone(), algorithm)
                 .unwrap()
                 .verify(message, &signature)
                 .unwrap_or_else(|e| panic!("{key} {algorithm}: {e}"));
@@ -257,7 +257,7 @@ fn an_rfc7512_uri_finds_the_key_by_label_or_id() {
             "{uri}"
         );
         let signature = hsm.sign(b"payload").unwrap();
-        RsaVerifier::new(by_fields.public_key().clone(), Algorithm::PS256)
+        KeyVerifier::new(by_fields.public_key().clone(), Algorithm::PS256)
             .unwrap()
             .verify(b"payload", &signature)
             .unwrap();
@@ -345,7 +345,7 @@ fn eight_threads_share_a_bounded_pool_of_sessions() {
             .signer("rsa-2048", Algorithm::PS256)
             .with_max_sessions(3),
     );
-    let verifier = RsaVerifier::new(hsm.public_key().clone(), Algorithm::PS256).unwrap();
+    let verifier = KeyVerifier::new(hsm.public_key().clone(), Algorithm::PS256).unwrap();
     let most = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for thread in 0..8 {
@@ -375,7 +375,7 @@ fn a_logout_underneath_is_recovered_with_a_new_session() {
     let hsm = token
         .signer("rsa-2048", Algorithm::RS256)
         .with_max_sessions(2);
-    let verifier = RsaVerifier::new(hsm.public_key().clone(), Algorithm::RS256).unwrap();
+    let verifier = KeyVerifier::new(hsm.public_key().clone(), Algorithm::RS256).unwrap();
     // Two threads side by side until the pool holds two sessions, so the
     // logout below leaves an idle session behind that is no good either.
     for _ in 0..200 {
@@ -487,7 +487,7 @@ fn refusals_name_what_is_wrong() {
     );
     let hsm = Pkcs11Signer::open(token.location(&sealed), Algorithm::PS512).unwrap();
     let signature = hsm.sign(b"sealed").unwrap();
-    RsaVerifier::new(hsm.public_key().clone(), Algorithm::PS512)
+    KeyVerifier::new(hsm.public_key().clone(), Algorithm::PS512)
         .unwrap()
         .verify(b"sealed", &signature)
         .unwrap();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use signed_payloads::response::ResponseVerifier;
 use signed_payloads::{
-    Algorithm, Error, FixedClock, Header, KeyRegistry, Limits, PrivateKey, PublicKey, RsaSigner,
+    Algorithm, Error, FixedClock, Header, KeyRegistry, KeySigner, Limits, PrivateKey, PublicKey,
     Signer, SigningKeys, VerificationKey, Verified, jws,
 };
 
@@ -39,7 +39,7 @@ fn key(kid: &str, which: char, alg: Algorithm) -> VerificationKey {
 
 /// A token signed by key `which`, with header `kid` (or none).
 fn token(which: char, kid: Option<&str>, alg: Algorithm) -> String {
-    let signer = RsaSigner::new(private(which), alg);
+    let signer = KeySigner::new(private(which), alg).unwrap();
     let mut header = Header::new(alg);
     header.kid = kid.map(str::to_owned);
     jws::sign(&header, br#"{"sub":"ada"}"#, &signer).unwrap()
@@ -305,7 +305,11 @@ fn expired_keys_do_not_verify() {
 fn signing_side_picks_the_latest_unexpired_key() {
     let at = |secs| UNIX_EPOCH + Duration::from_secs(secs);
     let signer = |which, kid: &str| -> Arc<dyn Signer> {
-        Arc::new(RsaSigner::new(private(which), Algorithm::PS384).with_key_id(kid))
+        Arc::new(
+            KeySigner::new(private(which), Algorithm::PS384)
+                .unwrap()
+                .with_key_id(kid),
+        )
     };
     let keys = |now| {
         let keys = SigningKeys::new().with_clock(Arc::new(FixedClock::new(at(now))));
@@ -327,7 +331,7 @@ fn signing_side_picks_the_latest_unexpired_key() {
         Err(Error::DuplicateKeyId(_))
     ));
     assert!(matches!(k.remove("nope"), Err(Error::UnknownKeyId(_))));
-    let no_kid: Arc<dyn Signer> = Arc::new(RsaSigner::new(private('a'), Algorithm::PS384));
+    let no_kid: Arc<dyn Signer> = Arc::new(KeySigner::new(private('a'), Algorithm::PS384).unwrap());
     assert!(matches!(k.add(no_kid, None), Err(Error::Config(_))));
     assert!(matches!(
         SigningKeys::new().current(),
@@ -374,9 +378,9 @@ fn jwks_round_trip_and_import_rules() {
         format!("{}{extra}}}", &jwk[..jwk.len() - 1])
     };
     let set = |entries: &[String]| format!(r#"{{"keys":[{}]}}"#, entries.join(","));
-    let ec = r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","kid":"ec"}"#.to_owned();
+    let ec = r#"{"kty":"OKP","crv":"X25519","x":"AA","kid":"ecdh"}"#.to_owned();
     let oct = r#"{"kty":"oct","k":"AAAA","kid":"mac"}"#.to_owned();
-    // Other key types and encryption keys are skipped.
+    // Kinds the crate does not sign with and encryption keys are skipped.
     let mixed = set(&[
         ec,
         oct,
@@ -425,7 +429,7 @@ fn jwks_round_trip_and_import_rules() {
         let err = KeyRegistry::from_jwks(&json, Algorithm::RS256).unwrap_err();
         let message = err
             .to_string()
-            .replace("has no RSA signature key", "no key");
+            .replace("has no signature key of a supported kind", "no key");
         assert!(message.contains(expected), "{json}: {message}");
     }
 }

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
-use signed_payloads::{Algorithm, Error, JwkSet, PrivateKey, RemoteJwks, RsaSigner};
+use signed_payloads::{Algorithm, Error, JwkSet, KeySigner, PrivateKey, RemoteJwks};
 
 const A: &str = "rsa2048.pkcs8.pem";
 const B: &str = "rsa2048-second.pkcs8.pem";
@@ -27,7 +27,9 @@ fn key(file: &str) -> PrivateKey {
 
 fn signer(kid: &str, file: &str) -> ResponseSigner {
     ResponseSigner::new(Arc::new(
-        RsaSigner::new(key(file), Algorithm::PS384).with_key_id(kid),
+        KeySigner::new(key(file), Algorithm::PS384)
+            .unwrap()
+            .with_key_id(kid),
     ))
 }
 

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use signed_payloads::request::{RequestSigner, RequestVerifier, check_content_type};
 use signed_payloads::{
-    Algorithm, ClaimError, ClaimsPolicy, Error, FixedClock, Header, KeyRegistry, Limits, Malformed,
-    PrivateKey, RsaSigner, Signer, VerificationKey, dangerous, jws,
+    Algorithm, ClaimError, ClaimsPolicy, Error, FixedClock, Header, KeyRegistry, KeySigner, Limits,
+    Malformed, PrivateKey, Signer, VerificationKey, dangerous, jws,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -21,8 +21,12 @@ fn key() -> PrivateKey {
     PrivateKey::from_pem(include_str!("data/keys/rsa2048.pkcs8.pem")).unwrap()
 }
 
-fn rsa_signer() -> Arc<RsaSigner> {
-    Arc::new(RsaSigner::new(key(), Algorithm::RS256).with_key_id("k1"))
+fn rsa_signer() -> Arc<KeySigner> {
+    Arc::new(
+        KeySigner::new(key(), Algorithm::RS256)
+            .unwrap()
+            .with_key_id("k1"),
+    )
 }
 
 fn clock() -> Arc<FixedClock> {
@@ -503,7 +507,7 @@ fn interop_with_jsonwebtoken_both_ways() {
         (data.claims["sub"].as_str(), data.header.kid.as_deref()),
         (Some("ada"), Some("k1"))
     );
-    let ps_signer = RsaSigner::new(key(), Algorithm::PS384);
+    let ps_signer = KeySigner::new(key(), Algorithm::PS384).unwrap();
     let ours = jws::sign(
         &Header::for_signer(&ps_signer),
         br#"{"exp":4000000000}"#,

@@ -17,7 +17,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::{
-    Algorithm, FixedClock, KeyRegistry, Limits, PrivateKey, RsaSigner, VerificationKey,
+    Algorithm, FixedClock, KeyRegistry, KeySigner, Limits, PrivateKey, VerificationKey,
 };
 
 const API_KEY: &str = "test-api-key";
@@ -32,7 +32,7 @@ fn private(path: &str) -> PrivateKey {
 struct Flow {
     sign_url: String,
     user_url: String,
-    signer: Arc<RsaSigner>,
+    signer: Arc<KeySigner>,
     client: reqwest::Client,
 }
 
@@ -44,7 +44,11 @@ async fn start() -> Flow {
         VerificationKey::new("key-2", next.public_key().clone(), Algorithm::RS256).unwrap(),
     ])
     .unwrap();
-    let signer = Arc::new(RsaSigner::new(current, Algorithm::RS256).with_key_id("key-1"));
+    let signer = Arc::new(
+        KeySigner::new(current, Algorithm::RS256)
+            .unwrap()
+            .with_key_id("key-1"),
+    );
     let signing = signing_service::router(
         RequestSigner::new(signer.clone()).with_ttl(Duration::from_secs(300)),
         signing_service::create_user_approval(API_KEY.to_owned()),
@@ -153,7 +157,9 @@ async fn api_rejections_have_the_right_status_and_say_little() {
     let at = good.find('.').unwrap() + 30;
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     let unknown_kid = RequestSigner::new(Arc::new(
-        RsaSigner::new(private("keys/rsa2048.pkcs8.pem"), Algorithm::RS256).with_key_id("key-9"),
+        KeySigner::new(private("keys/rsa2048.pkcs8.pem"), Algorithm::RS256)
+            .unwrap()
+            .with_key_id("key-9"),
     ))
     .sign(&payload)
     .unwrap();
@@ -165,16 +171,19 @@ async fn api_rejections_have_the_right_status_and_say_little() {
         .sign(&payload)
         .unwrap();
     let other_key = RequestSigner::new(Arc::new(
-        RsaSigner::new(
+        KeySigner::new(
             private("rfc7515/A2.rsa_private_pkcs8.pem"),
             Algorithm::RS256,
         )
+        .unwrap()
         .with_key_id("key-1"),
     ))
     .sign(&payload)
     .unwrap();
     let wrong_alg = RequestSigner::new(Arc::new(
-        RsaSigner::new(private("keys/rsa2048.pkcs8.pem"), Algorithm::PS256).with_key_id("key-1"),
+        KeySigner::new(private("keys/rsa2048.pkcs8.pem"), Algorithm::PS256)
+            .unwrap()
+            .with_key_id("key-1"),
     ))
     .sign(&payload)
     .unwrap();
@@ -306,7 +315,9 @@ async fn the_extractor_answers_503_401_and_400_by_who_must_act() {
             .unwrap()
     );
     let signer = RequestSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::RS256).with_key_id("key-1"),
+        KeySigner::new(key, Algorithm::RS256)
+            .unwrap()
+            .with_key_id("key-1"),
     ))
     .with_ttl(Duration::from_secs(300))
     .with_jti();
@@ -379,7 +390,9 @@ async fn a_token_older_than_the_replay_records_is_told_to_sign_again() {
             .unwrap()
     );
     let token = RequestSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::RS256).with_key_id("key-1"),
+        KeySigner::new(key, Algorithm::RS256)
+            .unwrap()
+            .with_key_id("key-1"),
     ))
     .with_ttl(Duration::from_secs(300))
     .with_jti()

@@ -13,8 +13,8 @@ use signed_payloads::response::{
     ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier, SignatureEncoding,
 };
 use signed_payloads::{
-    Algorithm, Encryption, Error, KeyRegistry, Malformed, MemoryNonceStore, PrivateKey, PublicKey,
-    RsaSigner, VerificationKey,
+    Algorithm, Encryption, Error, KeyRegistry, KeySigner, Malformed, MemoryNonceStore, PrivateKey,
+    PublicKey, VerificationKey,
 };
 
 fn data(path: &str) -> String {
@@ -27,7 +27,9 @@ fn api_key() -> PrivateKey {
 
 fn signer() -> ResponseSigner {
     ResponseSigner::new(Arc::new(
-        RsaSigner::new(api_key(), Algorithm::PS384).with_key_id("api-1"),
+        KeySigner::new(api_key(), Algorithm::PS384)
+            .unwrap()
+            .with_key_id("api-1"),
     ))
 }
 
@@ -326,7 +328,9 @@ fn profile_settings_change_names_encoding_and_algorithm() {
         .with_signature_encoding(SignatureEncoding::Base64Url)
         .with_default_algorithm(Algorithm::RS256);
     let signer = ResponseSigner::new(Arc::new(
-        RsaSigner::new(api_key(), Algorithm::RS256).with_key_id("rs"),
+        KeySigner::new(api_key(), Algorithm::RS256)
+            .unwrap()
+            .with_key_id("rs"),
     ))
     .with_profile(profile.clone());
     let signed = signer.sign_headers(200, b"ok").unwrap();
@@ -445,10 +449,11 @@ mod encrypted {
             .unwrap_err();
         assert!(err.to_string().contains("no signed JWS"), "{err}");
         // A JWS signed by an attacker's key under a registered kid.
-        let attacker = RsaSigner::new(
+        let attacker = KeySigner::new(
             PrivateKey::from_pem(&data("keys/rsa2048.pkcs1.pem")).unwrap(),
             Algorithm::PS384,
-        );
+        )
+        .unwrap();
         let attacker = ResponseSigner::new(Arc::new(attacker.with_key_id("api-2")));
         let forged = to_client
             .encrypt(attacker.sign_embedded(b"{}").unwrap().as_bytes(), None)
@@ -458,7 +463,9 @@ mod encrypted {
             Err(Error::BadSignature)
         ));
         // ... and under an unknown kid.
-        let stranger = RsaSigner::new(api_key(), Algorithm::PS384).with_key_id("stranger");
+        let stranger = KeySigner::new(api_key(), Algorithm::PS384)
+            .unwrap()
+            .with_key_id("stranger");
         let forged = to_client
             .encrypt(
                 ResponseSigner::new(Arc::new(stranger))

@@ -13,7 +13,7 @@ use signed_payloads::Encryption;
 use signed_payloads::jwe::{RsaDecrypter, RsaEncrypter};
 use signed_payloads::response::{NestingOrder, ResponseMode, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, Limits, PrivateKey, RsaSigner, SigningKeys, VerificationKey,
+    Algorithm, Error, KeyRegistry, KeySigner, Limits, PrivateKey, SigningKeys, VerificationKey,
 };
 
 fn key(path: &str) -> PrivateKey {
@@ -37,7 +37,9 @@ fn verifier() -> ResponseVerifier {
 
 fn signer() -> ResponseSigner {
     ResponseSigner::new(Arc::new(
-        RsaSigner::new(key("keys/rsa2048.pkcs8.pem"), Algorithm::PS384).with_key_id("api-1"),
+        KeySigner::new(key("keys/rsa2048.pkcs8.pem"), Algorithm::PS384)
+            .unwrap()
+            .with_key_id("api-1"),
     ))
 }
 

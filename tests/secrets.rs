@@ -12,7 +12,7 @@ use signed_payloads::MemoryNonceStore;
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Header, KeyRegistry, Limits, PrivateKey, RsaSigner, RsaVerifier, SigningKeys,
+    Algorithm, Header, KeyRegistry, KeySigner, KeyVerifier, Limits, PrivateKey, SigningKeys,
     VerificationKey, jws,
 };
 
@@ -51,7 +51,9 @@ fn nothing_secret_in_debug_or_display() {
     let key = PrivateKey::from_pem(PEM).unwrap();
     let public = key.public_key().clone();
     let signer = Arc::new(
-        RsaSigner::new(PrivateKey::from_jwk(JWK).unwrap(), Algorithm::RS256).with_key_id("k"),
+        KeySigner::new(PrivateKey::from_jwk(JWK).unwrap(), Algorithm::RS256)
+            .unwrap()
+            .with_key_id("k"),
     );
     let token = jws::sign(
         &Header::for_signer(&*signer),
@@ -69,12 +71,12 @@ fn nothing_secret_in_debug_or_display() {
     let shown = [
         ("PrivateKey", format!("{key:?} {key:#?}")),
         ("PublicKey", format!("{public:?}")),
-        ("RsaSigner", format!("{signer:?}")),
+        ("KeySigner", format!("{signer:?}")),
         (
-            "RsaVerifier",
+            "KeyVerifier",
             format!(
                 "{:?}",
-                RsaVerifier::new(public.clone(), Algorithm::RS256).unwrap()
+                KeyVerifier::new(public.clone(), Algorithm::RS256).unwrap()
             ),
         ),
         (
@@ -122,8 +124,9 @@ fn nothing_secret_in_debug_or_display() {
 
 #[test]
 fn no_error_echoes_the_token_or_signature() {
-    let signer =
-        RsaSigner::new(PrivateKey::from_pem(PEM).unwrap(), Algorithm::RS256).with_key_id("k");
+    let signer = KeySigner::new(PrivateKey::from_pem(PEM).unwrap(), Algorithm::RS256)
+        .unwrap()
+        .with_key_id("k");
     let token = jws::sign(
         &Header::for_signer(&signer),
         br#"{"card":"4111111111111111"}"#,

@@ -16,8 +16,8 @@ use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, PrivateKey, RedisNonceStore,
-    RsaSigner, VerificationKey,
+    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, KeySigner, PrivateKey,
+    RedisNonceStore, VerificationKey,
 };
 use tokio::task::AbortHandle;
 
@@ -76,7 +76,9 @@ fn public(kid: &str, file: &str) -> VerificationKey {
 
 fn request_signer(kid: &str, file: &str) -> RequestSigner {
     RequestSigner::new(Arc::new(
-        RsaSigner::new(key(file), Algorithm::RS256).with_key_id(kid),
+        KeySigner::new(key(file), Algorithm::RS256)
+            .unwrap()
+            .with_key_id(kid),
     ))
 }
 
@@ -609,7 +611,9 @@ async fn a_response_replayed_to_another_instance_is_refused() {
         VerificationKey::new("api", key.public_key().clone(), Algorithm::PS384).unwrap(),
     ));
     let signer = ResponseSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::PS384).with_key_id("api"),
+        KeySigner::new(key, Algorithm::PS384)
+            .unwrap()
+            .with_key_id("api"),
     ));
     let window = Duration::from_millis(1000);
     let instance = |store: RedisNonceStore| {
@@ -1006,7 +1010,9 @@ async fn a_redis_restart_without_persistence_refuses_what_it_forgot() {
     let responses =
         ResponseVerifier::new(registry).with_replay_store(store.clone(), Duration::from_secs(2));
     let response_signer = ResponseSigner::new(Arc::new(
-        RsaSigner::new(key, Algorithm::PS256).with_key_id("api"),
+        KeySigner::new(key, Algorithm::PS256)
+            .unwrap()
+            .with_key_id("api"),
     ));
 
     let token = sign("before-restart");

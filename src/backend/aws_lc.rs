@@ -2,49 +2,112 @@
 //! that can generate keys.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{self, ParsedPublicKey};
+use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
 use aws_lc_rs::{digest, encoding::AsDer};
 use zeroize::Zeroizing;
 
-use crate::Algorithm;
 use crate::error::{Error, KeyRejected};
+use crate::{Algorithm, KeyKind};
 
 pub(crate) const NAME: &str = "aws-lc-rs";
 
-rsa_algorithm_tables!(signature);
+algorithm_tables!(
+    signature,
+    Some(&signature::ECDSA_P521_SHA512_FIXED),
+    Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING)
+);
 
-/// An RSA private key, parsed once.
-pub(crate) struct KeyPair(signature::RsaKeyPair);
+/// A private key, parsed once.
+pub(crate) enum KeyPair {
+    Rsa(signature::RsaKeyPair),
+    Ecdsa(signature::EcdsaKeyPair),
+    Ed25519(signature::Ed25519KeyPair),
+}
 
 impl KeyPair {
-    /// aws-lc signs with every key the crate accepts (2048..=8192 bits, e >= 3).
-    pub(crate) fn check_limits(_bits: usize, _exponent: &[u8]) -> Result<(), KeyRejected> {
+    /// aws-lc signs with every RSA key the crate accepts (2048..=8192 bits, e >= 3).
+    pub(crate) fn check_rsa_limits(_bits: usize, _exponent: &[u8]) -> Result<(), KeyRejected> {
         Ok(())
     }
 
-    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(der)
-            .map(KeyPair)
+    pub(crate) fn rsa(pkcs1_der: &[u8]) -> Result<Self, KeyRejected> {
+        signature::RsaKeyPair::from_der(pkcs1_der)
+            .map(KeyPair::Rsa)
             .map_err(|_| KeyRejected::Inconsistent)
     }
 
+    /// An ECDSA key from its fixed-length scalar and uncompressed point;
+    /// the two must belong together.
+    pub(crate) fn ecdsa(kind: KeyKind, scalar: &[u8], point: &[u8]) -> Result<Self, Error> {
+        let alg = ecdsa_signing(kind).ok_or(KeyRejected::Inconsistent)?;
+        signature::EcdsaKeyPair::from_private_key_and_public_key(alg, scalar, point)
+            .map(KeyPair::Ecdsa)
+            .map_err(|_| KeyRejected::Inconsistent.into())
+    }
+
+    /// The uncompressed public point of an EC scalar, for key files that
+    /// leave it out (SEC1 makes it optional): `sec1_der` is the key's
+    /// `ECPrivateKey`.
+    pub(crate) fn ecdsa_public_point(kind: KeyKind, sec1_der: &[u8]) -> Result<Vec<u8>, Error> {
+        let alg = ecdsa_signing(kind).ok_or(KeyRejected::Inconsistent)?;
+        let pair = signature::EcdsaKeyPair::from_private_key_der(alg, sec1_der)
+            .map_err(|_| KeyRejected::Inconsistent)?;
+        Ok(pair.public_key().as_ref().to_vec())
+    }
+
+    /// An Ed25519 key from its seed and public key, which must match.
+    pub(crate) fn ed25519(seed: &[u8], public: &[u8]) -> Result<Self, KeyRejected> {
+        signature::Ed25519KeyPair::from_seed_and_public_key(seed, public)
+            .map(KeyPair::Ed25519)
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    /// The Ed25519 public key of `seed`.
+    pub(crate) fn ed25519_public(seed: &[u8]) -> Result<[u8; 32], KeyRejected> {
+        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| KeyRejected::Inconsistent)?;
+        pair.public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    /// Signs with `alg`, which the caller has checked fits this key.
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut sig = vec![0; self.0.public_modulus_len()];
-        self.0
-            .sign(encoding(alg), &SystemRandom::new(), message, &mut sig)
-            .map_err(|_| Error::backend("aws-lc-rs failed to sign"))?;
-        Ok(sig)
+        let failed = |_| Error::backend("aws-lc-rs failed to sign");
+        match self {
+            KeyPair::Rsa(pair) => {
+                let encoding = rsa_encoding(alg).ok_or_else(|| wrong_key(alg))?;
+                let mut sig = vec![0; pair.public_modulus_len()];
+                pair.sign(encoding, &SystemRandom::new(), message, &mut sig)
+                    .map_err(failed)?;
+                Ok(sig)
+            }
+            KeyPair::Ecdsa(pair) => Ok(pair
+                .sign(&SystemRandom::new(), message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
+            KeyPair::Ed25519(pair) => Ok(pair.try_sign(message).map_err(failed)?.as_ref().to_vec()),
+        }
     }
 }
 
-/// An RSA public key bound to one algorithm, parsed once.
+fn wrong_key(alg: Algorithm) -> Error {
+    Error::backend(format!("{alg} asked of a key of another kind"))
+}
+
+/// A public key bound to one algorithm, parsed once.
 pub(crate) struct PublicKey(ParsedPublicKey);
 
 impl PublicKey {
-    pub(crate) fn new(pkcs1_der: &[u8], alg: Algorithm) -> Result<Self, KeyRejected> {
-        ParsedPublicKey::new(verification(alg), pkcs1_der)
+    /// `key` is PKCS#1 `RSAPublicKey` DER for RSA, the uncompressed point
+    /// for ECDSA, the 32 raw bytes for Ed25519.
+    pub(crate) fn new(key: &[u8], alg: Algorithm) -> Result<Self, Error> {
+        let verification = verification(alg).ok_or_else(no_p521)?;
+        ParsedPublicKey::new(verification, key)
             .map(PublicKey)
-            .map_err(|_| KeyRejected::Inconsistent)
+            .map_err(|_| KeyRejected::Inconsistent.into())
     }
 
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
@@ -52,6 +115,17 @@ impl PublicKey {
             .verify_sig(message, sig)
             .map_err(|_| Error::BadSignature)
     }
+}
+
+/// Checks that an uncompressed point lies on `kind`'s curve: aws-lc parses
+/// and validates it when it builds a public key.
+pub(crate) fn check_ec_point(kind: KeyKind, point: &[u8]) -> Result<(), Error> {
+    ParsedPublicKey::new(
+        verification(kind.default_algorithm()).ok_or_else(no_p521)?,
+        point,
+    )
+    .map(drop)
+    .map_err(|_| KeyRejected::BadPoint("it is not on the curve").into())
 }
 
 /// Fills `buf` from the operating system's generator.
@@ -67,8 +141,8 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// Generates a key pair and returns it as PKCS#8 DER in memory wiped on drop.
-pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
+/// Generates an RSA key pair and returns it as PKCS#8 DER in memory wiped on drop.
+pub(crate) fn generate_rsa_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
     use aws_lc_rs::rsa::{KeyPair, KeySize};
     let size = match bits {
         2048 => KeySize::Rsa2048,
@@ -87,6 +161,24 @@ pub(crate) fn generate_pkcs8(bits: usize) -> Result<Zeroizing<Vec<u8>>, Error> {
         .as_der()
         .map_err(|_| Error::backend("aws-lc-rs key export failed"))?;
     Ok(Zeroizing::new(der.as_ref().to_vec()))
+}
+
+/// Generates an EC or Ed25519 key pair as PKCS#8 DER (v1) in memory wiped on drop.
+pub(crate) fn generate_pkcs8(kind: KeyKind) -> Result<Zeroizing<Vec<u8>>, Error> {
+    let failed = |_| Error::backend("aws-lc-rs key generation failed");
+    let document = match kind {
+        KeyKind::Rsa => return generate_rsa_pkcs8(2048),
+        KeyKind::Ed25519 => signature::Ed25519KeyPair::generate()
+            .and_then(|pair| pair.to_pkcs8v1())
+            .map_err(failed)?,
+        _ => {
+            let alg = ecdsa_signing(kind).ok_or_else(no_p521)?;
+            signature::EcdsaKeyPair::generate(alg)
+                .and_then(|pair| pair.to_pkcs8v1())
+                .map_err(failed)?
+        }
+    };
+    Ok(Zeroizing::new(document.as_ref().to_vec()))
 }
 
 /// RSA-OAEP key unwrapping, for JWE (feature `jwe`).

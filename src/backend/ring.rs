@@ -1,23 +1,27 @@
-//! The ring backend. ring cannot generate RSA keys and parses the public key
-//! on every verification (it offers no pre-parsed RSA public key).
+//! The ring backend. ring cannot generate keys, has no P-521, and parses
+//! the public key on every verification (it offers no pre-parsed public key).
 
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{self, UnparsedPublicKey};
+use ring::signature::{self, KeyPair as _, UnparsedPublicKey};
 
-use crate::Algorithm;
 use crate::error::{Error, KeyRejected};
+use crate::{Algorithm, KeyKind};
 
 pub(crate) const NAME: &str = "ring";
 
-rsa_algorithm_tables!(signature);
+algorithm_tables!(signature, None, None);
 
-/// An RSA private key, parsed once.
-pub(crate) struct KeyPair(signature::RsaKeyPair);
+/// A private key, parsed once.
+pub(crate) enum KeyPair {
+    Rsa(signature::RsaKeyPair),
+    Ecdsa(signature::EcdsaKeyPair),
+    Ed25519(signature::Ed25519KeyPair),
+}
 
 impl KeyPair {
     /// ring signs only with 2048..=4096-bit moduli and exponents of at least 65537.
-    pub(crate) fn check_limits(bits: usize, exponent: &[u8]) -> Result<(), KeyRejected> {
+    pub(crate) fn check_rsa_limits(bits: usize, exponent: &[u8]) -> Result<(), KeyRejected> {
         if bits > 4096 {
             return Err(KeyRejected::BackendLimit(
                 "the ring backend signs only with moduli up to 4096 bits",
@@ -31,35 +35,114 @@ impl KeyPair {
         Ok(())
     }
 
-    pub(crate) fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(der)
-            .map(KeyPair)
+    pub(crate) fn rsa(pkcs1_der: &[u8]) -> Result<Self, KeyRejected> {
+        signature::RsaKeyPair::from_der(pkcs1_der)
+            .map(KeyPair::Rsa)
             .map_err(|_| KeyRejected::Inconsistent)
     }
 
+    /// An ECDSA key from its fixed-length scalar and uncompressed point;
+    /// the two must belong together.
+    pub(crate) fn ecdsa(kind: KeyKind, scalar: &[u8], point: &[u8]) -> Result<Self, Error> {
+        let alg = ecdsa_signing(kind).ok_or_else(no_p521)?;
+        signature::EcdsaKeyPair::from_private_key_and_public_key(
+            alg,
+            scalar,
+            point,
+            &SystemRandom::new(),
+        )
+        .map(KeyPair::Ecdsa)
+        .map_err(|_| KeyRejected::Inconsistent.into())
+    }
+
+    /// ring cannot derive an EC public point from the scalar alone.
+    pub(crate) fn ecdsa_public_point(_kind: KeyKind, _sec1_der: &[u8]) -> Result<Vec<u8>, Error> {
+        Err(KeyRejected::BackendLimit(
+            "the EC private key does not carry its public point, which the ring backend cannot compute; re-export it with `openssl ec` or use the aws-lc-rs backend",
+        )
+        .into())
+    }
+
+    /// An Ed25519 key from its seed and public key, which must match.
+    pub(crate) fn ed25519(seed: &[u8], public: &[u8]) -> Result<Self, KeyRejected> {
+        signature::Ed25519KeyPair::from_seed_and_public_key(seed, public)
+            .map(KeyPair::Ed25519)
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    /// The Ed25519 public key of `seed`.
+    pub(crate) fn ed25519_public(seed: &[u8]) -> Result<[u8; 32], KeyRejected> {
+        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|_| KeyRejected::Inconsistent)?;
+        pair.public_key()
+            .as_ref()
+            .try_into()
+            .map_err(|_| KeyRejected::Inconsistent)
+    }
+
+    /// Signs with `alg`, which the caller has checked fits this key.
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut sig = vec![0; self.0.public().modulus_len()];
-        self.0
-            .sign(encoding(alg), &SystemRandom::new(), message, &mut sig)
-            .map_err(|_| Error::backend("ring failed to sign"))?;
-        Ok(sig)
+        let failed = |_| Error::backend("ring failed to sign");
+        match self {
+            KeyPair::Rsa(pair) => {
+                let encoding = rsa_encoding(alg).ok_or_else(|| wrong_key(alg))?;
+                let mut sig = vec![0; pair.public().modulus_len()];
+                pair.sign(encoding, &SystemRandom::new(), message, &mut sig)
+                    .map_err(failed)?;
+                Ok(sig)
+            }
+            KeyPair::Ecdsa(pair) => Ok(pair
+                .sign(&SystemRandom::new(), message)
+                .map_err(failed)?
+                .as_ref()
+                .to_vec()),
+            KeyPair::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
     }
 }
 
-/// An RSA public key bound to one algorithm (ring re-reads the DER per call).
+fn wrong_key(alg: Algorithm) -> Error {
+    Error::backend(format!("{alg} asked of a key of another kind"))
+}
+
+/// A public key bound to one algorithm (ring re-reads it per call).
 pub(crate) struct PublicKey(UnparsedPublicKey<Vec<u8>>);
 
 impl PublicKey {
-    pub(crate) fn new(pkcs1_der: &[u8], alg: Algorithm) -> Result<Self, KeyRejected> {
+    /// `key` is PKCS#1 `RSAPublicKey` DER for RSA, the uncompressed point
+    /// for ECDSA, the 32 raw bytes for Ed25519.
+    pub(crate) fn new(key: &[u8], alg: Algorithm) -> Result<Self, Error> {
+        let verification = verification(alg).ok_or_else(no_p521)?;
         Ok(PublicKey(UnparsedPublicKey::new(
-            verification(alg),
-            pkcs1_der.to_vec(),
+            verification,
+            key.to_vec(),
         )))
     }
 
     pub(crate) fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), Error> {
         self.0.verify(message, sig).map_err(|_| Error::BadSignature)
     }
+}
+
+/// Checks that an uncompressed point lies on `kind`'s curve. ring has no
+/// call that only validates a point, but ECDH validates the peer's: one
+/// agreement with a throwaway key does it, at import time only.
+pub(crate) fn check_ec_point(kind: KeyKind, point: &[u8]) -> Result<(), Error> {
+    use ring::agreement;
+    let curve = match kind {
+        KeyKind::EcP256 => &agreement::ECDH_P256,
+        KeyKind::EcP384 => &agreement::ECDH_P384,
+        _ => return Err(no_p521()),
+    };
+    let rng = SystemRandom::new();
+    let ours = agreement::EphemeralPrivateKey::generate(curve, &rng)
+        .map_err(|_| Error::backend("ring could not make an ephemeral EC key"))?;
+    agreement::agree_ephemeral(
+        ours,
+        &agreement::UnparsedPublicKey::new(curve, point),
+        |_| (),
+    )
+    .map_err(|_| KeyRejected::BadPoint("it is not on the curve").into())
 }
 
 /// Fills `buf` from the operating system's generator.

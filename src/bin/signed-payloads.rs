@@ -18,8 +18,8 @@ use signed_payloads::jwe::{self, RsaDecrypter};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyPurpose, KeyRegistry, Limits,
-    PrivateKey, PublicKey, RsaSigner, Signer, SystemClock, VerificationKey,
+    Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyKind, KeyPurpose, KeyRegistry,
+    KeySigner, Limits, PrivateKey, PublicKey, Signer, SystemClock, VerificationKey,
 };
 use zeroize::Zeroizing;
 
@@ -30,7 +30,7 @@ const MAX_INPUT_BYTES: u64 = 64 << 20;
 #[command(
     name = "signed-payloads",
     version,
-    about = "Sign, verify and inspect RS256/PS JWS payloads and signed API responses"
+    about = "Sign, verify and inspect JWS payloads (RSA, ECDSA, Ed25519) and signed API responses"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -146,9 +146,12 @@ enum ResponseCommand {
 
 #[derive(Args)]
 struct KeygenArgs {
-    /// Modulus size.
-    #[arg(long, default_value = "2048", value_parser = ["2048", "3072", "4096"])]
-    bits: String,
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    key_type: KeyType,
+    /// RSA modulus size [default: 2048] (RSA only).
+    #[arg(long, value_parser = ["2048", "3072", "4096"])]
+    bits: Option<String>,
     /// Where to write the private key (PKCS#8 PEM).
     #[arg(long)]
     private_out: PathBuf,
@@ -164,6 +167,21 @@ struct KeygenArgs {
     /// Replace files that exist (by writing new ones and renaming them over).
     #[arg(long)]
     force: bool,
+}
+
+/// The key types `keygen` makes.
+#[derive(Clone, Copy, ValueEnum)]
+enum KeyType {
+    /// RSA (RS256, PS256, ...).
+    Rsa,
+    /// ECDSA on P-256 (ES256).
+    EcP256,
+    /// ECDSA on P-384 (ES384).
+    EcP384,
+    /// ECDSA on P-521 (ES512).
+    EcP521,
+    /// Ed25519 (EdDSA).
+    Ed25519,
 }
 
 /// The signing key: a file, or a key that stays on a PKCS#11 token.
@@ -192,10 +210,17 @@ impl SigningKey {
             (Some(path), _) => {
                 let bytes = read_file(path)?;
                 let signer = match jwk_text(&bytes) {
-                    Some(text) => RsaSigner::from_jwk(text, alg).map_err(|e| {
+                    Some(text) => KeySigner::from_jwk(text, alg).map_err(|e| {
                         Failure::Usage(format!("cannot use key {}: {e}", path.display()))
                     })?,
-                    None => RsaSigner::new(private_key(path, &bytes)?, alg.unwrap_or(default)),
+                    None => {
+                        let key = private_key(path, &bytes)?;
+                        let alg =
+                            alg.unwrap_or_else(|| key.public_key().kind().algorithm_or(default));
+                        KeySigner::new(key, alg).map_err(|e| {
+                            Failure::Usage(format!("cannot use key {}: {e}", path.display()))
+                        })?
+                    }
                 };
                 Ok(Arc::new(match kid {
                     Some(kid) => signer.with_key_id(kid),
@@ -668,12 +693,17 @@ fn registry(
         let (declared_kid, alg) = match declared_jwk(path, &bytes)? {
             Some(jwk) => (
                 jwk.kid.clone(),
-                jwk.algorithm_for(KeyPurpose::Verify, requested, default_alg)
-                    .map_err(|e| {
-                        Failure::Usage(format!("cannot use key {}: {e}", path.display()))
-                    })?,
+                jwk.algorithm_for(
+                    KeyPurpose::Verify,
+                    requested,
+                    public.kind().algorithm_or(default_alg),
+                )
+                .map_err(|e| Failure::Usage(format!("cannot use key {}: {e}", path.display())))?,
             ),
-            None => (None, requested.unwrap_or(default_alg)),
+            None => (
+                None,
+                requested.unwrap_or_else(|| public.kind().algorithm_or(default_alg)),
+            ),
         };
         let kid = match kid {
             Some(i) => options.kid[i].clone(),
@@ -707,11 +737,26 @@ fn key_exchange(
 }
 
 fn keygen(args: &KeygenArgs) -> Outcome {
-    let bits = args
-        .bits
-        .parse()
-        .map_err(|_| Failure::Usage("--bits must be 2048, 3072 or 4096".into()))?;
-    let key = PrivateKey::generate(bits)?;
+    let kind = match args.key_type {
+        KeyType::Rsa => KeyKind::Rsa,
+        KeyType::EcP256 => KeyKind::EcP256,
+        KeyType::EcP384 => KeyKind::EcP384,
+        KeyType::EcP521 => KeyKind::EcP521,
+        KeyType::Ed25519 => KeyKind::Ed25519,
+    };
+    let key = match (kind, args.bits.as_deref()) {
+        (KeyKind::Rsa, bits) => PrivateKey::generate(
+            bits.unwrap_or("2048")
+                .parse()
+                .map_err(|_| Failure::Usage("--bits must be 2048, 3072 or 4096".into()))?,
+        )?,
+        (_, Some(_)) => {
+            return Err(Failure::Usage(format!(
+                "--bits applies to RSA keys only, not {kind}"
+            )));
+        }
+        (kind, None) => PrivateKey::generate_kind(kind)?,
+    };
     write_file(
         &args.private_out,
         key.secret_pkcs8_pem().as_bytes(),

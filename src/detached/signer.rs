@@ -16,11 +16,11 @@ use crate::{AsyncSigner, Clock, Header, Signer, SigningKeys, SigningSource, Syst
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner};
 /// use signed_payloads::detached::DetachedSigner;
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
 /// let signer = DetachedSigner::new(
-///     Arc::new(RsaSigner::new(key, Algorithm::PS256).with_key_id("tpp-signing-1")),
+///     Arc::new(KeySigner::new(key, Algorithm::PS256)?.with_key_id("tpp-signing-1")),
 ///     "0015800001041RHAAY/2kiXQyo0tedjW2somjSgH7",
 ///     "openbanking.org.uk",
 /// );

@@ -32,12 +32,12 @@ use crate::{AsyncKeySource, ClaimError, Clock, Header, KeyRegistry, KeySource, L
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, KeySigner, VerificationKey};
 /// use signed_payloads::detached::{DetachedSigner, DetachedVerifier};
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
 /// let registry = KeyRegistry::new(VerificationKey::new("tpp-1", key.public_key().clone(), Algorithm::PS256)?);
 /// let signer = DetachedSigner::new(
-///     Arc::new(RsaSigner::new(key, Algorithm::PS256).with_key_id("tpp-1")),
+///     Arc::new(KeySigner::new(key, Algorithm::PS256)?.with_key_id("tpp-1")),
 ///     "org-1/software-1",
 ///     "openbanking.org.uk",
 /// );

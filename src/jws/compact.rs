@@ -157,10 +157,10 @@ fn signing_input(header_segment: &[u8], payload: &[u8], unencoded: bool) -> Vec<
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use signed_payloads::{jws, Algorithm, Limits, PublicKey, RsaVerifier};
+/// use signed_payloads::{jws, Algorithm, Limits, PublicKey, KeyVerifier};
 /// let token = include_str!("../../tests/data/rfc7515/A2.compact.txt").trim();
 /// let key = PublicKey::from_pem(include_str!("../../tests/data/rfc7515/A2.rsa_public_spki.pem"))?;
-/// let verified = jws::verify(token, &RsaVerifier::new(key, Algorithm::RS256)?, &Limits::default())?;
+/// let verified = jws::verify(token, &KeyVerifier::new(key, Algorithm::RS256)?, &Limits::default())?;
 /// assert!(verified.payload().starts_with(b"{\"iss\":\"joe\""));
 /// # Ok(()) }
 /// ```
@@ -202,9 +202,9 @@ pub fn verify_detached(
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
-/// use signed_payloads::{jws, Algorithm, Header, PrivateKey, RsaSigner};
+/// use signed_payloads::{jws, Algorithm, Header, PrivateKey, KeySigner};
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/rfc7515/A2.rsa_private_pkcs8.pem"))?;
-/// let signer = RsaSigner::new(key, Algorithm::PS384).with_key_id("k1");
+/// let signer = KeySigner::new(key, Algorithm::PS384)?.with_key_id("k1");
 /// let token = jws::sign(&Header::for_signer(&signer), br#"{"hello":"world"}"#, &signer)?;
 /// assert_eq!(token.split('.').count(), 3);
 /// # Ok(()) }

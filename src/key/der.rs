@@ -1,21 +1,25 @@
-//! The RSA structures a key file can hold (PKCS#1, PKCS#8,
+//! The structures a key file can hold (PKCS#1, SEC1, PKCS#8 v1 and v2,
 //! SubjectPublicKeyInfo, X.509), read with RustCrypto's format crates
-//! (`der`, `pkcs1`, `pkcs8`, `spki`; parsing only, no cryptography): strict
+//! (`der`, `pkcs1`, `sec1`, `pkcs8`, `spki`; parsing only, no cryptography): strict
 //! DER (definite, minimally encoded lengths, minimal non-negative integers,
 //! no trailing bytes). The few structures the crate writes are written here
 //! from the key's own integers.
 
-use der::asn1::{AnyRef, ObjectIdentifier, UintRef};
-use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetStringRef, UintRef};
+use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
 use spki::{AlgorithmIdentifierRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
+use crate::KeyKind;
 use crate::error::{Error, Escaped, KeyRejected};
 
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 const TAG_INTEGER: u8 = 0x02;
 const TAG_BIT_STRING: u8 = 0x03;
@@ -96,23 +100,87 @@ fn version_of(der: &[u8]) -> Option<u8> {
     }
 }
 
-/// Checks that an `AlgorithmIdentifier` names rsaEncryption (parameters
-/// NULL, or absent as seen in the wild), and says what it is otherwise.
-fn expect_rsa_algorithm(alg: &AlgorithmIdentifierRef<'_>) -> Result<(), Error> {
+/// The kind of key an `AlgorithmIdentifier` names: rsaEncryption
+/// (parameters NULL, or absent as seen in the wild), id-ecPublicKey with a
+/// named curve, or Ed25519 (no parameters). Anything else is named in the
+/// refusal.
+fn key_kind(alg: &AlgorithmIdentifierRef<'_>) -> Result<KeyKind, Error> {
     let name = match alg.oid {
         RSA_ENCRYPTION => {
             return match alg.parameters {
-                None => Ok(()),
-                Some(params) if params == AnyRef::NULL => Ok(()),
+                None => Ok(KeyKind::Rsa),
+                Some(params) if params == AnyRef::NULL => Ok(KeyKind::Rsa),
                 Some(_) => Err(bad("rsaEncryption parameters are not NULL")),
             };
         }
+        EC_PUBLIC_KEY => {
+            let curve = alg.parameters_oid().map_err(|_| explicit_curve())?;
+            return curve_kind(curve);
+        }
+        ED25519 if alg.parameters.is_none() => return Ok(KeyKind::Ed25519),
+        ED25519 => return Err(bad("Ed25519 keys have no algorithm parameters")),
         RSASSA_PSS => "RSASSA-PSS-restricted RSA (id-RSASSA-PSS)",
-        EC_PUBLIC_KEY => "EC",
-        ED25519 => "Ed25519",
-        _ => "an unknown key type",
+        _ => return Err(unsupported_oid(alg.oid)),
     };
-    Err(KeyRejected::NotRsa(Escaped::new(name)).into())
+    Err(KeyRejected::UnsupportedKeyType(Escaped::new(name)).into())
+}
+
+/// EC parameters that spell the curve out instead of naming it (OpenSSL's
+/// `-param_enc explicit`): refused, as every JOSE implementation does.
+fn explicit_curve() -> Error {
+    Error::key(
+        "the EC key does not name its curve (explicit parameters); re-export it with `openssl ec -param_enc named_curve`",
+    )
+}
+
+/// True when a SEC1 `ECPrivateKey` carries `[0]` parameters that are a
+/// SEQUENCE (an explicit curve) rather than an OID.
+fn has_explicit_curve(der: &[u8]) -> bool {
+    let explicit = || -> der::Result<bool> {
+        let key = AnyRef::from_der(der)?;
+        let mut items = SliceReader::new(key.value())?;
+        items.decode::<AnyRef<'_>>()?; // version
+        items.decode::<AnyRef<'_>>()?; // privateKey
+        let params: AnyRef<'_> = items.decode()?;
+        let parameters = Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber::N0,
+        };
+        let inner = SliceReader::new(params.value())?.peek_tag()?;
+        Ok(params.tag() == parameters && inner == Tag::Sequence)
+    };
+    explicit().unwrap_or(false)
+}
+
+fn curve_kind(curve: ObjectIdentifier) -> Result<KeyKind, Error> {
+    match curve {
+        P256 => Ok(KeyKind::EcP256),
+        P384 => Ok(KeyKind::EcP384),
+        P521 => Ok(KeyKind::EcP521),
+        _ => Err(unsupported_oid(curve)),
+    }
+}
+
+fn curve_oid(kind: KeyKind) -> Option<ObjectIdentifier> {
+    match kind {
+        KeyKind::EcP256 => Some(P256),
+        KeyKind::EcP384 => Some(P384),
+        KeyKind::EcP521 => Some(P521),
+        KeyKind::Rsa | KeyKind::Ed25519 => None,
+    }
+}
+
+/// Names the key types and curves people try most, by their OID.
+fn unsupported_oid(oid: ObjectIdentifier) -> Error {
+    let name = match oid.to_string().as_str() {
+        "1.3.132.0.10" => "EC secp256k1".to_owned(),
+        "1.3.101.110" => "X25519".to_owned(),
+        "1.3.101.111" => "X448".to_owned(),
+        "1.3.101.113" => "Ed448".to_owned(),
+        "1.2.840.10040.4.1" => "DSA".to_owned(),
+        other => format!("OID {other}"),
+    };
+    KeyRejected::UnsupportedKeyType(Escaped::new(&name)).into()
 }
 
 /// True when `der` has the shape of an `EncryptedPrivateKeyInfo`: a
@@ -132,36 +200,119 @@ fn is_encrypted_pkcs8(der: &[u8]) -> bool {
     )
 }
 
-/// Unwraps a PKCS#8 `PrivateKeyInfo` (v1 or v2) to its PKCS#1 `RSAPrivateKey`.
-pub(crate) fn unwrap_pkcs8(der: &[u8]) -> Result<&[u8], Error> {
+/// The key inside a private key structure, as the backends take it.
+pub(crate) enum PrivateDer<'a> {
+    /// A PKCS#1 `RSAPrivateKey`.
+    Rsa(&'a [u8]),
+    /// An EC key: its kind, big-endian scalar (as stored; it may lack
+    /// leading zeros), and uncompressed point when the file carries it.
+    /// `sec1` is the whole `ECPrivateKey`.
+    Ec {
+        kind: KeyKind,
+        scalar: &'a [u8],
+        point: Option<&'a [u8]>,
+        sec1: &'a [u8],
+    },
+    /// An Ed25519 seed, with the public key a PKCS#8 v2 file carries.
+    Ed25519 {
+        seed: &'a [u8],
+        public: Option<&'a [u8]>,
+    },
+}
+
+/// Reads a PKCS#8 `PrivateKeyInfo` (v1, or v2 with its public key).
+pub(crate) fn parse_pkcs8(der: &[u8]) -> Result<PrivateDer<'_>, Error> {
     if is_encrypted_pkcs8(der) {
         return Err(KeyRejected::Encrypted.into());
     }
     let info = pkcs8::PrivateKeyInfo::from_der(der).map_err(bad)?;
-    expect_rsa_algorithm(&info.algorithm)?;
-    Ok(info.private_key)
+    match key_kind(&info.algorithm)? {
+        KeyKind::Rsa => Ok(PrivateDer::Rsa(info.private_key)),
+        KeyKind::Ed25519 => {
+            let seed = OctetStringRef::from_der(info.private_key).map_err(bad)?;
+            Ok(PrivateDer::Ed25519 {
+                seed: seed.as_bytes(),
+                public: info.public_key,
+            })
+        }
+        kind => parse_sec1(info.private_key, Some(kind)),
+    }
 }
 
-/// Unwraps a `SubjectPublicKeyInfo` to its PKCS#1 `RSAPublicKey`.
-pub(crate) fn unwrap_spki(der: &[u8]) -> Result<&[u8], Error> {
+/// Reads a SEC1 `ECPrivateKey` (RFC 5915), as `EC PRIVATE KEY` PEM holds
+/// it or PKCS#8 wraps it. Its curve comes from `wrapper` (PKCS#8's
+/// algorithm parameters) or its own parameters; when both are present
+/// they must agree.
+pub(crate) fn parse_sec1(der: &[u8], wrapper: Option<KeyKind>) -> Result<PrivateDer<'_>, Error> {
+    let key = sec1::EcPrivateKey::from_der(der).map_err(|e| {
+        if has_explicit_curve(der) {
+            explicit_curve()
+        } else {
+            bad(e)
+        }
+    })?;
+    let own = key
+        .parameters
+        .map(|params| {
+            params
+                .named_curve()
+                .ok_or_else(explicit_curve)
+                .and_then(curve_kind)
+        })
+        .transpose()?;
+    let kind = match (wrapper, own) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(Error::key(format!(
+                "the EC key's curve is {b}, but its PKCS#8 wrapper says {a}"
+            )));
+        }
+        (Some(kind), _) | (None, Some(kind)) => kind,
+        (None, None) => return Err(bad("the EC private key does not name its curve")),
+    };
+    Ok(PrivateDer::Ec {
+        kind,
+        scalar: key.private_key,
+        point: key.public_key,
+        sec1: der,
+    })
+}
+
+/// The key inside a public key structure.
+pub(crate) enum PublicDer<'a> {
+    /// A PKCS#1 `RSAPublicKey`.
+    Rsa(&'a [u8]),
+    /// An EC point as SEC1 encodes it.
+    Ec(KeyKind, &'a [u8]),
+    /// The 32 bytes of an Ed25519 key.
+    Ed25519(&'a [u8]),
+}
+
+/// Reads a `SubjectPublicKeyInfo`.
+pub(crate) fn parse_spki(der: &[u8]) -> Result<PublicDer<'_>, Error> {
     spki_contents(SubjectPublicKeyInfoRef::from_der(der).map_err(bad)?)
 }
 
-fn spki_contents(spki: SubjectPublicKeyInfoRef<'_>) -> Result<&[u8], Error> {
-    expect_rsa_algorithm(&spki.algorithm)?;
-    spki.subject_public_key
+fn spki_contents(spki: SubjectPublicKeyInfoRef<'_>) -> Result<PublicDer<'_>, Error> {
+    let kind = key_kind(&spki.algorithm)?;
+    let key = spki
+        .subject_public_key
         .as_bytes()
-        .ok_or_else(|| bad("public key BIT STRING has unused bits"))
+        .ok_or_else(|| bad("public key BIT STRING has unused bits"))?;
+    Ok(match kind {
+        KeyKind::Rsa => PublicDer::Rsa(key),
+        KeyKind::Ed25519 => PublicDer::Ed25519(key),
+        kind => PublicDer::Ec(kind, key),
+    })
 }
 
-/// Finds the `SubjectPublicKeyInfo` in an X.509 certificate and unwraps it.
+/// Finds the `SubjectPublicKeyInfo` in an X.509 certificate and reads it.
 ///
 /// The certificate is not validated (no chain, dates or signature): it is only
 /// a container for the public key, as a key-exchange portal might hand out.
 /// So only its outline is read: `TBSCertificate`'s optional version, serial
 /// number, signature algorithm, issuer, validity and subject are passed over
 /// as strict DER elements, whatever they hold.
-pub(crate) fn unwrap_certificate(der: &[u8]) -> Result<&[u8], Error> {
+pub(crate) fn parse_certificate(der: &[u8]) -> Result<PublicDer<'_>, Error> {
     let certificate = AnyRef::from_der(der).map_err(bad)?;
     if certificate.tag() != Tag::Sequence {
         return Err(bad("a certificate is a SEQUENCE"));
@@ -187,9 +338,77 @@ pub(crate) fn unwrap_certificate(der: &[u8]) -> Result<&[u8], Error> {
     spki_contents(SubjectPublicKeyInfoRef::from_der(spki).map_err(bad)?)
 }
 
+/// The `AlgorithmIdentifier` of an EC key on `curve`, or of an Ed25519
+/// key (the one curve kind with no curve OID).
+fn curve_algorithm(curve: &Option<ObjectIdentifier>) -> AlgorithmIdentifierRef<'_> {
+    AlgorithmIdentifierRef {
+        oid: if curve.is_some() {
+            EC_PUBLIC_KEY
+        } else {
+            ED25519
+        },
+        parameters: curve.as_ref().map(AnyRef::from),
+    }
+}
+
+/// Encodes `value` into memory that is wiped on drop, sized once.
+fn encode_secret(value: &impl Encode) -> Zeroizing<Vec<u8>> {
+    let len = value
+        .encoded_len()
+        .ok()
+        .and_then(|len| usize::try_from(len).ok())
+        .unwrap_or(0);
+    let mut out = Zeroizing::new(vec![0; len]);
+    let written = value
+        .encode_to_slice(&mut out)
+        .map(<[u8]>::len)
+        .unwrap_or(0);
+    out.truncate(written);
+    out
+}
+
+/// Encodes the `SubjectPublicKeyInfo` of an EC point or Ed25519 key.
+pub(crate) fn encode_curve_spki(kind: KeyKind, key: &[u8]) -> Vec<u8> {
+    let curve = curve_oid(kind);
+    let Ok(bits) = BitStringRef::from_bytes(key) else {
+        return Vec::new();
+    };
+    SubjectPublicKeyInfoRef {
+        algorithm: curve_algorithm(&curve),
+        subject_public_key: bits,
+    }
+    .to_der()
+    .unwrap_or_default()
+}
+
+/// Encodes a PKCS#8 v1 `PrivateKeyInfo` for an EC key (its SEC1
+/// `ECPrivateKey` with the public point, the curve named by the wrapper)
+/// or an Ed25519 seed, into memory wiped on drop.
+pub(crate) fn encode_curve_pkcs8(kind: KeyKind, secret: &[u8], point: &[u8]) -> Zeroizing<Vec<u8>> {
+    let curve = curve_oid(kind);
+    let inner = if kind == KeyKind::Ed25519 {
+        let Ok(seed) = OctetStringRef::new(secret) else {
+            return Zeroizing::new(Vec::new());
+        };
+        encode_secret(&seed)
+    } else {
+        encode_secret(&sec1::EcPrivateKey {
+            private_key: secret,
+            parameters: None,
+            public_key: Some(point),
+        })
+    };
+    encode_secret(&pkcs8::PrivateKeyInfo {
+        algorithm: curve_algorithm(&curve),
+        private_key: &inner,
+        public_key: None,
+    })
+}
+
 /// What a DER blob looks like, judged from its first elements.
 pub(crate) enum DerKind {
     Pkcs1Private,
+    Sec1Private,
     Pkcs8Private,
     Pkcs1Public,
     Spki,
@@ -212,6 +431,7 @@ pub(crate) fn sniff(der: &[u8]) -> Result<DerKind, Error> {
             Tag::Sequence => Ok(DerKind::Pkcs8Private),
             Tag::Integer if items.is_finished() => Ok(DerKind::Pkcs1Public),
             Tag::Integer => Ok(DerKind::Pkcs1Private),
+            Tag::OctetString => Ok(DerKind::Sec1Private),
             _ => Err(unknown()),
         },
         Tag::Sequence => {
@@ -256,7 +476,7 @@ fn length_len(len: usize) -> usize {
     }
 }
 
-fn strip_zeros(value: &[u8]) -> &[u8] {
+pub(crate) fn strip_zeros(value: &[u8]) -> &[u8] {
     let skip = value.iter().take_while(|&&b| b == 0).count();
     &value[skip..]
 }
@@ -332,10 +552,10 @@ mod tests {
         assert_eq!(parts.n, n);
         assert_eq!(parts.e, [1, 0, 1]);
         let spki = encode_spki(&n, &[3]);
-        assert_eq!(
-            parse_pkcs1_public(unwrap_spki(&spki).unwrap()).unwrap().e,
-            [3]
-        );
+        let PublicDer::Rsa(pkcs1) = parse_spki(&spki).unwrap() else {
+            panic!("not RSA")
+        };
+        assert_eq!(parse_pkcs1_public(pkcs1).unwrap().e, [3]);
     }
 
     #[test]
@@ -360,25 +580,25 @@ mod tests {
     #[test]
     fn the_wrappers_are_read_strictly() {
         let spki = encode_spki(&[0xc5; 256], &[1, 0, 1]);
-        assert!(unwrap_spki(&spki).is_ok());
+        assert!(parse_spki(&spki).is_ok());
         // Trailing bytes after the structure.
         let mut trailing = spki.clone();
         trailing.push(0);
-        assert!(unwrap_spki(&trailing).is_err());
+        assert!(parse_spki(&trailing).is_err());
         // Unused bits in the key's BIT STRING (the byte after the 15-byte
         // algorithm identifier and the BIT STRING's tag and length).
         let mut unused = spki.clone();
         let at = unused.len() - encode_pkcs1_public(&[0xc5; 256], &[1, 0, 1]).len() - 1;
         unused[at] = 1;
-        assert!(unwrap_spki(&unused).is_err());
+        assert!(parse_spki(&unused).is_err());
         // rsaEncryption with parameters that are not NULL.
         let mut params = spki.clone();
         let null = params.windows(2).position(|w| w == [0x05, 0x00]).unwrap();
         params[null] = 0x04; // an empty OCTET STRING instead of NULL
-        assert!(unwrap_spki(&params).is_err());
+        assert!(parse_spki(&params).is_err());
         // The same PKCS#8 wrapper checks: the key type is named when not RSA.
         let pkcs8 = wrap_pkcs8(&encode_pkcs1_public(&[1], &[3]));
-        assert!(unwrap_pkcs8(&pkcs8).is_ok());
+        assert!(parse_pkcs8(&pkcs8).is_ok());
         let mut ec = pkcs8.to_vec();
         let oid = ec
             .windows(9)
@@ -386,8 +606,8 @@ mod tests {
             .unwrap();
         ec[oid + 8] = 0x0a; // id-RSASSA-PSS
         assert!(matches!(
-            unwrap_pkcs8(&ec),
-            Err(Error::KeyRejected(KeyRejected::NotRsa(_)))
+            parse_pkcs8(&ec),
+            Err(Error::KeyRejected(KeyRejected::UnsupportedKeyType(_)))
         ));
     }
 }

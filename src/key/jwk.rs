@@ -1,12 +1,12 @@
-//! JSON Web Keys (RFC 7517) for RSA public keys, and key sets.
+//! JSON Web Keys (RFC 7517, RFC 8037) for public keys, and key sets.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Algorithm;
 use crate::error::{Error, KeyRejected, Segment};
 use crate::json;
+use crate::{Algorithm, KeyKind};
 
 /// JWKs are flat; anything deeper than this is not a key.
 const JWK_MAX_DEPTH: usize = 4;
@@ -19,7 +19,7 @@ const JWK_MAX_DEPTH: usize = 4;
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Jwk {
-    /// Key type; only `RSA` keys can be loaded.
+    /// Key type: `RSA`, `EC` or `OKP` can be loaded.
     pub kty: String,
     /// Key id.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,6 +39,15 @@ pub struct Jwk {
     /// RSA public exponent, base64url.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub e: Option<String>,
+    /// Curve of an `EC` or `OKP` key (`P-256`, `P-384`, `P-521`, `Ed25519`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// EC x coordinate, or the Ed25519 public key, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// EC y coordinate, base64url.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
     /// Whether the source JSON also held private members (never kept).
     #[serde(skip)]
     pub(crate) has_private_members: bool,
@@ -55,6 +64,9 @@ struct RawJwk {
     alg: Option<String>,
     n: Option<String>,
     e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
     d: Option<serde::de::IgnoredAny>,
     k: Option<serde::de::IgnoredAny>,
 }
@@ -69,21 +81,28 @@ impl From<RawJwk> for Jwk {
             alg: raw.alg,
             n: raw.n,
             e: raw.e,
+            crv: raw.crv,
+            x: raw.x,
+            y: raw.y,
             has_private_members: raw.d.is_some() || raw.k.is_some(),
         }
     }
 }
 
 impl Jwk {
-    pub(crate) fn rsa(n: String, e: String) -> Self {
+    /// A JWK with only `kty` and `crv` set, for a key of `kind`.
+    pub(crate) fn of_kind(kind: KeyKind) -> Self {
         Jwk {
-            kty: "RSA".to_owned(),
+            kty: kind.jwk_key_type().to_owned(),
             kid: None,
             key_use: None,
             key_ops: None,
             alg: None,
-            n: Some(n),
-            e: Some(e),
+            n: None,
+            e: None,
+            crv: kind.jwk_curve().map(str::to_owned),
+            x: None,
+            y: None,
             has_private_members: false,
         }
     }
@@ -282,7 +301,7 @@ mod tests {
 
     #[test]
     fn use_and_key_ops() {
-        let base = Jwk::rsa("AQAB".into(), "AQAB".into());
+        let base = Jwk::of_kind(KeyKind::Rsa);
         assert!(base.allows_verification());
         let mut enc = base.clone();
         enc.key_use = Some("enc".into());

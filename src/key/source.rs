@@ -15,7 +15,7 @@ pub(crate) enum Source<'a> {
     Jwk(&'a str),
 }
 
-/// Reads the first RSA key block of a PEM file.
+/// Reads the first key block of a PEM file.
 pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
     let blocks = pem::parse_many(text).map_err(|_| Error::key("invalid PEM"))?;
     if blocks.is_empty() {
@@ -44,8 +44,10 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
             "PUBLIC KEY" => DerKind::Spki,
             "RSA PUBLIC KEY" => DerKind::Pkcs1Public,
             "CERTIFICATE" | "X509 CERTIFICATE" => DerKind::Certificate,
-            "EC PRIVATE KEY" => return Err(KeyRejected::NotRsa(Escaped::new("EC")).into()),
-            "DSA PRIVATE KEY" => return Err(KeyRejected::NotRsa(Escaped::new("DSA")).into()),
+            "EC PRIVATE KEY" => DerKind::Sec1Private,
+            "DSA PRIVATE KEY" => {
+                return Err(KeyRejected::UnsupportedKeyType(Escaped::new("DSA")).into());
+            }
             "OPENSSH PRIVATE KEY" => {
                 return Err(Error::key(
                     "OpenSSH private keys are not supported, convert with ssh-keygen -p -m PEM",
@@ -59,7 +61,7 @@ pub(crate) fn from_pem(text: &str) -> Result<Source<'_>, Error> {
         return Ok(Source::Der(kind, contents));
     }
     Err(Error::key(format!(
-        "no RSA key in PEM (found {})",
+        "no key in PEM (found {})",
         labels.join(", ")
     )))
 }

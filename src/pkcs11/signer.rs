@@ -105,7 +105,7 @@ impl Pkcs11Signer {
         algorithm: Algorithm,
     ) -> Result<Self, Error> {
         let slot = find_token(&context, &location.token)?;
-        let mechanism = mechanism(algorithm);
+        let mechanism = mechanism(algorithm)?;
         let offered = context.get_mechanism_list(slot).map_err(fault)?;
         if !offered.contains(&mechanism.mechanism_type()) {
             return Err(Error::Config(format!(
@@ -234,7 +234,7 @@ impl Signer for Pkcs11Signer {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mechanism = mechanism(self.algorithm);
+        let mechanism = mechanism(self.algorithm)?;
         let mut replaced = false;
         loop {
             let (session, handle) = self.take()?;
@@ -296,13 +296,13 @@ fn loaded(path: &Path) -> Result<Pkcs11, Error> {
 }
 
 /// The mechanism that makes `algorithm`'s signatures.
-fn mechanism(algorithm: Algorithm) -> Mechanism<'static> {
+fn mechanism(algorithm: Algorithm) -> Result<Mechanism<'static>, Error> {
     let pss = |hash_alg, mgf, s_len: u64| PkcsPssParams {
         hash_alg,
         mgf,
         s_len: s_len.into(),
     };
-    match algorithm {
+    Ok(match algorithm {
         Algorithm::RS256 => Mechanism::Sha256RsaPkcs,
         Algorithm::RS384 => Mechanism::Sha384RsaPkcs,
         Algorithm::RS512 => Mechanism::Sha512RsaPkcs,
@@ -315,7 +315,12 @@ fn mechanism(algorithm: Algorithm) -> Mechanism<'static> {
         Algorithm::PS512 => {
             Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512, 64))
         }
-    }
+        _ => {
+            return Err(Error::Config(format!(
+                "Pkcs11Signer signs with RSA keys only; {algorithm} is not offered"
+            )));
+        }
+    })
 }
 
 /// The slot whose token matches.

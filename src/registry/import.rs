@@ -179,7 +179,6 @@ mod tests {
         for name in [
             "RSA",
             "",
-            "ES256",
             "HS256",
             "RSA-OAEP-256",
             "PSS",

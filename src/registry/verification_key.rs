@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::{Error, Escaped};
-use crate::{Algorithm, PublicKey, RsaVerifier, Verifier};
+use crate::{Algorithm, KeyVerifier, PublicKey, Verifier};
 
 /// A verification key as a [`KeySet`](crate::KeySet) holds it.
 ///
@@ -41,7 +41,7 @@ impl VerificationKey {
         algorithm: Algorithm,
     ) -> Result<Self, Error> {
         let kid = checked_kid(kid.into())?;
-        let verifier = RsaVerifier::new(key.clone(), algorithm)?;
+        let verifier = KeyVerifier::new(key.clone(), algorithm)?;
         Ok(VerificationKey {
             kid,
             verifier: Arc::new(verifier),

@@ -25,9 +25,9 @@ use crate::{
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, request::RequestSigner};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner, request::RequestSigner};
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
-/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")))
+/// let signer = RequestSigner::new(Arc::new(KeySigner::new(key, Algorithm::RS256)?.with_key_id("k1")))
 ///     .with_ttl(Duration::from_secs(300));
 /// let token = signer.sign_json(br#"{"first_name":"Ada","phone":"+15555550100"}"#)?;
 /// assert_eq!(token.split('.').count(), 3);
@@ -115,10 +115,10 @@ impl<S: SigningSource> RequestSigner<S> {
     /// ```
     /// # fn main() -> Result<(), signed_payloads::Error> {
     /// use std::sync::Arc;
-    /// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, dangerous, Limits};
+    /// use signed_payloads::{Algorithm, PrivateKey, KeySigner, dangerous, Limits};
     /// use signed_payloads::request::RequestSigner;
     /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
-    /// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")))
+    /// let signer = RequestSigner::new(Arc::new(KeySigner::new(key, Algorithm::RS256)?.with_key_id("k1")))
     ///     .node_compatible()
     ///     .without_iat();
     /// let token = signer.sign_json(b"{ \"amount\": 100.0, \"2\": \"b\", \"1\": \"a\" }")?;

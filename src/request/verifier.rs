@@ -39,7 +39,7 @@ use crate::{
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
 /// use serde::Deserialize;
-/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, KeySigner, VerificationKey};
 /// use signed_payloads::request::{RequestSigner, RequestVerifier};
 ///
 /// #[derive(Deserialize)]
@@ -47,7 +47,7 @@ use crate::{
 ///
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
 /// let registry = KeyRegistry::new(VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256)?);
-/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")));
+/// let signer = RequestSigner::new(Arc::new(KeySigner::new(key, Algorithm::RS256)?.with_key_id("k1")));
 /// let token = signer.sign_json(br#"{"first_name":"Ada"}"#)?;
 ///
 /// let verifier = RequestVerifier::new(Arc::new(registry));
@@ -64,7 +64,7 @@ use crate::{
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner, VerificationKey};
 /// use signed_payloads::request::{RequestSigner, RequestVerifier};
 /// use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
 ///
@@ -73,7 +73,7 @@ use crate::{
 /// store.add_key("program-1", &VerificationKey::new("k1", key.public_key().clone(), Algorithm::RS256)?, "ops").await?;
 ///
 /// let verifier = RequestVerifier::new(Arc::new(TenantKeys::new(store)));
-/// let signer = RequestSigner::new(Arc::new(RsaSigner::new(key, Algorithm::RS256).with_key_id("k1")));
+/// let signer = RequestSigner::new(Arc::new(KeySigner::new(key, Algorithm::RS256)?.with_key_id("k1")));
 /// let token = signer.sign_json(br#"{"amount":100}"#)?;
 /// assert!(verifier.verify_bytes_for("program-1", &token).await.is_ok());
 /// assert!(verifier.verify_bytes_for("program-2", &token).await.is_err());

@@ -60,10 +60,10 @@ impl SignatureHeaders {
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, PrivateKey, RsaSigner};
+/// use signed_payloads::{Algorithm, PrivateKey, KeySigner};
 /// use signed_payloads::response::ResponseSigner;
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
-/// let signer = ResponseSigner::new(Arc::new(RsaSigner::new(key, Algorithm::PS384).with_key_id("api-2026")));
+/// let signer = ResponseSigner::new(Arc::new(KeySigner::new(key, Algorithm::PS384)?.with_key_id("api-2026")));
 /// let headers = signer.sign_headers(200, br#"{"id":1}"#)?;
 /// assert_eq!(headers.key_id(), "api-2026");
 /// assert_eq!(headers.iter().count(), 3);

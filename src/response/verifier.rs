@@ -31,11 +31,11 @@ const SCOPE: &str = "response";
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, RsaSigner, VerificationKey};
+/// use signed_payloads::{Algorithm, KeyRegistry, PrivateKey, KeySigner, VerificationKey};
 /// use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/rsa2048.pkcs8.pem"))?;
 /// let registry = KeyRegistry::new(VerificationKey::new("api-2026", key.public_key().clone(), Algorithm::PS384)?);
-/// let signer = ResponseSigner::new(Arc::new(RsaSigner::new(key, Algorithm::PS384).with_key_id("api-2026")));
+/// let signer = ResponseSigner::new(Arc::new(KeySigner::new(key, Algorithm::PS384)?.with_key_id("api-2026")));
 ///
 /// let headers = signer.sign_headers(200, b"{}")?;
 /// let verifier = ResponseVerifier::new(Arc::new(registry));

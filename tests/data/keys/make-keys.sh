@@ -42,3 +42,19 @@ openssl rsa -in rsa2048.pkcs1.pem -modulus -noout | cut -d= -f2 | tr 'A-F' 'a-f'
 
 # A second, unrelated 2048-bit key for tests that need two (rotation, races).
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa2048-second.pkcs8.pem
+
+# Other key kinds (issue #23): SEC1 and PKCS#8 EC keys, Ed25519, certificates.
+openssl pkcs8 -topk8 -nocrypt -in ec-p256.pem -out ec-p256.pkcs8.pem            # PKCS#8 around SEC1
+openssl ec -in ec-p256.pem -no_public -out ec-p256.no-public.pem               # SEC1 without its public point
+openssl ecparam -genkey -name secp384r1 -noout -out ec-p384.pem
+openssl pkey -in ec-p384.pem -pubout -out ec-p384.spki.pem
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521 -out ec-p521.pkcs8.pem
+openssl pkey -in ec-p521.pkcs8.pem -pubout -out ec-p521.spki.pem
+openssl genpkey -algorithm ED25519 -out ed25519.pkcs8.pem                       # PKCS#8 v1
+openssl pkey -in ed25519.pkcs8.pem -pubout -out ed25519.spki.pem
+openssl req -new -x509 -key ec-p256.pem -subj "/CN=signed-payloads test" -days 36500 -out ec-p256.cert.pem
+# Kinds that must be refused, each named in the error.
+openssl ecparam -genkey -name secp256k1 -noout -out ec-secp256k1.pem
+openssl ecparam -genkey -name prime256v1 -param_enc explicit -noout -out ec-p256-explicit.pem
+openssl genpkey -algorithm X25519 -out x25519.pkcs8.pem
+openssl genpkey -algorithm ED448 -out ed448.pkcs8.pem

@@ -2,7 +2,9 @@
 //! the same key, clock and options over generated bodies (unicode, escapes,
 //! big and small numbers, array-index keys, nesting, pretty-printing) must
 //! give the same token, byte for byte, or both refuse. And the detached
-//! profile against panva/`jose` both ways, in both encodings.
+//! profile against panva/`jose` both ways, in both encodings; and compact
+//! tokens of every key kind (RS256, PS256, ES256, ES384, ES512, EdDSA)
+//! both ways with `jose`.
 //!
 //! Needs `node` and `npm install --prefix tests/node` (`.ci/run` does it).
 //! Without them the test prints a notice and passes, unless
@@ -16,6 +18,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
+
+mod peers;
 
 use signed_payloads::request::RequestSigner;
 use signed_payloads::{Algorithm, FixedClock, KeySigner, PrivateKey};
@@ -266,8 +270,13 @@ fn node_compatible_signing_matches_node_jsonwebtoken_byte_for_byte() {
 /// Runs `node detached.mjs args...` with `body` on stdin: `Ok(stdout)` on
 /// success, `Err(stderr)` when jose refused.
 fn jose(peer: &Path, args: &[&str], body: &[u8]) -> Result<String, String> {
+    node(peer, "detached.mjs", args, body)
+}
+
+/// Runs `node SCRIPT args...` in the peer folder with `body` on stdin.
+fn node(peer: &Path, script: &str, args: &[&str], body: &[u8]) -> Result<String, String> {
     let mut child = Command::new("node")
-        .arg(peer.join("detached.mjs"))
+        .arg(peer.join(script))
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -355,4 +364,45 @@ fn detached_signatures_interoperate_with_node_jose() {
             "{variant}"
         );
     }
+}
+
+struct NodeJose(std::path::PathBuf);
+
+impl peers::Peer for NodeJose {
+    fn name(&self) -> &str {
+        "node-jose"
+    }
+
+    fn sign(
+        &self,
+        alg: Algorithm,
+        pkcs8: &Path,
+        kid: &str,
+        payload: &[u8],
+    ) -> Result<String, String> {
+        node(
+            &self.0,
+            "compact.mjs",
+            &["sign", alg.as_str(), pkcs8.to_str().unwrap(), kid],
+            payload,
+        )
+    }
+
+    fn verify(&self, alg: Algorithm, spki: &Path, token: &str) -> Result<Vec<u8>, String> {
+        node(
+            &self.0,
+            "compact.mjs",
+            &["verify", alg.as_str(), spki.to_str().unwrap(), token],
+            b"",
+        )
+        .map(String::into_bytes)
+    }
+}
+
+#[test]
+fn compact_tokens_of_every_kind_interoperate_with_node_jose() {
+    let Some(peer) = node_peer("jose") else {
+        return;
+    };
+    peers::both_ways(&NodeJose(peer));
 }

@@ -27,7 +27,8 @@ use signed_payloads::pkcs11::{KeyLocation, KeyMatch, Pin, Pkcs11Signer, TokenMat
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Error, KeyRegistry, KeyVerifier, PublicKey, Signer, VerificationKey, Verifier,
+    Algorithm, Error, KeyKind, KeyRegistry, KeyVerifier, PublicKey, Signer, VerificationKey,
+    Verifier,
 };
 
 const MODULE: &str = "SIGNED_PAYLOADS_PKCS11_MODULE";
@@ -194,13 +195,13 @@ fn data(path: &str) -> String {
 }
 
 #[test]
-fn six_algorithms_verify_here_and_in_openssl() {
+fn six_rsa_algorithms_verify_here_and_in_openssl() {
     let Some(token) = token() else { return };
     let _token = sharing();
     let dir = scratch("openssl");
     let message = br#"{"amount":{"value":"10.00","currency":"GBP"}}"#;
     for key in ["rsa-2048", "rsa-3072"] {
-        for algorithm in Algorithm::ALL {
+        for algorithm in Algorithm::ALL.into_iter().filter(|a| a.fits(KeyKind::Rsa)) {
             let hsm = token.signer(key, algorithm);
             let signature = hsm.sign(message).unwrap();
             let public = hsm.public_key().clone();

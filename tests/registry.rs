@@ -681,3 +681,97 @@ fn a_retried_add_says_the_key_is_already_registered() {
         Err(Error::KeyLimit { .. })
     ));
 }
+
+/// Rotation from an RSA key to an EC key, the change people make: the EC
+/// key is added beside the RSA one (two active keys of different kinds),
+/// then the RSA key is removed, while threads verify RS256 and ES256
+/// tokens with and without `kid`. In each phase a token of an active key
+/// verifies (kid-less ones by trying each key: the other kind is an
+/// algorithm mismatch, passed over) and a token of an absent key never does.
+#[test]
+fn rotation_from_an_rsa_key_to_an_ec_key_under_concurrent_load() {
+    const READERS: usize = 3;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ec_private = PrivateKey::from_pem(&data("keys/ec-p256.pem")).unwrap();
+    let ec_key =
+        VerificationKey::new("ec-1", ec_private.public_key().clone(), Algorithm::ES256).unwrap();
+    let ec_signer = KeySigner::new(ec_private, Algorithm::ES256).unwrap();
+    let ec_token = |kid: Option<&str>| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = kid.map(str::to_owned);
+        jws::sign(&header, br#"{"sub":"ada"}"#, &ec_signer).unwrap()
+    };
+    let registry = Arc::new(KeyRegistry::new(key("rsa-1", 'a', Algorithm::RS256)));
+    // (token, phases in which it must verify): 0 RSA only, 1 both, 2 EC only.
+    let tokens = Arc::new([
+        (
+            token('a', Some("rsa-1"), Algorithm::RS256),
+            [true, true, false],
+        ),
+        (token('a', None, Algorithm::RS256), [true, true, false]),
+        (ec_token(Some("ec-1")), [false, true, true]),
+        (ec_token(None), [false, true, true]),
+    ]);
+    let phase = Arc::new(AtomicU8::new(0));
+    let wrong = Arc::new(AtomicUsize::new(0));
+    let checks = Arc::new([
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    ]);
+    let readers: Vec<_> = (0..READERS)
+        .map(|_| {
+            let (registry, tokens, phase) = (
+                Arc::clone(&registry),
+                Arc::clone(&tokens),
+                Arc::clone(&phase),
+            );
+            let (wrong, checks) = (Arc::clone(&wrong), Arc::clone(&checks));
+            std::thread::spawn(move || {
+                while phase.load(Ordering::SeqCst) != 3 && Instant::now() < deadline {
+                    for (token, valid_in) in tokens.iter() {
+                        let before = phase.load(Ordering::SeqCst);
+                        let result = registry.verify(token, &Limits::default());
+                        let after = phase.load(Ordering::SeqCst);
+                        if before == after && before < 3 {
+                            checks[usize::from(before)].fetch_add(1, Ordering::Relaxed);
+                            if result.is_ok() != valid_in[usize::from(before)] {
+                                wrong.fetch_add(1, Ordering::SeqCst);
+                                eprintln!("phase {before}: {result:?}");
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let wait_for = |phase_index: usize| {
+        while checks[phase_index].load(Ordering::Relaxed) < 200 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    // Each change happens in a transition (phase 9), which no check counts.
+    wait_for(0);
+    phase.store(9, Ordering::SeqCst);
+    registry.add(ec_key).unwrap();
+    phase.store(1, Ordering::SeqCst);
+    wait_for(1);
+    phase.store(9, Ordering::SeqCst);
+    registry.remove("rsa-1").unwrap();
+    phase.store(2, Ordering::SeqCst);
+    wait_for(2);
+    phase.store(3, Ordering::SeqCst);
+    for reader in readers {
+        reader.join().unwrap();
+    }
+    assert!(Instant::now() < deadline, "the test ran out of time");
+    assert_eq!(
+        wrong.load(Ordering::SeqCst),
+        0,
+        "a token got the wrong answer"
+    );
+    assert_eq!(registry.key_ids(), ["ec-1"]);
+    let jwks = registry.snapshot().to_jwks();
+    assert_eq!(jwks.keys[0].kty, "EC");
+    assert_eq!(jwks.keys[0].alg.as_deref(), Some("ES256"));
+}

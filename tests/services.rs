@@ -16,7 +16,7 @@ use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::store::{KeyStore, PostgresKeyStore, TenantKeys};
 use signed_payloads::{
-    Algorithm, ClaimError, ClaimsPolicy, Error, KeyRegistry, KeySigner, PrivateKey,
+    Algorithm, ClaimError, ClaimsPolicy, Error, KeyKind, KeyRegistry, KeySigner, PrivateKey,
     RedisNonceStore, VerificationKey,
 };
 use tokio::task::AbortHandle;
@@ -261,8 +261,8 @@ async fn the_database_itself_refuses_rule_breaking_writes() {
         .await
         .unwrap_err();
     assert_eq!(code(e), "SPK03");
-    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by)
-                  VALUES ($1, $2, 'RS256', '\\x00', 'x', 'psql')";
+    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by, key_kind)
+                  VALUES ($1, $2, 'RS256', '\\x00', 'x', 'psql', 'RSA')";
     client.execute(insert, &[&t, &"k2"]).await.unwrap();
     let e = client.execute(insert, &[&t, &"k3"]).await.unwrap_err();
     assert_eq!(code(e), "23514", "the key-limit check constraint");
@@ -297,8 +297,8 @@ async fn the_database_itself_refuses_rule_breaking_writes() {
     // A key retired before it was added.
     let e = client
         .execute(
-            "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by, added_at, retired_at, retired_by)
-             VALUES ($1, 'old', 'RS256', '\\x00', 'x', 'psql', now(), now() - interval '1 day', 'psql')",
+            "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by, added_at, retired_at, retired_by, key_kind)
+             VALUES ($1, 'old', 'RS256', '\\x00', 'x', 'psql', now(), now() - interval '1 day', 'psql', 'RSA')",
             &[&t],
         )
         .await
@@ -391,8 +391,8 @@ async fn the_application_role_has_no_way_round_the_rules() {
         .await
         .unwrap_err();
     assert_eq!(code(e), "SPK03", "a tenant claiming keys it lacks");
-    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by)
-                  VALUES ($1, 'k3', 'RS256', '\\x00', 'x', 'psql')";
+    let insert = "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by, key_kind)
+                  VALUES ($1, 'k3', 'RS256', '\\x00', 'x', 'psql', 'RSA')";
     let e = app.execute(insert, &[&t]).await.unwrap_err();
     assert_eq!(code(e), "23514", "a third active key");
     let e = app
@@ -1143,6 +1143,135 @@ async fn tls_is_verified_and_plain_tcp_is_refused() {
         assert!(matches!(e, Error::Config(_)), "{url}: {e:?}");
     }
     RedisNonceStore::connect_with_ca_pem(&redis, &ca, timeout)
+        .await
+        .unwrap();
+}
+
+/// A tenant rotates from an RSA key to EC and Ed25519 keys in the store:
+/// each row records its kind, reads back as that kind, and the database
+/// refuses an algorithm the kind does not allow and a change of kind.
+#[tokio::test]
+async fn the_store_keeps_keys_of_every_kind() {
+    let Some((pg, _)) = services() else { return };
+    let store = postgres(&pg).await;
+    let t = unique("kinds");
+    let of = |kid: &str, file: &str| {
+        let key = key(file).public_key().clone();
+        let alg = key.kind().default_algorithm();
+        VerificationKey::new(kid, key, alg).unwrap()
+    };
+    store.add_key(&t, &public("rsa", A), "ops").await.unwrap();
+    store
+        .add_key(&t, &of("ec", "ec-p256.pem"), "ops")
+        .await
+        .unwrap();
+    store.retire_key(&t, "rsa", "ops").await.unwrap();
+    store
+        .add_key(&t, &of("ed", "ed25519.pkcs8.pem"), "ops")
+        .await
+        .unwrap();
+    let active = store.active_keys(&t).await.unwrap();
+    let kinds: Vec<_> = active
+        .iter()
+        .map(|k| (k.kid(), k.public_key().unwrap().kind(), k.algorithm()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("ec", KeyKind::EcP256, Algorithm::ES256),
+            ("ed", KeyKind::Ed25519, Algorithm::EdDSA)
+        ]
+    );
+
+    // As the schema's owner, past the crate: the rules hold in the database.
+    let owner = psql(&owner_url(&pg)).await;
+    let spki = key("ec-p256.pem").public_key().to_spki_der();
+    let wrong_alg = owner
+        .execute(
+            "INSERT INTO signed_payloads_keys
+                 (tenant, kid, algorithm, public_key, thumbprint, added_by, key_kind)
+             VALUES ($1, 'x', 'RS256', $2, 'x', 'psql', 'EC P-256')",
+            &[&t, &spki],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        wrong_alg.code().map(|c| c.code()),
+        Some("23514"),
+        "{wrong_alg}"
+    );
+    let no_kind = owner
+        .execute(
+            "INSERT INTO signed_payloads_keys
+                 (tenant, kid, algorithm, public_key, thumbprint, added_by)
+             VALUES ($1, 'y', 'ES256', $2, 'x', 'psql')",
+            &[&t, &spki],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_kind.code().map(|c| c.code()), Some("23502"), "{no_kind}");
+    let change = owner
+        .execute(
+            "UPDATE signed_payloads_keys SET key_kind = 'EC P-384' WHERE tenant = $1 AND kid = 'ec'",
+            &[&t],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(change.code().map(|c| c.code()), Some("SPK03"), "{change}");
+}
+
+/// Schema version 3 on a database that holds version 2 rows: they become
+/// RSA keys, which is what they are.
+#[tokio::test]
+async fn the_key_kind_migration_covers_existing_rows() {
+    let Some((pg, _)) = services() else { return };
+    let owner = psql(&owner_url(&pg)).await;
+    let schema = unique("migration").replace('-', "_");
+    owner
+        .batch_execute(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema};"
+        ))
+        .await
+        .unwrap();
+    owner
+        .batch_execute(include_str!("../migrations/0001_key_store.sql"))
+        .await
+        .unwrap();
+    owner
+        .batch_execute(include_str!("../migrations/0002_guards.sql"))
+        .await
+        .unwrap();
+    let spki = key(A).public_key().to_spki_der();
+    owner
+        .execute(
+            "INSERT INTO signed_payloads_tenants (tenant) VALUES ('old')",
+            &[],
+        )
+        .await
+        .unwrap();
+    owner
+        .execute(
+            "INSERT INTO signed_payloads_keys (tenant, kid, algorithm, public_key, thumbprint, added_by)
+             VALUES ('old', 'k1', 'PS256', $1, 'x', 'v2')",
+            &[&spki],
+        )
+        .await
+        .unwrap();
+    owner
+        .batch_execute(include_str!("../migrations/0003_key_kinds.sql"))
+        .await
+        .unwrap();
+    let kind: String = owner
+        .query_one(
+            "SELECT key_kind FROM signed_payloads_keys WHERE kid = 'k1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kind, "RSA");
+    owner
+        .batch_execute(&format!("RESET search_path; DROP SCHEMA {schema} CASCADE;"))
         .await
         .unwrap();
 }

@@ -16,9 +16,10 @@ use crate::{Algorithm, PublicKey, VerificationKey};
 
 /// The schema's versions in order; [`PostgresKeyStore::migrate`] applies
 /// each once.
-const MIGRATIONS: [(i32, &str); 2] = [
+const MIGRATIONS: [(i32, &str); 3] = [
     (1, include_str!("../../migrations/0001_key_store.sql")),
     (2, include_str!("../../migrations/0002_guards.sql")),
+    (3, include_str!("../../migrations/0003_key_kinds.sql")),
 ];
 
 /// Every version, for operators who apply the schema with their own tool.
@@ -26,6 +27,8 @@ const SCHEMA: &str = concat!(
     include_str!("../../migrations/0001_key_store.sql"),
     "\n",
     include_str!("../../migrations/0002_guards.sql"),
+    "\n",
+    include_str!("../../migrations/0003_key_kinds.sql"),
 );
 
 /// An arbitrary constant naming this crate's migration lock.
@@ -290,7 +293,7 @@ impl PostgresKeyStore {
         let client = self.pool.get().await.map_err(unavailable)?;
         let rows = client
             .query(
-                "SELECT kid, algorithm, public_key, expires_at FROM signed_payloads_keys
+                "SELECT kid, algorithm, public_key, expires_at, key_kind FROM signed_payloads_keys
                   WHERE tenant = $1 AND retired_at IS NULL ORDER BY added_at, kid",
                 &[&tenant],
             )
@@ -301,6 +304,15 @@ impl PostgresKeyStore {
                 let kid: String = row.get(0);
                 let algorithm = algorithm(row.get(1))?;
                 let key = PublicKey::from_der(row.get(2))?;
+                let stored_kind: &str = row.get(4);
+                if key.kind().as_str() != stored_kind {
+                    return Err(Error::Config(format!(
+                        "the key store row of key {} says {}, but its key is {}",
+                        Escaped::new(&kid),
+                        Escaped::new(stored_kind),
+                        key.kind()
+                    )));
+                }
                 let key = VerificationKey::new(kid, key, algorithm)?;
                 Ok(match row.get::<_, Option<SystemTime>>(3) {
                     Some(at) => key.with_expiry(at),
@@ -337,8 +349,9 @@ impl PostgresKeyStore {
         let inserted = tx
             .execute(
                 "INSERT INTO signed_payloads_keys
-                     (tenant, kid, algorithm, public_key, thumbprint, expires_at, added_by)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     (tenant, kid, algorithm, public_key, thumbprint, expires_at, added_by,
+                      key_kind)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &tenant,
                     &key.kid(),
@@ -347,6 +360,7 @@ impl PostgresKeyStore {
                     &public.thumbprint(),
                     &key.expires_at(),
                     &actor,
+                    &public.kind().as_str(),
                 ],
             )
             .await;

@@ -10,7 +10,7 @@ use signed_payloads::{Algorithm, Error, Header, KeySigner, KeyVerifier, Limits, 
 
 /// What a peer does: sign `(alg, pkcs8 file, kid, payload)` and verify
 /// `(alg, spki file, token)`; `Err` carries the peer's refusal.
-pub trait Peer {
+pub(crate) trait Peer {
     fn name(&self) -> &str;
     fn sign(
         &self,
@@ -44,7 +44,7 @@ fn flip_signature_bit(token: &str) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
-pub fn both_ways(peer: &dyn Peer) {
+pub(crate) fn both_ways(peer: &dyn Peer) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("interop-{}", peer.name()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -1187,3 +1187,174 @@ fn a_jwk_key_file_is_taken_at_its_word() {
     assert!(r.stderr.contains("not meant for signing"), "{}", r.stderr);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The header of a compact token, decoded.
+fn header_of(token: &[u8]) -> Value {
+    use base64::Engine;
+    let token = std::str::from_utf8(token).unwrap().trim();
+    let header = token.split('.').next().unwrap();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    serde_json::from_slice(&json).unwrap()
+}
+
+/// `keygen --type` for every kind; `sign` and `verify` without `--alg`
+/// take the kind's own algorithm; `jwks` prints each kind; a key bound to
+/// an algorithm its kind does not allow, and a JWK that says it is not for
+/// signatures, are refused.
+#[test]
+fn every_key_kind_through_the_cli() {
+    let dir = tempdir().join("kinds");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ring = cfg!(not(feature = "aws-lc-rs"));
+    for (kind, alg, kty, crv) in [
+        ("rsa", "RS256", "RSA", None),
+        ("ec-p256", "ES256", "EC", Some("P-256")),
+        ("ec-p384", "ES384", "EC", Some("P-384")),
+        ("ec-p521", "ES512", "EC", Some("P-521")),
+        ("ed25519", "EdDSA", "OKP", Some("Ed25519")),
+    ] {
+        if ring {
+            break; // keygen needs aws-lc-rs
+        }
+        let private = dir.join(format!("{kind}.pem"));
+        let public = dir.join(format!("{kind}.pub.pem"));
+        let jwks = dir.join(format!("{kind}.jwks"));
+        let r = run(
+            &[
+                "keygen",
+                "--type",
+                kind,
+                "--private-out",
+                path(&private),
+                "--public-out",
+                path(&public),
+                "--jwks-out",
+                path(&jwks),
+                "--kid",
+                kind,
+                "--force",
+            ],
+            b"",
+        );
+        assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
+
+        let r = run(
+            &["sign", "--key", path(&private), "--kid", kind],
+            b"{\"amount\":1}",
+        );
+        assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
+        assert_eq!(header_of(&r.stdout)["alg"], alg, "{kind}");
+        let token = dir.join(format!("{kind}.token"));
+        std::fs::write(&token, &r.stdout).unwrap();
+        for key in [
+            &["--key", path(&public), "--kid", kind][..],
+            &["--jwks", path(&jwks)],
+        ] {
+            let r = run(&[&["verify"], key, &[path(&token)]].concat(), b"");
+            assert_eq!(r.code, 0, "{kind} {key:?}: {}", r.stderr);
+            assert!(r.stdout.starts_with(b"{\"amount\":1,\"iat\":"), "{kind}");
+        }
+
+        let r = run(&["jwks", "--key", path(&public), "--kid", kind], b"");
+        assert_eq!(r.code, 0, "{kind}: {}", r.stderr);
+        let set: Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(set["keys"][0]["kty"], kty);
+        assert_eq!(set["keys"][0]["alg"], alg);
+        assert_eq!(set["keys"][0]["crv"].as_str(), crv);
+
+        // A response signed with the key, in both modes, verifies.
+        for mode in ["headers", "jwt"] {
+            let signed = run(
+                &[
+                    "response",
+                    "sign",
+                    "--key",
+                    path(&private),
+                    "--kid",
+                    kind,
+                    "--mode",
+                    mode,
+                ],
+                b"{\"ok\":true}",
+            );
+            assert_eq!(signed.code, 0, "{kind} {mode}: {}", signed.stderr);
+        }
+    }
+
+    // --bits is for RSA only; an EC key is never bound to RS256.
+    let r = run(
+        &[
+            "keygen",
+            "--type",
+            "ec-p256",
+            "--bits",
+            "3072",
+            "--private-out",
+            path(&dir.join("never.pem")),
+        ],
+        b"",
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--bits applies to RSA keys only"),
+        "{}",
+        r.stderr
+    );
+    let ec = data("keys/ec-p256.pem");
+    let r = run(&["sign", "--key", path(&ec), "--alg", "RS256"], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("EC P-256 keys cannot be used with RS256"),
+        "{}",
+        r.stderr
+    );
+
+    // An EC token checked with an RSA key, and the other way round.
+    let es256 = run(&["sign", "--key", path(&ec)], b"{}");
+    assert_eq!(es256.code, 0, "{}", es256.stderr);
+    let token = dir.join("es256.token");
+    std::fs::write(&token, &es256.stdout).unwrap();
+    assert_rejected(
+        &run(
+            &[
+                "verify",
+                "--key",
+                path(&data("keys/rsa2048.spki.pem")),
+                path(&token),
+            ],
+            b"",
+        ),
+        "does not match the key's algorithm RS256",
+    );
+
+    // An EC JWK's declarations: use enc refused; an alg its curve does not
+    // allow refused; its own alg honoured.
+    let spki = data("keys/ec-p256.spki.pem");
+    let jwk = run(&["jwks", "--key", path(&spki), "--kid", "ec"], b"");
+    let set: Value = serde_json::from_slice(&jwk.stdout).unwrap();
+    let base = set["keys"][0].clone();
+    for (name, extra, fragment) in [
+        (
+            "ec-enc.jwk",
+            serde_json::json!({"use":"enc"}),
+            "not meant for signature verification",
+        ),
+        (
+            "ec-es384.jwk",
+            serde_json::json!({"alg":"ES384"}),
+            "EC P-256 keys cannot be used with ES384",
+        ),
+    ] {
+        let mut v = base.clone();
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let key = dir.join(name);
+        std::fs::write(&key, v.to_string()).unwrap();
+        let r = run(&["verify", "--key", path(&key), path(&token)], b"");
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(fragment), "{name}: {}", r.stderr);
+    }
+}

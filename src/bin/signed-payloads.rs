@@ -962,12 +962,33 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
             Loaded::File(path, bytes) => declared_jwk(path, bytes)?,
             Loaded::Token(_) => None,
         };
-        let alg = match &declared {
-            Some(jwk) => jwk
-                .algorithm(requested, Algorithm::RS256)
-                .map_err(|e| Failure::Usage(e.to_string()))?,
-            None => requested.unwrap_or(Algorithm::RS256),
+        // A file's key is read first: the kind's own algorithm is the default.
+        let (public, alg) = match source {
+            Loaded::File(path, bytes) => {
+                let public = public_key(path, &bytes)?;
+                let default = public.kind().algorithm_or(Algorithm::RS256);
+                let alg = match &declared {
+                    Some(jwk) => jwk
+                        .algorithm(requested, default)
+                        .map_err(|e| Failure::Usage(e.to_string()))?,
+                    None => requested.unwrap_or(default),
+                };
+                (public, alg)
+            }
+            Loaded::Token(uri) => {
+                let alg = requested.unwrap_or(Algorithm::RS256);
+                (token_key(uri, alg, None)?.1, alg)
+            }
         };
+        if !alg.fits(public.kind()) {
+            return Err(Failure::Usage(
+                signed_payloads::KeyRejected::WrongAlgorithm {
+                    kind: public.kind(),
+                    algorithm: alg,
+                }
+                .to_string(),
+            ));
+        }
         let kid = kid
             .map(|i| args.kid[i].clone())
             .or_else(|| declared.and_then(|jwk| jwk.kid))
@@ -976,10 +997,6 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                     "each --key and --pkcs11 needs a --kid (or a JWK that names one)".into(),
                 )
             })?;
-        let public = match source {
-            Loaded::File(path, bytes) => public_key(path, &bytes)?,
-            Loaded::Token(uri) => token_key(uri, alg, None)?.1,
-        };
         keys.push(public.to_jwk().with_kid(kid).with_alg(alg).for_signatures());
     }
     write_stdout(format!("{}\n", JwkSet::new(keys).to_json()).as_bytes())

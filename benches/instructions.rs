@@ -25,6 +25,8 @@ use signed_payloads::{
 const KEY_PEM: &str = include_str!("../tests/data/keys/rsa2048.pkcs8.pem");
 const PUBLIC_PEM: &str = include_str!("../tests/data/keys/rsa2048.spki.pem");
 const PUBLIC_PKCS1_DER: &[u8] = include_bytes!("../tests/data/keys/rsa2048.pkcs1-public.der");
+const EC_P256_PEM: &str = include_str!("../tests/data/keys/ec-p256.pem");
+const ED25519_PEM: &str = include_str!("../tests/data/keys/ed25519.pkcs8.pem");
 
 #[derive(Deserialize, Serialize)]
 struct Payload {
@@ -134,12 +136,17 @@ fn repeat(n: u32, mut op: impl FnMut()) {
 /// `verify` (the backend's own), serde_json into the struct. Nothing
 /// strict, no kid lookup.
 fn hand_rolled_wide(token: &str, verify: impl Fn(&[u8], &[u8])) {
+    hand_rolled::<Wide>(token, verify);
+}
+
+/// The hand-rolled floor into any `T`.
+fn hand_rolled<T: serde::de::DeserializeOwned>(token: &str, verify: impl Fn(&[u8], &[u8])) {
     let (input, sig) = token.rsplit_once('.').unwrap();
     let (_, payload) = input.split_once('.').unwrap();
     let sig = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(sig).unwrap();
     verify(input.as_bytes(), &sig);
     let payload = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(payload).unwrap();
-    drop(black_box(serde_json::from_slice::<Wide>(&payload).unwrap()));
+    drop(black_box(serde_json::from_slice::<T>(&payload).unwrap()));
 }
 
 fn main() {
@@ -446,8 +453,153 @@ fn main() {
             }
         }
         other => {
+            let curve = [
+                ("es256-", Algorithm::ES256, EC_P256_PEM),
+                ("ed25519-", Algorithm::EdDSA, ED25519_PEM),
+            ]
+            .into_iter()
+            .find_map(|(prefix, alg, pem)| Some((other.strip_prefix(prefix)?, alg, pem)));
+            let Some((operation, alg, pem)) = curve else {
+                eprintln!("unknown operation {other}");
+                std::process::exit(2);
+            };
+            curve_operation(operation, n, alg, pem, &payload);
+        }
+    }
+}
+
+/// ES256 and Ed25519 over the 1 KiB claims, each beside its floor: the raw
+/// aws-lc verify or sign of the same signing input, and `jsonwebtoken`.
+fn curve_operation(operation: &str, n: u32, alg: Algorithm, pem: &str, payload: &[u8]) {
+    use aws_lc_rs::signature as lc;
+    let key = PrivateKey::from_pem(pem).unwrap();
+    let public = key.public_key().clone();
+    let registry = KeyRegistry::new(VerificationKey::new("k1", public.clone(), alg).unwrap());
+    let request = signed_payloads::request::RequestSigner::new(Arc::new(
+        KeySigner::new(key, alg).unwrap().with_key_id("k1"),
+    ));
+    let token = request.sign_json(payload).unwrap();
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let (input, sig) = (
+        input.as_bytes().to_vec(),
+        URL_SAFE_NO_PAD.decode(sig).unwrap(),
+    );
+    let (verification, jwt_alg): (&'static dyn lc::VerificationAlgorithm, _) =
+        if alg == Algorithm::ES256 {
+            (&lc::ECDSA_P256_SHA256_FIXED, jsonwebtoken::Algorithm::ES256)
+        } else {
+            (&lc::ED25519, jsonwebtoken::Algorithm::EdDSA)
+        };
+    let limits = Limits::default();
+    match operation {
+        "verify-raw" => {
+            let raw = lc::ParsedPublicKey::new(verification, raw_public(&public)).unwrap();
+            repeat(n, || raw.verify_sig(black_box(&input), &sig).unwrap());
+        }
+        "verify-bytes" => repeat(n, || {
+            drop(black_box(
+                registry.snapshot().verify(&token, &limits).unwrap(),
+            ))
+        }),
+        "verify-floor" => {
+            // Split, base64, the raw verify, serde_json into the type:
+            // what verify-typed is held to.
+            let raw = lc::ParsedPublicKey::new(verification, raw_public(&public)).unwrap();
+            repeat(n, || {
+                hand_rolled::<Payload>(black_box(&token), |input, sig| {
+                    raw.verify_sig(input, sig).unwrap();
+                });
+            });
+        }
+        "verify-typed" => repeat(n, || {
+            drop(black_box(
+                registry
+                    .snapshot()
+                    .verify(&token, &limits)
+                    .unwrap()
+                    .deserialize_json::<Payload>(&limits)
+                    .unwrap(),
+            ))
+        }),
+        "verify-jsonwebtoken" => {
+            let pem = public.to_pem();
+            let jwt_key = if alg == Algorithm::ES256 {
+                jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+            } else {
+                jsonwebtoken::DecodingKey::from_ed_pem(pem.as_bytes()).unwrap()
+            };
+            let mut validation = jsonwebtoken::Validation::new(jwt_alg);
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            repeat(n, || {
+                drop(black_box(
+                    jsonwebtoken::decode::<Payload>(&token, &jwt_key, &validation).unwrap(),
+                ))
+            });
+        }
+        "sign-raw" => {
+            let pkcs8 = PrivateKey::from_pem(pem).unwrap().secret_pkcs8_der();
+            let rng = aws_lc_rs::rand::SystemRandom::new();
+            if alg == Algorithm::ES256 {
+                let pair =
+                    lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8)
+                        .unwrap();
+                repeat(n, || {
+                    black_box(pair.sign(&rng, black_box(&input)).unwrap());
+                });
+            } else {
+                let pair = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8).unwrap();
+                repeat(n, || {
+                    black_box(pair.sign(black_box(&input)));
+                });
+            }
+        }
+        "sign-request" => repeat(n, || {
+            drop(black_box(request.sign_json(black_box(payload)).unwrap()))
+        }),
+        "sign-jsonwebtoken" => {
+            // jsonwebtoken's encode of the same claims (serialized from the
+            // struct), with its key from the same PKCS#8 PEM.
+            let claims: Payload = serde_json::from_slice(payload).unwrap();
+            let pkcs8 = PrivateKey::from_pem(pem).unwrap().secret_pkcs8_pem();
+            let key = if alg == Algorithm::ES256 {
+                jsonwebtoken::EncodingKey::from_ec_pem(pkcs8.as_bytes()).unwrap()
+            } else {
+                jsonwebtoken::EncodingKey::from_ed_pem(pkcs8.as_bytes()).unwrap()
+            };
+            let header = jsonwebtoken::Header::new(jwt_alg);
+            repeat(n, || {
+                drop(black_box(
+                    jsonwebtoken::encode(&header, black_box(&claims), &key).unwrap(),
+                ))
+            });
+        }
+        "sign-jws" => {
+            // The JWS layer alone: header, base64url, the Signer, no claims.
+            let signer = KeySigner::new(PrivateKey::from_pem(pem).unwrap(), alg)
+                .unwrap()
+                .with_key_id("k1");
+            let header = Header::for_signer(&signer);
+            repeat(n, || {
+                drop(black_box(
+                    jws::sign(&header, black_box(payload), &signer).unwrap(),
+                ))
+            });
+        }
+        other => {
             eprintln!("unknown operation {other}");
             std::process::exit(2);
         }
+    }
+}
+
+/// The key as the raw backend takes it: the point or the 32 bytes, which
+/// are the SubjectPublicKeyInfo's BIT STRING (its last bytes).
+fn raw_public(public: &signed_payloads::PublicKey) -> Vec<u8> {
+    let jwk = public.to_jwk();
+    let x = URL_SAFE_NO_PAD.decode(jwk.x.unwrap()).unwrap();
+    match jwk.y {
+        Some(y) => [&[4][..], &x, &URL_SAFE_NO_PAD.decode(y).unwrap()].concat(),
+        None => x,
     }
 }

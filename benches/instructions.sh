@@ -22,7 +22,9 @@ count() {
 }
 for op in sign-raw sign-request "${pkcs11_ops[@]}" verify-raw verify-bytes verify-typed verify-borrowed request-typed wide-floor wide-typed wide-borrowed wide-request verify-jsonwebtoken headers-raw headers-ours \
           detached-raw detached-ours detached-ours-b64false \
-          verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken; do
+          verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken \
+          es256-sign-raw es256-sign-jws es256-sign-request es256-sign-jsonwebtoken es256-verify-raw es256-verify-floor es256-verify-bytes es256-verify-typed es256-verify-jsonwebtoken \
+          ed25519-sign-raw ed25519-sign-jws ed25519-sign-request ed25519-sign-jsonwebtoken ed25519-verify-raw ed25519-verify-floor ed25519-verify-bytes ed25519-verify-typed ed25519-verify-jsonwebtoken; do
     m=$n
     case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac
     a=$(count "$op" "$m"); b=$(count "$op" $((2 * m)))

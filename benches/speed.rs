@@ -415,10 +415,147 @@ fn verify_threads(c: &mut Criterion) {
     group.finish();
 }
 
+/// ES256 and Ed25519: sign and verify over the 1 KiB payload, each beside
+/// the raw aws-lc and ring calls and jsonwebtoken.
+fn curves(c: &mut Criterion) {
+    use aws_lc_rs::signature as lc;
+    use ring::signature as rg;
+    let payload = payload_1kib();
+    let limits = Limits::default();
+    for (name, alg, pem, jwt_alg) in [
+        (
+            "es256",
+            Algorithm::ES256,
+            include_str!("../tests/data/keys/ec-p256.pem"),
+            jsonwebtoken::Algorithm::ES256,
+        ),
+        (
+            "ed25519",
+            Algorithm::EdDSA,
+            include_str!("../tests/data/keys/ed25519.pkcs8.pem"),
+            jsonwebtoken::Algorithm::EdDSA,
+        ),
+    ] {
+        let key = PrivateKey::from_pem(pem).unwrap();
+        let public = key.public_key().clone();
+        let pkcs8 = key.secret_pkcs8_der();
+        let pkcs8_pem = key.secret_pkcs8_pem();
+        let s = KeySigner::new(key, alg).unwrap().with_key_id("k1");
+        let header = Header::for_signer(&s);
+        let token = jws::sign(&header, &payload, &s).unwrap();
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let (input, sig) = (
+            input.as_bytes().to_vec(),
+            URL_SAFE_NO_PAD.decode(sig).unwrap(),
+        );
+        let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        let registry = KeyRegistry::new(VerificationKey::new("k1", public.clone(), alg).unwrap());
+        // The point (EC) or the 32 bytes (Ed25519), as the raw calls take them.
+        let jwk = public.to_jwk();
+        let x = URL_SAFE_NO_PAD.decode(jwk.x.as_deref().unwrap()).unwrap();
+        let raw_public = match jwk.y.as_deref() {
+            Some(y) => [&[4][..], &x, &URL_SAFE_NO_PAD.decode(y).unwrap()].concat(),
+            None => x,
+        };
+        let ec = alg == Algorithm::ES256;
+
+        let mut group = c.benchmark_group(format!("sign-{name}-1KiB"));
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let ring_rng = ring::rand::SystemRandom::new();
+        if ec {
+            let aws =
+                lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).unwrap();
+            group.bench_function("raw-aws-lc", |b| {
+                b.iter(|| aws.sign(&rng, black_box(&input)).unwrap())
+            });
+            let ring_key = rg::EcdsaKeyPair::from_pkcs8(
+                &rg::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &ring_rng,
+            )
+            .unwrap();
+            group.bench_function("raw-ring", |b| {
+                b.iter(|| ring_key.sign(&ring_rng, black_box(&input)).unwrap())
+            });
+        } else {
+            let aws = lc::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8).unwrap();
+            group.bench_function("raw-aws-lc", |b| b.iter(|| aws.sign(black_box(&input))));
+            let ring_key = rg::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&pkcs8).unwrap();
+            group.bench_function("raw-ring", |b| b.iter(|| ring_key.sign(black_box(&input))));
+        }
+        let jwt_key = if ec {
+            jsonwebtoken::EncodingKey::from_ec_pem(pkcs8_pem.as_bytes()).unwrap()
+        } else {
+            jsonwebtoken::EncodingKey::from_ed_pem(pkcs8_pem.as_bytes()).unwrap()
+        };
+        let mut jwt_header = jsonwebtoken::Header::new(jwt_alg);
+        jwt_header.kid = Some("k1".into());
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| jsonwebtoken::encode(&jwt_header, black_box(&claims), &jwt_key).unwrap())
+        });
+        group.bench_function(ours(), |b| {
+            b.iter(|| jws::sign(&header, black_box(&payload), &s).unwrap())
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("verify-{name}-1KiB"));
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        let (aws_alg, ring_alg): (
+            &'static dyn lc::VerificationAlgorithm,
+            &'static dyn rg::VerificationAlgorithm,
+        ) = if ec {
+            (&lc::ECDSA_P256_SHA256_FIXED, &rg::ECDSA_P256_SHA256_FIXED)
+        } else {
+            (&lc::ED25519, &rg::ED25519)
+        };
+        let aws = lc::ParsedPublicKey::new(aws_alg, &raw_public).unwrap();
+        group.bench_function("raw-aws-lc", |b| {
+            b.iter(|| aws.verify_sig(black_box(&input), &sig).unwrap())
+        });
+        let ring_key = rg::UnparsedPublicKey::new(ring_alg, &raw_public);
+        group.bench_function("raw-ring", |b| {
+            b.iter(|| ring_key.verify(black_box(&input), &sig).unwrap())
+        });
+        let pem = public.to_pem();
+        let jwt_key = if ec {
+            jsonwebtoken::DecodingKey::from_ec_pem(pem.as_bytes()).unwrap()
+        } else {
+            jsonwebtoken::DecodingKey::from_ed_pem(pem.as_bytes()).unwrap()
+        };
+        let validation = jwt_validation(jwt_alg);
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Payload>(black_box(&token), &jwt_key, &validation).unwrap()
+            })
+        });
+        group.bench_function(ours(), |b| {
+            b.iter(|| {
+                registry
+                    .snapshot()
+                    .verify(black_box(&token), &limits)
+                    .unwrap()
+                    .deserialize_json::<Payload>(&limits)
+                    .unwrap()
+            })
+        });
+        group.bench_function(format!("{}-bytes", ours()), |b| {
+            b.iter(|| {
+                registry
+                    .snapshot()
+                    .verify(black_box(&token), &limits)
+                    .unwrap()
+            })
+        });
+        group.finish();
+    }
+}
+
 criterion_group!(
     benches,
     sign,
     verify,
+    curves,
     verify_headers,
     verify_sizes,
     verify_threads

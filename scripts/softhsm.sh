@@ -7,7 +7,9 @@
 #   rsa-2048  id 01  tests/data/keys/rsa2048.pkcs8.pem, imported (so the
 #                    software copy of the same key is the benchmark's baseline)
 #   rsa-3072  id 02  generated here by openssl and imported
-#   ec-p256   id 03  tests/data/keys/ec-p256.pem (a key the RSA signer refuses)
+#   ec-p256   id 03  tests/data/keys/ec-p256.pem (ES256)
+#   ec-p384   id 04  tests/data/keys/ec-p384.pem (ES384)
+#   ed25519   id 05  tests/data/keys/ed25519.pkcs8.pem (EdDSA)
 #
 #   scripts/softhsm.sh start   # prints the `export ...` lines to run
 #   scripts/softhsm.sh stop
@@ -68,11 +70,14 @@ EOF
 
     (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$dir/rsa3072.pem" 2>/dev/null)
     openssl pkcs8 -topk8 -nocrypt -in "$root/tests/data/keys/ec-p256.pem" -out "$dir/ec-p256.pkcs8.pem"
+    openssl pkcs8 -topk8 -nocrypt -in "$root/tests/data/keys/ec-p384.pem" -out "$dir/ec-p384.pkcs8.pem"
 
     softhsm2-util --import "$root/tests/data/keys/rsa2048.pkcs8.pem" --token "$token" --label rsa-2048 --id 01 --pin "$pin" >&2
     softhsm2-util --import "$dir/rsa3072.pem" --token "$token" --label rsa-3072 --id 02 --pin "$pin" >&2
     softhsm2-util --import "$dir/ec-p256.pkcs8.pem" --token "$token" --label ec-p256 --id 03 --pin "$pin" >&2
-    rm -f "$dir/rsa3072.pem" "$dir/ec-p256.pkcs8.pem"
+    softhsm2-util --import "$dir/ec-p384.pkcs8.pem" --token "$token" --label ec-p384 --id 04 --pin "$pin" >&2
+    softhsm2-util --import "$root/tests/data/keys/ed25519.pkcs8.pem" --token "$token" --label ed25519 --id 05 --pin "$pin" >&2
+    rm -f "$dir/rsa3072.pem" "$dir/ec-p256.pkcs8.pem" "$dir/ec-p384.pkcs8.pem"
 
     say "SoftHSM2 token '$token' ready in $dir"
     printf 'export SOFTHSM2_CONF=%q\n' "$SOFTHSM2_CONF"

@@ -1358,3 +1358,54 @@ fn every_key_kind_through_the_cli() {
         assert!(r.stderr.contains(fragment), "{name}: {}", r.stderr);
     }
 }
+
+/// An EC and an Ed25519 key on the token, with no `--alg`: the kind's own
+/// algorithm signs, and the key file's public half verifies it.
+#[cfg(feature = "pkcs11")]
+#[test]
+fn pkcs11_ec_and_ed25519_keys_sign_with_their_own_algorithm() {
+    let Ok(pin_file) = std::env::var("SIGNED_PAYLOADS_PKCS11_PIN_FILE") else {
+        assert!(std::env::var_os("SIGNED_PAYLOADS_REQUIRE_PKCS11").is_none());
+        return;
+    };
+    let pin = format!("pin-source=file:{pin_file}");
+    let dir = tempdir().join("pkcs11-kinds");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (label, public, alg) in [
+        ("ec-p256", "keys/ec-p256.spki.pem", "ES256"),
+        ("ec-p384", "keys/ec-p384.spki.pem", "ES384"),
+        ("ed25519", "keys/ed25519.spki.pem", "EdDSA"),
+    ] {
+        let uri = token_uri(label, &pin).unwrap();
+        let r = run(&["sign", "--pkcs11", &uri, "--kid", label], b"{\"a\":1}");
+        assert_eq!(r.code, 0, "{label}: {}", r.stderr);
+        assert_eq!(header_of(&r.stdout)["alg"], alg);
+        let token = dir.join(format!("{label}.token"));
+        std::fs::write(&token, &r.stdout).unwrap();
+        let r = run(
+            &[
+                "verify",
+                "--key",
+                path(&data(public)),
+                "--kid",
+                label,
+                path(&token),
+            ],
+            b"",
+        );
+        assert_eq!(r.code, 0, "{label}: {}", r.stderr);
+        let r = run(&["jwks", "--pkcs11", &uri, "--kid", label], b"");
+        assert_eq!(r.code, 0, "{label}: {}", r.stderr);
+        let set: Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(set["keys"][0]["alg"], alg);
+    }
+    // An --alg the token key's kind does not allow is refused.
+    let uri = token_uri("ec-p256", &pin).unwrap();
+    let r = run(&["sign", "--pkcs11", &uri, "--alg", "PS256"], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot be used with PS256"),
+        "{}",
+        r.stderr
+    );
+}

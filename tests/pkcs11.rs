@@ -27,8 +27,8 @@ use signed_payloads::pkcs11::{KeyLocation, KeyMatch, Pin, Pkcs11Signer, TokenMat
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, Error, KeyKind, KeyRegistry, KeyVerifier, PublicKey, Signer, VerificationKey,
-    Verifier,
+    Algorithm, Error, KeyKind, KeyRegistry, KeyRejected, KeyVerifier, PublicKey, Signer,
+    VerificationKey, Verifier,
 };
 
 const MODULE: &str = "SIGNED_PAYLOADS_PKCS11_MODULE";
@@ -428,10 +428,11 @@ fn refusals_name_what_is_wrong() {
         "no private key labelled \"no-such-key\" on the PKCS#11 token"
     );
 
-    let message = config(open(token.location("ec-p256")));
-    assert_eq!(
-        message,
-        "the private key labelled \"ec-p256\" is CKK_EC, not RSA"
+    // An EC key is never bound to an RSA algorithm.
+    let err = open(token.location("ec-p256"));
+    assert!(
+        matches!(&err, Error::KeyRejected(KeyRejected::WrongAlgorithm { .. })),
+        "{err}"
     );
 
     let mut elsewhere = token.location("rsa-2048");
@@ -625,4 +626,50 @@ fn a_process_without_a_login() {
         "the child ran no test:\n{stdout}"
     );
     std::fs::remove_dir_all(restricted.parent().unwrap()).unwrap();
+}
+
+/// EC and Ed25519 keys on the token sign ES256, ES384 and EdDSA; the public
+/// half the token shows is the key file's, and the crate's verifier (and
+/// openssl's, for ECDSA) accepts what the token signed.
+#[test]
+fn ec_and_ed25519_keys_sign_on_the_token() {
+    let Some(token) = token() else { return };
+    let _token = sharing();
+    let message = br#"{"amount":{"value":"10.00","currency":"GBP"}}"#;
+    for (label, file, algorithm) in [
+        ("ec-p256", "ec-p256.pem", Algorithm::ES256),
+        ("ec-p384", "ec-p384.pem", Algorithm::ES384),
+        ("ed25519", "ed25519.pkcs8.pem", Algorithm::EdDSA),
+    ] {
+        let hsm = token.signer(label, algorithm);
+        let public = hsm.public_key().clone();
+        let file = std::fs::read_to_string(format!("tests/data/keys/{file}")).unwrap();
+        assert_eq!(
+            &public,
+            signed_payloads::PrivateKey::from_pem(&file)
+                .unwrap()
+                .public_key(),
+            "{label}"
+        );
+        assert_eq!(public.kind(), algorithm.key_kind());
+        let verifier = KeyVerifier::new(public, algorithm).unwrap();
+        for _ in 0..3 {
+            let signature = hsm.sign(message).unwrap();
+            verifier
+                .verify(message, &signature)
+                .unwrap_or_else(|e| panic!("{label} {algorithm}: {e}"));
+            assert!(verifier.verify(b"{}", &signature).is_err());
+        }
+        // The kind's other algorithms are refused when the key is opened.
+        let other = if algorithm == Algorithm::EdDSA {
+            Algorithm::ES256
+        } else {
+            Algorithm::PS256
+        };
+        let err = Pkcs11Signer::open(token.location(label), other).unwrap_err();
+        assert!(
+            matches!(&err, Error::KeyRejected(KeyRejected::WrongAlgorithm { .. })),
+            "{label} {other}: {err}"
+        );
+    }
 }

@@ -227,7 +227,7 @@ impl SigningKey {
                     None => signer,
                 }))
             }
-            (None, Some(uri)) => Ok(token_key(uri, alg.unwrap_or(default), kid)?.0),
+            (None, Some(uri)) => Ok(token_key(uri, alg, default, kid)?.0),
             (None, None) => Err(Failure::Usage("give --key or --pkcs11".into())),
         }
     }
@@ -238,13 +238,23 @@ impl SigningKey {
 #[cfg(feature = "pkcs11")]
 fn token_key(
     uri: &str,
-    alg: Algorithm,
+    requested: Option<Algorithm>,
+    default: Algorithm,
     kid: Option<&str>,
 ) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
+    use signed_payloads::KeyRejected;
     use signed_payloads::pkcs11::{KeyLocation, Pkcs11Signer};
-    let mut signer = KeyLocation::from_uri(uri)
-        .and_then(|location| Pkcs11Signer::open(location, alg))
-        .map_err(|e| Failure::Usage(format!("cannot use the --pkcs11 key: {e}")))?;
+    let open = |alg| KeyLocation::from_uri(uri).and_then(|at| Pkcs11Signer::open(at, alg));
+    // The key's kind shows once it is open: without --alg, a default its
+    // kind does not allow gives way to the kind's own algorithm.
+    let opened = match (open(requested.unwrap_or(default)), requested) {
+        (Err(Error::KeyRejected(KeyRejected::WrongAlgorithm { kind, .. })), None) => {
+            open(kind.default_algorithm())
+        }
+        (opened, _) => opened,
+    };
+    let mut signer =
+        opened.map_err(|e| Failure::Usage(format!("cannot use the --pkcs11 key: {e}")))?;
     if let Some(kid) = kid {
         signer = signer.with_key_id(kid);
     }
@@ -255,7 +265,8 @@ fn token_key(
 #[cfg(not(feature = "pkcs11"))]
 fn token_key(
     _uri: &str,
-    _alg: Algorithm,
+    _requested: Option<Algorithm>,
+    _default: Algorithm,
     _kid: Option<&str>,
 ) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
     Err(Failure::Usage(
@@ -976,8 +987,8 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                 (public, alg)
             }
             Loaded::Token(uri) => {
-                let alg = requested.unwrap_or(Algorithm::RS256);
-                (token_key(uri, alg, None)?.1, alg)
+                let (signer, public) = token_key(uri, requested, Algorithm::RS256, None)?;
+                (public, signer.algorithm())
             }
         };
         if !alg.fits(public.kind()) {

@@ -125,6 +125,28 @@ fn key_kind(alg: &AlgorithmIdentifierRef<'_>) -> Result<KeyKind, Error> {
     Err(KeyRejected::UnsupportedKeyType(Escaped::new(name)).into())
 }
 
+/// The kind of key whose curve PKCS#11 `CKA_EC_PARAMS` names: the DER of a
+/// named curve's OID (P-256, P-384, P-521, Ed25519), or the printable string
+/// `edwards25519` that PKCS#11 3.0 also allows for Ed25519.
+pub(crate) fn curve_of_ec_params(der: &[u8]) -> Result<KeyKind, Error> {
+    if let Ok(name) = der::asn1::PrintableStringRef::from_der(der) {
+        return match name.as_str() {
+            "edwards25519" => Ok(KeyKind::Ed25519),
+            other => Err(KeyRejected::UnsupportedKeyType(Escaped::new(other)).into()),
+        };
+    }
+    match ObjectIdentifier::from_der(der).map_err(|_| explicit_curve())? {
+        ED25519 => Ok(KeyKind::Ed25519),
+        curve => curve_kind(curve),
+    }
+}
+
+/// The point in a PKCS#11 `CKA_EC_POINT`: DER of an OCTET STRING holding
+/// it, as the standard says, or the bare point as some tokens give it.
+pub(crate) fn ec_point_attribute(value: &[u8]) -> &[u8] {
+    OctetStringRef::from_der(value).map_or(value, |octets| octets.as_bytes())
+}
+
 /// EC parameters that spell the curve out instead of naming it (OpenSSL's
 /// `-param_enc explicit`): refused, as every JOSE implementation does.
 fn explicit_curve() -> Error {

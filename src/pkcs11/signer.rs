@@ -1,4 +1,4 @@
-//! A [`Signer`] whose RSA key stays on a PKCS#11 token.
+//! A [`Signer`] whose RSA, EC or Ed25519 key stays on a PKCS#11 token.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -6,6 +6,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
@@ -13,18 +14,24 @@ use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 
 use super::location::{KeyLocation, KeyMatch, Pin, TokenMatch};
+use crate::backend::active as backend;
 use crate::error::{Error, Escaped};
 use crate::{Algorithm, PublicKey, Signer};
 
-/// Signs with an RSA private key that never leaves a PKCS#11 token (an HSM,
-/// a cloud HSM cluster, SoftHSM): RS256/384/512 with `CKM_SHA*_RSA_PKCS`,
-/// PS256/384/512 with `CKM_SHA*_RSA_PKCS_PSS` (MGF1 with the same hash, salt
-/// as long as the hash).
+/// Signs with a private key that never leaves a PKCS#11 token (an HSM, a
+/// cloud HSM cluster, SoftHSM): RSA keys RS256/384/512 with
+/// `CKM_SHA*_RSA_PKCS` and PS256/384/512 with `CKM_SHA*_RSA_PKCS_PSS` (MGF1
+/// with the same hash, salt as long as the hash); EC keys ES256/384/512 with
+/// `CKM_ECDSA` over the message's SHA-2 digest, taken here (the token's
+/// `R || S` is already the JWS form); Ed25519 keys EdDSA/Ed25519 with
+/// `CKM_EDDSA`.
 ///
-/// Opening it finds the token and the key, checks that the key is RSA, may
-/// sign (`CKA_SIGN`) and that the token offers the mechanism, logs in once
-/// and reads the public half (`CKA_MODULUS`, `CKA_PUBLIC_EXPONENT`), so the
-/// verifying side and the JWKS need no separate file
+/// Opening it finds the token and the key, checks that the key is of a
+/// supported kind, allows the algorithm, may sign (`CKA_SIGN`) and that the
+/// token offers the mechanism, logs in once and reads the public half (RSA:
+/// the private key's `CKA_MODULUS`, `CKA_PUBLIC_EXPONENT`; EC and Ed25519:
+/// `CKA_EC_PARAMS`, and `CKA_EC_POINT` of the public key object with the
+/// same `CKA_ID`), so the verifying side and the JWKS need no separate file
 /// ([`Pkcs11Signer::public_key`]).
 ///
 /// Signing takes a session from a bounded pool (4 by default; PKCS#11
@@ -83,9 +90,11 @@ impl Pkcs11Signer {
     /// # Errors
     ///
     /// [`Error::Config`] for a module that does not load, a token or key
-    /// that is not there (or is there twice), a key that is not RSA or may
-    /// not sign, a mechanism the token lacks, or a refused PIN;
-    /// [`Error::KeyRejected`] for a public half under 2048 bits;
+    /// that is not there (or is there twice), a key of a kind the crate does
+    /// not sign with or that may not sign, a mechanism the token lacks, or a
+    /// refused PIN; [`Error::KeyRejected`] for a public half the crate
+    /// refuses (an RSA modulus under 2048 bits, say) or an algorithm the
+    /// key's kind does not allow;
     /// [`Error::Unavailable`] when the token cannot answer.
     pub fn open(location: KeyLocation, algorithm: Algorithm) -> Result<Self, Error> {
         let context = loaded(&location.module)?;
@@ -117,6 +126,7 @@ impl Pkcs11Signer {
         log_in(&session, &location.pin)?;
         let handle = find_key(&session, &location.key)?;
         let public = public_half(&session, handle)?;
+        crate::sign::check_fits(public.kind(), algorithm)?;
         Ok(Pkcs11Signer {
             context,
             slot,
@@ -235,10 +245,18 @@ impl Signer for Pkcs11Signer {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
         let mechanism = mechanism(self.algorithm)?;
+        // CKM_ECDSA signs a digest: the hash is taken here.
+        let digest = match self.algorithm {
+            Algorithm::ES256 => Some(backend::sha2(256, message)),
+            Algorithm::ES384 => Some(backend::sha2(384, message)),
+            Algorithm::ES512 => Some(backend::sha2(512, message)),
+            _ => None,
+        };
+        let input = digest.as_deref().unwrap_or(message);
         let mut replaced = false;
         loop {
             let (session, handle) = self.take()?;
-            match session.sign(&mechanism, handle, message) {
+            match session.sign(&mechanism, handle, input) {
                 Ok(signature) => {
                     self.give_back((session, handle));
                     return Ok(signature);
@@ -315,10 +333,9 @@ fn mechanism(algorithm: Algorithm) -> Result<Mechanism<'static>, Error> {
         Algorithm::PS512 => {
             Mechanism::Sha512RsaPkcsPss(pss(MechanismType::SHA512, PkcsMgfType::MGF1_SHA512, 64))
         }
-        _ => {
-            return Err(Error::Config(format!(
-                "Pkcs11Signer signs with RSA keys only; {algorithm} is not offered"
-            )));
+        Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Mechanism::Ecdsa,
+        Algorithm::EdDSA | Algorithm::Ed25519 => {
+            Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure))
         }
     })
 }
@@ -375,7 +392,8 @@ fn pin_refused() -> Error {
     Error::Config("the PKCS#11 token refused the PIN (not tried again: tokens lock)".into())
 }
 
-/// The one private key that matches, checked to be RSA and allowed to sign.
+/// The one private key that matches, checked to be RSA, EC or EC_EDWARDS
+/// and allowed to sign.
 fn find_key(session: &Session, key: &KeyMatch) -> Result<ObjectHandle, Error> {
     let mut template = vec![Attribute::Class(ObjectClass::PRIVATE_KEY)];
     let described = match key {
@@ -406,9 +424,11 @@ fn find_key(session: &Session, key: &KeyMatch) -> Result<ObjectHandle, Error> {
         .map_err(fault)?;
     for attribute in attributes {
         match attribute {
-            Attribute::KeyType(kind) if kind != KeyType::RSA => {
+            Attribute::KeyType(kind)
+                if ![KeyType::RSA, KeyType::EC, KeyType::EC_EDWARDS].contains(&kind) =>
+            {
                 return Err(Error::Config(format!(
-                    "the private key {described} is {kind}, not RSA"
+                    "the private key {described} is {kind}; RSA, EC and EC_EDWARDS keys sign"
                 )));
             }
             Attribute::Sign(false) => {
@@ -422,28 +442,68 @@ fn find_key(session: &Session, key: &KeyMatch) -> Result<ObjectHandle, Error> {
     Ok(handle)
 }
 
-/// The public half from the private key's own attributes.
+/// The public half: an RSA private key's own modulus and exponent; for EC
+/// and Ed25519 keys, the curve the private key names (`CKA_EC_PARAMS`) and
+/// the point of the public key object with the same `CKA_ID` (PKCS#11
+/// private EC keys do not carry it).
 fn public_half(session: &Session, handle: ObjectHandle) -> Result<PublicKey, Error> {
     let attributes = session
         .get_attributes(
             handle,
-            &[AttributeType::Modulus, AttributeType::PublicExponent],
+            &[
+                AttributeType::KeyType,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
+                AttributeType::EcParams,
+                AttributeType::Id,
+            ],
         )
         .map_err(fault)?;
-    let (mut modulus, mut exponent) = (None, None);
+    let (mut kind, mut modulus, mut exponent, mut params, mut id) = (None, None, None, None, None);
     for attribute in attributes {
         match attribute {
+            Attribute::KeyType(k) => kind = Some(k),
             Attribute::Modulus(n) => modulus = Some(n),
             Attribute::PublicExponent(e) => exponent = Some(e),
+            Attribute::EcParams(p) => params = Some(p),
+            Attribute::Id(i) => id = Some(i),
             _ => {}
         }
     }
-    match (modulus, exponent) {
-        (Some(n), Some(e)) => PublicKey::from_components(&n, &e),
-        _ => Err(Error::Config(
-            "the PKCS#11 token does not show the key's modulus and public exponent".into(),
-        )),
+    if kind == Some(KeyType::RSA) {
+        return match (modulus, exponent) {
+            (Some(n), Some(e)) => PublicKey::from_components(&n, &e),
+            _ => Err(Error::Config(
+                "the PKCS#11 token does not show the key's modulus and public exponent".into(),
+            )),
+        };
     }
+    let params = params.ok_or_else(|| {
+        Error::Config("the PKCS#11 token does not show the key's curve (CKA_EC_PARAMS)".into())
+    })?;
+    let curve = crate::key::curve_of_ec_params(&params)?;
+    let id = id.ok_or_else(|| {
+        Error::Config("the PKCS#11 private key has no CKA_ID to find its public key by".into())
+    })?;
+    let template = [Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Id(id)];
+    let point = match session.find_objects(&template).map_err(fault)?[..] {
+        [public] => session
+            .get_attributes(public, &[AttributeType::EcPoint])
+            .map_err(fault)?
+            .into_iter()
+            .find_map(|a| match a {
+                Attribute::EcPoint(point) => Some(point),
+                _ => None,
+            }),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::Config(
+            "the PKCS#11 token holds no one public key object with the private key's CKA_ID, whose CKA_EC_POINT gives the public half"
+                .into(),
+        )
+    })?;
+    crate::key::public_from_ec_point_attribute(curve, &point)
 }
 
 /// True for the failures a new session (and login) cures.

@@ -402,3 +402,50 @@ async fn keys_from_a_tenant_store() {
         Err(Error::UnknownTenant(_))
     ));
 }
+
+/// The detached-header profile with an EC and an Ed25519 key, for APIs
+/// whose profile allows them (`with_algorithms`): a body signed with either
+/// verifies, and a changed body does not.
+#[test]
+fn a_profile_that_allows_es256_and_eddsa_takes_those_keys() {
+    let profile =
+        DetachedProfile::open_banking().with_algorithms([Algorithm::ES256, Algorithm::EdDSA]);
+    for (pem, alg) in [
+        (include_str!("data/keys/ec-p256.pem"), Algorithm::ES256),
+        (
+            include_str!("data/keys/ed25519.pkcs8.pem"),
+            Algorithm::EdDSA,
+        ),
+    ] {
+        let key = PrivateKey::from_pem(pem).unwrap();
+        let public = key.public_key().clone();
+        let value = DetachedSigner::new(
+            Arc::new(KeySigner::new(key, alg).unwrap().with_key_id("tpp-ec")),
+            ISSUER,
+            ANCHOR,
+        )
+        .with_profile(profile.clone())
+        .with_clock(clock(NOW))
+        .sign(BODY)
+        .unwrap();
+        let registry = KeyRegistry::new(VerificationKey::new("tpp-ec", public, alg).unwrap());
+        let verifier = DetachedVerifier::new(Arc::new(registry))
+            .with_key_issuer("tpp-ec", ISSUER)
+            .with_trust_anchors([ANCHOR])
+            .with_profile(profile.clone())
+            .with_clock(clock(NOW));
+        let verified = verifier.verify(&value, BODY).unwrap();
+        assert_eq!(verified.key_id(), Some("tpp-ec"));
+        assert!(matches!(
+            verifier.verify(&value, b"{\"Data\":{}}"),
+            Err(Error::BadSignature)
+        ));
+        // The preset (PS256 only) refuses them.
+        assert!(
+            verifier
+                .with_profile(DetachedProfile::open_banking())
+                .verify(&value, BODY)
+                .is_err()
+        );
+    }
+}

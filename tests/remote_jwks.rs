@@ -323,3 +323,53 @@ async fn a_set_that_rebinds_a_kid_is_refused_and_the_last_good_set_stays() {
     ));
     check(&verifier, "a", A).await.unwrap();
 }
+
+/// An API whose JWKS holds an RSA key and an EC key (the EC one without
+/// `alg`: the remote set's PS384 default does not fit it, so it takes
+/// ES256): responses signed by either verify.
+#[tokio::test]
+async fn a_jwks_with_rsa_and_ec_keys_verifies_both() {
+    let ec = key("ec-p256.pem");
+    let set = JwkSet::new(vec![
+        key(A)
+            .public_key()
+            .to_jwk()
+            .with_kid("rsa")
+            .with_alg(Algorithm::PS384)
+            .for_signatures(),
+        ec.public_key().to_jwk().with_kid("ec").for_signatures(),
+    ]);
+    let body = serde_json::to_string(&set).unwrap();
+    let app = Router::new().route("/jwks.json", get(move || async move { body.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let verifier = ResponseVerifier::new(Arc::new(remote(&url)));
+
+    check(&verifier, "rsa", A).await.unwrap();
+    let es256 = ResponseSigner::new(Arc::new(
+        KeySigner::new(ec, Algorithm::ES256)
+            .unwrap()
+            .with_key_id("ec"),
+    ));
+    let signed = es256.sign_headers(200, b"{}").unwrap();
+    let verified = verifier
+        .verify_headers_async(200, signed.iter(), b"{}")
+        .await
+        .unwrap();
+    assert_eq!(verified.key_id(), Some("ec"));
+    // The EC key's token under the RSA key's id is refused.
+    let mislabelled = ResponseSigner::new(Arc::new(
+        KeySigner::new(key("ec-p256.pem"), Algorithm::ES256)
+            .unwrap()
+            .with_key_id("rsa"),
+    ))
+    .sign_headers(200, b"{}")
+    .unwrap();
+    assert!(
+        verifier
+            .verify_headers_async(200, mislabelled.iter(), b"{}")
+            .await
+            .is_err()
+    );
+}

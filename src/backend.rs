@@ -65,6 +65,50 @@ macro_rules! algorithm_tables {
     };
 }
 
+/// What both backends' key pairs share, their `signature` modules following
+/// ring's API: the enum of key kinds and the constructors written the same
+/// way on each.
+macro_rules! key_pair_common {
+    ($signature:ident) => {
+        /// A private key, parsed once.
+        pub(crate) enum KeyPair {
+            Rsa($signature::RsaKeyPair),
+            Ecdsa($signature::EcdsaKeyPair),
+            Ed25519($signature::Ed25519KeyPair),
+        }
+
+        impl KeyPair {
+            pub(crate) fn rsa(pkcs1_der: &[u8]) -> Result<Self, KeyRejected> {
+                $signature::RsaKeyPair::from_der(pkcs1_der)
+                    .map(KeyPair::Rsa)
+                    .map_err(|_| KeyRejected::Inconsistent)
+            }
+
+            /// An Ed25519 key from its seed and public key, which must match.
+            pub(crate) fn ed25519(seed: &[u8], public: &[u8]) -> Result<Self, KeyRejected> {
+                $signature::Ed25519KeyPair::from_seed_and_public_key(seed, public)
+                    .map(KeyPair::Ed25519)
+                    .map_err(|_| KeyRejected::Inconsistent)
+            }
+
+            /// The Ed25519 public key of `seed`.
+            pub(crate) fn ed25519_public(seed: &[u8]) -> Result<[u8; 32], KeyRejected> {
+                use $signature::KeyPair as _;
+                let pair = $signature::Ed25519KeyPair::from_seed_unchecked(seed)
+                    .map_err(|_| KeyRejected::Inconsistent)?;
+                pair.public_key()
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| KeyRejected::Inconsistent)
+            }
+        }
+
+        fn wrong_key(alg: Algorithm) -> Error {
+            Error::backend(format!("{alg} asked of a key of another kind"))
+        }
+    };
+}
+
 // Feature `jwe` needs aws-lc-rs for RSA-OAEP (ring has none) but does not
 // make it the signature backend: a `ring` build keeps signing on ring.
 #[cfg(any(feature = "aws-lc-rs", feature = "jwe"))]

@@ -7,7 +7,7 @@
 
 use signed_payloads::{
     Algorithm, Error, Header, Jwk, JwkSet, KeyKind, KeyPurpose, KeyRejected, KeySigner,
-    KeyVerifier, Limits, PrivateKey, PublicKey, Signer, Verifier, jws,
+    KeyVerifier, Limits, PrivateKey, PublicKey, Verifier, jws,
 };
 
 fn text(name: &str) -> String {
@@ -505,6 +505,7 @@ fn ed25519_refuses_a_non_canonical_s() {
 #[cfg(feature = "aws-lc-rs")]
 #[test]
 fn generated_keys_of_every_kind_sign_and_verify() {
+    use signed_payloads::Signer;
     for kind in KeyKind::ALL {
         let key = PrivateKey::generate_kind(kind).unwrap();
         assert_eq!(key.public_key().kind(), kind);

@@ -17,23 +17,12 @@ algorithm_tables!(
     Some(&signature::ECDSA_P521_SHA512_FIXED_SIGNING)
 );
 
-/// A private key, parsed once.
-pub(crate) enum KeyPair {
-    Rsa(signature::RsaKeyPair),
-    Ecdsa(signature::EcdsaKeyPair),
-    Ed25519(signature::Ed25519KeyPair),
-}
+key_pair_common!(signature);
 
 impl KeyPair {
     /// aws-lc signs with every RSA key the crate accepts (2048..=8192 bits, e >= 3).
     pub(crate) fn check_rsa_limits(_bits: usize, _exponent: &[u8]) -> Result<(), KeyRejected> {
         Ok(())
-    }
-
-    pub(crate) fn rsa(pkcs1_der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(pkcs1_der)
-            .map(KeyPair::Rsa)
-            .map_err(|_| KeyRejected::Inconsistent)
     }
 
     /// An ECDSA key from its fixed-length scalar and uncompressed point;
@@ -55,23 +44,6 @@ impl KeyPair {
         Ok(pair.public_key().as_ref().to_vec())
     }
 
-    /// An Ed25519 key from its seed and public key, which must match.
-    pub(crate) fn ed25519(seed: &[u8], public: &[u8]) -> Result<Self, KeyRejected> {
-        signature::Ed25519KeyPair::from_seed_and_public_key(seed, public)
-            .map(KeyPair::Ed25519)
-            .map_err(|_| KeyRejected::Inconsistent)
-    }
-
-    /// The Ed25519 public key of `seed`.
-    pub(crate) fn ed25519_public(seed: &[u8]) -> Result<[u8; 32], KeyRejected> {
-        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| KeyRejected::Inconsistent)?;
-        pair.public_key()
-            .as_ref()
-            .try_into()
-            .map_err(|_| KeyRejected::Inconsistent)
-    }
-
     /// Signs with `alg`, which the caller has checked fits this key.
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| Error::backend("aws-lc-rs failed to sign");
@@ -91,10 +63,6 @@ impl KeyPair {
             KeyPair::Ed25519(pair) => Ok(pair.try_sign(message).map_err(failed)?.as_ref().to_vec()),
         }
     }
-}
-
-fn wrong_key(alg: Algorithm) -> Error {
-    Error::backend(format!("{alg} asked of a key of another kind"))
 }
 
 /// A public key bound to one algorithm, parsed once.

@@ -3,7 +3,7 @@
 
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{self, KeyPair as _, UnparsedPublicKey};
+use ring::signature::{self, UnparsedPublicKey};
 
 use crate::error::{Error, KeyRejected};
 use crate::{Algorithm, KeyKind};
@@ -12,12 +12,7 @@ pub(crate) const NAME: &str = "ring";
 
 algorithm_tables!(signature, None, None);
 
-/// A private key, parsed once.
-pub(crate) enum KeyPair {
-    Rsa(signature::RsaKeyPair),
-    Ecdsa(signature::EcdsaKeyPair),
-    Ed25519(signature::Ed25519KeyPair),
-}
+key_pair_common!(signature);
 
 impl KeyPair {
     /// ring signs only with 2048..=4096-bit moduli and exponents of at least 65537.
@@ -33,12 +28,6 @@ impl KeyPair {
             ));
         }
         Ok(())
-    }
-
-    pub(crate) fn rsa(pkcs1_der: &[u8]) -> Result<Self, KeyRejected> {
-        signature::RsaKeyPair::from_der(pkcs1_der)
-            .map(KeyPair::Rsa)
-            .map_err(|_| KeyRejected::Inconsistent)
     }
 
     /// An ECDSA key from its fixed-length scalar and uncompressed point;
@@ -63,23 +52,6 @@ impl KeyPair {
         .into())
     }
 
-    /// An Ed25519 key from its seed and public key, which must match.
-    pub(crate) fn ed25519(seed: &[u8], public: &[u8]) -> Result<Self, KeyRejected> {
-        signature::Ed25519KeyPair::from_seed_and_public_key(seed, public)
-            .map(KeyPair::Ed25519)
-            .map_err(|_| KeyRejected::Inconsistent)
-    }
-
-    /// The Ed25519 public key of `seed`.
-    pub(crate) fn ed25519_public(seed: &[u8]) -> Result<[u8; 32], KeyRejected> {
-        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed)
-            .map_err(|_| KeyRejected::Inconsistent)?;
-        pair.public_key()
-            .as_ref()
-            .try_into()
-            .map_err(|_| KeyRejected::Inconsistent)
-    }
-
     /// Signs with `alg`, which the caller has checked fits this key.
     pub(crate) fn sign(&self, alg: Algorithm, message: &[u8]) -> Result<Vec<u8>, Error> {
         let failed = |_| Error::backend("ring failed to sign");
@@ -99,10 +71,6 @@ impl KeyPair {
             KeyPair::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }
-}
-
-fn wrong_key(alg: Algorithm) -> Error {
-    Error::backend(format!("{alg} asked of a key of another kind"))
 }
 
 /// A public key bound to one algorithm (ring re-reads it per call).

@@ -125,6 +125,7 @@ fn key_kind(alg: &AlgorithmIdentifierRef<'_>) -> Result<KeyKind, Error> {
     Err(KeyRejected::UnsupportedKeyType(Escaped::new(name)).into())
 }
 
+#[cfg(feature = "pkcs11")]
 /// The kind of key whose curve PKCS#11 `CKA_EC_PARAMS` names: the DER of a
 /// named curve's OID (P-256, P-384, P-521, Ed25519), or the printable string
 /// `edwards25519` that PKCS#11 3.0 also allows for Ed25519.
@@ -141,6 +142,7 @@ pub(crate) fn curve_of_ec_params(der: &[u8]) -> Result<KeyKind, Error> {
     }
 }
 
+#[cfg(feature = "pkcs11")]
 /// The point in a PKCS#11 `CKA_EC_POINT`: DER of an OCTET STRING holding
 /// it, as the standard says, or the bare point as some tokens give it.
 pub(crate) fn ec_point_attribute(value: &[u8]) -> &[u8] {

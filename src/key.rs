@@ -30,3 +30,7 @@ pub(crate) fn public_from_ec_point_attribute(
         kind => PublicKey::from_ec_point(kind, point),
     }
 }
+
+/// The JOSE `R || S` of a DER ECDSA signature (AWS KMS returns DER).
+#[cfg(feature = "aws-kms")]
+pub(crate) use der::ecdsa_signature_to_fixed;

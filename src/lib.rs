@@ -3,6 +3,8 @@
 
 mod algorithm;
 mod async_sign;
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod backend;

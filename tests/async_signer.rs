@@ -230,3 +230,31 @@ async fn a_failing_remote_key_in_the_tower_layer_is_an_unsigned_500_with_its_err
         failure.error()
     );
 }
+
+/// Signing futures of a remote key can be spawned: each is `Send` for any
+/// lifetime the caller's task needs (an `async fn` here once was not, and
+/// `tokio::spawn` of it did not compile).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_futures_can_be_spawned() {
+    let requests = Arc::new(RequestSigner::remote(Arc::new(ChannelSigner::spawn(
+        key(),
+        Algorithm::PS256,
+        "kms-1",
+    ))));
+    let responses = Arc::new(ResponseSigner::remote(Arc::new(ChannelSigner::spawn(
+        key(),
+        Algorithm::PS384,
+        "kms-1",
+    ))));
+    let (r1, r2) = (requests.clone(), requests.clone());
+    let (s1, s2) = (responses.clone(), responses.clone());
+    let tasks = [
+        tokio::spawn(async move { r1.sign_json_async(b"{}").await.map(drop) }),
+        tokio::spawn(async move { r2.sign_async(&serde_json::json!({"a": 1})).await.map(drop) }),
+        tokio::spawn(async move { s1.sign_headers_async(200, b"{}").await.map(drop) }),
+        tokio::spawn(async move { s2.sign_embedded_async(b"{}").await.map(drop) }),
+    ];
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+}

@@ -1409,3 +1409,78 @@ fn pkcs11_ec_and_ed25519_keys_sign_with_their_own_algorithm() {
         r.stderr
     );
 }
+
+/// `sign --aws-kms` and `jwks --aws-kms` against the KMS emulator
+/// (`scripts/kms.sh`): the token verifies with the JWKS the tool prints
+/// from `GetPublicKey`, for an EC key and for an RSA key with and without
+/// `--alg`.
+#[cfg(feature = "aws-kms")]
+#[test]
+fn aws_kms_keys_sign_and_publish_their_jwk() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    if std::env::var_os("AWS_ENDPOINT_URL_KMS").is_none() {
+        assert!(std::env::var_os("SIGNED_PAYLOADS_REQUIRE_KMS").is_none());
+        return;
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let create = |spec: KeySpec| {
+        runtime.block_on(async {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            aws_sdk_kms::Client::new(&config)
+                .create_key()
+                .key_spec(spec)
+                .key_usage(KeyUsageType::SignVerify)
+                .send()
+                .await
+                .unwrap()
+                .key_metadata
+                .unwrap()
+                .key_id
+        })
+    };
+    let dir = tempdir().join("aws-kms");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (spec, alg, expected) in [
+        (KeySpec::EccNistP256, None, "ES256"),
+        (KeySpec::Rsa2048, None, "RS256"),
+        (KeySpec::Rsa2048, Some("PS384"), "PS384"),
+    ] {
+        let key = create(spec);
+        let alg_args: Vec<&str> = alg.map(|a| vec!["--alg", a]).unwrap_or_default();
+        let r = run(
+            &[
+                &["sign", "--aws-kms", &key, "--kid", "kms-1"],
+                &alg_args[..],
+            ]
+            .concat(),
+            b"{\"amount\":1}",
+        );
+        assert_eq!(r.code, 0, "{expected}: {}", r.stderr);
+        assert_eq!(header_of(&r.stdout)["alg"], expected);
+        assert_eq!(header_of(&r.stdout)["kid"], "kms-1");
+        let token = dir.join(format!("{expected}.token"));
+        std::fs::write(&token, &r.stdout).unwrap();
+        let r = run(
+            &[
+                &["jwks", "--aws-kms", &key, "--kid", "kms-1"],
+                &alg_args[..],
+            ]
+            .concat(),
+            b"",
+        );
+        assert_eq!(r.code, 0, "{expected}: {}", r.stderr);
+        let jwks = dir.join(format!("{expected}.jwks"));
+        std::fs::write(&jwks, &r.stdout).unwrap();
+        let r = run(&["verify", "--jwks", path(&jwks), path(&token)], b"");
+        assert_eq!(r.code, 0, "{expected}: {}", r.stderr);
+        // Without --kid, the thumbprint names the key in both.
+        let r = run(&["jwks", "--aws-kms", &key], b"");
+        let set: Value = serde_json::from_slice(&r.stdout).unwrap();
+        assert_eq!(set["keys"][0]["kid"].as_str().unwrap().len(), 43);
+    }
+    let r = run(&["sign", "--aws-kms", "alias/no-such-key"], b"{}");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+}

@@ -18,8 +18,8 @@ use signed_payloads::jwe::{self, RsaDecrypter};
 use signed_payloads::request::{RequestSigner, RequestVerifier};
 use signed_payloads::response::{ResponseMode, ResponseProfile, ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyKind, KeyPurpose, KeyRegistry,
-    KeySigner, Limits, PrivateKey, PublicKey, Signer, SystemClock, VerificationKey,
+    Algorithm, AsyncSigner, ClaimsPolicy, Error, FixedClock, Jwk, JwkSet, KeyKind, KeyPurpose,
+    KeyRegistry, KeySigner, Limits, PrivateKey, PublicKey, SystemClock, VerificationKey,
 };
 use zeroize::Zeroizing;
 
@@ -195,6 +195,10 @@ struct SigningKey {
     /// pkcs11:token=LABEL;object=KEY?module-path=MODULE.so&pin-source=file:PIN_FILE
     #[arg(long, value_name = "URI")]
     pkcs11: Option<String>,
+    /// A key in AWS KMS (key id, ARN or alias/NAME); endpoint, region and
+    /// credentials from the standard AWS environment.
+    #[arg(long = "aws-kms", value_name = "KEY")]
+    aws_kms: Option<String>,
 }
 
 impl SigningKey {
@@ -205,9 +209,9 @@ impl SigningKey {
         alg: Option<Algorithm>,
         default: Algorithm,
         kid: Option<&str>,
-    ) -> Result<Arc<dyn Signer>, Failure> {
-        match (&self.key, &self.pkcs11) {
-            (Some(path), _) => {
+    ) -> Result<Arc<dyn AsyncSigner>, Failure> {
+        match (&self.key, &self.pkcs11, &self.aws_kms) {
+            (Some(path), _, _) => {
                 let bytes = read_file(path)?;
                 let signer = match jwk_text(&bytes) {
                     Some(text) => KeySigner::from_jwk(text, alg).map_err(|e| {
@@ -227,10 +231,62 @@ impl SigningKey {
                     None => signer,
                 }))
             }
-            (None, Some(uri)) => Ok(token_key(uri, alg, default, kid)?.0),
-            (None, None) => Err(Failure::Usage("give --key or --pkcs11".into())),
+            (None, Some(uri), _) => Ok(token_key(uri, alg, default, kid)?.0),
+            (None, None, Some(key)) => Ok(kms_key(key, alg, default, kid)?.0),
+            (None, None, None) => Err(Failure::Usage("give --key, --pkcs11 or --aws-kms".into())),
         }
     }
+}
+
+/// Runs a future to completion on a runtime of its own: the tool's signing
+/// goes through the async signer interface, which a key in AWS KMS needs
+/// and every local key offers.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?;
+    Ok(runtime.block_on(future))
+}
+
+/// The signer for a key in AWS KMS, and its public half. Without `--alg`, a
+/// default its kind does not allow gives way to the kind's own algorithm.
+#[cfg(feature = "aws-kms")]
+fn kms_key(
+    key: &str,
+    requested: Option<Algorithm>,
+    default: Algorithm,
+    kid: Option<&str>,
+) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
+    use signed_payloads::KeyRejected;
+    use signed_payloads::aws_kms::AwsKmsSigner;
+    let connect = |alg| block_on(AwsKmsSigner::builder(key).algorithm(alg).connect());
+    let connected = match (connect(requested.unwrap_or(default))?, requested) {
+        (Err(Error::KeyRejected(KeyRejected::WrongAlgorithm { kind, .. })), None) => {
+            connect(kind.default_algorithm())?
+        }
+        (connected, _) => connected,
+    };
+    let mut signer =
+        connected.map_err(|e| Failure::Usage(format!("cannot use the --aws-kms key: {e}")))?;
+    if let Some(kid) = kid {
+        signer = signer.with_key_id(kid);
+    }
+    let public = signer.public_key().clone();
+    Ok((Arc::new(signer), public))
+}
+
+#[cfg(not(feature = "aws-kms"))]
+fn kms_key(
+    _key: &str,
+    _requested: Option<Algorithm>,
+    _default: Algorithm,
+    _kid: Option<&str>,
+) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
+    Err(Failure::Usage(
+        "this signed-payloads was built without AWS KMS support; install it with --features cli,aws-kms"
+            .into(),
+    ))
 }
 
 /// The signer for the key at a PKCS#11 URI, and the public half the token
@@ -241,7 +297,7 @@ fn token_key(
     requested: Option<Algorithm>,
     default: Algorithm,
     kid: Option<&str>,
-) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
+) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
     use signed_payloads::KeyRejected;
     use signed_payloads::pkcs11::{KeyLocation, Pkcs11Signer};
     let open = |alg| KeyLocation::from_uri(uri).and_then(|at| Pkcs11Signer::open(at, alg));
@@ -268,7 +324,7 @@ fn token_key(
     _requested: Option<Algorithm>,
     _default: Algorithm,
     _kid: Option<&str>,
-) -> Result<(Arc<dyn Signer>, PublicKey), Failure> {
+) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
     Err(Failure::Usage(
         "this signed-payloads was built without PKCS#11 support; install it with --features cli,pkcs11"
             .into(),
@@ -354,7 +410,7 @@ struct InspectArgs {
 }
 
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("keys").args(["key", "pkcs11"]).required(true).multiple(true))]
+#[command(group = clap::ArgGroup::new("keys").args(["key", "pkcs11", "aws_kms"]).required(true).multiple(true))]
 struct JwksArgs {
     /// A public or private key (any format). Repeatable.
     #[arg(long, action = clap::ArgAction::Append)]
@@ -363,10 +419,17 @@ struct JwksArgs {
     /// the token. Repeatable.
     #[arg(long, value_name = "URI", action = clap::ArgAction::Append)]
     pkcs11: Vec<String>,
-    /// Key id of the --key or --pkcs11 before it (required for each key).
+    /// A key in AWS KMS (key id, ARN or alias/NAME), its public half read
+    /// with GetPublicKey. Repeatable.
+    #[arg(long = "aws-kms", value_name = "KEY", action = clap::ArgAction::Append)]
+    aws_kms: Vec<String>,
+    /// Key id of the --key, --pkcs11 or --aws-kms before it (required for
+    /// each --key and --pkcs11; an --aws-kms key defaults to its RFC 7638
+    /// thumbprint).
     #[arg(long, action = clap::ArgAction::Append)]
     kid: Vec<String>,
-    /// Algorithm of the --key or --pkcs11 before it (default RS256).
+    /// Algorithm of the key option before it (default: a JWK's alg, else
+    /// RS256 for RSA keys and the kind's own for others).
     #[arg(long, action = clap::ArgAction::Append, value_parser = parse_algorithm)]
     alg: Vec<Algorithm>,
 }
@@ -804,14 +867,15 @@ fn sign(args: &SignArgs) -> Outcome {
     let signer = args
         .key
         .signer(args.alg, Algorithm::RS256, args.kid.as_deref())?;
-    let mut request = RequestSigner::new(signer).with_limits(input_limits());
+    let mut request = RequestSigner::remote(signer).with_limits(input_limits());
     if args.no_iat {
         request = request.without_iat();
     }
     if let Some(seconds) = args.expires_in {
         request = request.with_ttl(Duration::from_secs(seconds));
     }
-    let token = request.sign_json(&read_input(args.input.as_deref())?)?;
+    let payload = read_input(args.input.as_deref())?;
+    let token = block_on(request.sign_json_async(&payload))??;
     write_stdout(format!("{token}\n").as_bytes())
 }
 
@@ -936,11 +1000,13 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
     enum Source<'a> {
         File(&'a Path),
         Token(&'a str),
+        Kms(&'a str),
     }
     /// A source with its file read once, for what it declares and its key.
     enum Loaded<'a> {
         File(&'a Path, Zeroizing<Vec<u8>>),
         Token(&'a str),
+        Kms(&'a str),
     }
     let positions = |name: &str| -> Vec<usize> {
         matches
@@ -956,8 +1022,13 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                 .into_iter()
                 .zip(args.pkcs11.iter().map(|uri| Source::Token(uri))),
         )
+        .chain(
+            positions("aws_kms")
+                .into_iter()
+                .zip(args.aws_kms.iter().map(|key| Source::Kms(key))),
+        )
         .collect();
-    if sources.len() != args.key.len() + args.pkcs11.len() {
+    if sources.len() != args.key.len() + args.pkcs11.len() + args.aws_kms.len() {
         return Err(Failure::Usage("could not read the key options".into()));
     }
     sources.sort_by_key(|(at, _)| *at);
@@ -968,11 +1039,13 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
         let source = match source {
             Source::File(path) => Loaded::File(path, read_file(path)?),
             Source::Token(uri) => Loaded::Token(uri),
+            Source::Kms(key) => Loaded::Kms(key),
         };
         let declared = match &source {
             Loaded::File(path, bytes) => declared_jwk(path, bytes)?,
-            Loaded::Token(_) => None,
+            Loaded::Token(_) | Loaded::Kms(_) => None,
         };
+        let mut default_kid = None;
         // A file's key is read first: the kind's own algorithm is the default.
         let (public, alg) = match source {
             Loaded::File(path, bytes) => {
@@ -990,6 +1063,11 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                 let (signer, public) = token_key(uri, requested, Algorithm::RS256, None)?;
                 (public, signer.algorithm())
             }
+            Loaded::Kms(key) => {
+                let (signer, public) = kms_key(key, requested, Algorithm::RS256, None)?;
+                default_kid = signer.key_id().map(str::to_owned);
+                (public, signer.algorithm())
+            }
         };
         if !alg.fits(public.kind()) {
             return Err(Failure::Usage(
@@ -1003,6 +1081,7 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
         let kid = kid
             .map(|i| args.kid[i].clone())
             .or_else(|| declared.and_then(|jwk| jwk.kid))
+            .or(default_kid)
             .ok_or_else(|| {
                 Failure::Usage(
                     "each --key and --pkcs11 needs a --kid (or a JWK that names one)".into(),
@@ -1014,7 +1093,7 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
 }
 
 fn response_sign(args: &ResponseSignArgs) -> Outcome {
-    let signer = ResponseSigner::new(args.key.signer(
+    let signer = ResponseSigner::remote(args.key.signer(
         args.alg,
         Algorithm::PS384,
         Some(&args.kid),
@@ -1022,14 +1101,17 @@ fn response_sign(args: &ResponseSignArgs) -> Outcome {
     let body = read_input(args.input.as_deref())?;
     match args.mode {
         Mode::Headers => {
-            let headers = signer.sign_headers(args.status, &body)?;
+            let headers = block_on(signer.sign_headers_async(args.status, &body))??;
             let lines: String = headers
                 .iter()
                 .map(|(name, value)| format!("{name}: {value}\n"))
                 .collect();
             write_stdout(lines.as_bytes())
         }
-        Mode::Jwt => write_stdout(format!("{}\n", signer.sign_embedded(&body)?).as_bytes()),
+        Mode::Jwt => {
+            let token = block_on(signer.sign_embedded_async(&body))??;
+            write_stdout(format!("{token}\n").as_bytes())
+        }
     }
 }
 
@@ -1078,9 +1160,10 @@ fn detached_sign(args: &DetachedSignArgs) -> Outcome {
         DetachedProfile::open_banking()
     }
     .with_algorithms([key.algorithm()]);
-    let signer = DetachedSigner::new(key, &args.iss, &args.tan).with_profile(profile);
+    let signer = DetachedSigner::remote(key, &args.iss, &args.tan).with_profile(profile);
     let body = read_input(args.input.as_deref())?;
-    write_stdout(format!("{}\n", signer.sign(&body)?).as_bytes())
+    let value = block_on(signer.sign_async(&body))??;
+    write_stdout(format!("{value}\n").as_bytes())
 }
 
 fn detached_verify(args: &DetachedVerifyArgs, matches: Option<&ArgMatches>) -> Outcome {

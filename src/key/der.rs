@@ -125,6 +125,30 @@ fn key_kind(alg: &AlgorithmIdentifierRef<'_>) -> Result<KeyKind, Error> {
     Err(KeyRejected::UnsupportedKeyType(Escaped::new(name)).into())
 }
 
+/// The JOSE form (`R || S`, each `field` bytes) of an ECDSA signature in
+/// DER (`SEQUENCE { r INTEGER, s INTEGER }`), as AWS KMS returns it.
+#[cfg(feature = "aws-kms")]
+pub(crate) fn ecdsa_signature_to_fixed(der: &[u8], field: usize) -> Result<Vec<u8>, Error> {
+    let signature = AnyRef::from_der(der).map_err(bad)?;
+    if signature.tag() != Tag::Sequence {
+        return Err(bad("an ECDSA signature is a SEQUENCE"));
+    }
+    let mut items = SliceReader::new(signature.value()).map_err(bad)?;
+    let mut fixed = vec![0; 2 * field];
+    for half in fixed.chunks_mut(field) {
+        let value: UintRef<'_> = items.decode().map_err(bad)?;
+        let value = value.as_bytes();
+        if value.len() > field {
+            return Err(bad("an ECDSA integer is longer than the curve"));
+        }
+        half[field - value.len()..].copy_from_slice(value);
+    }
+    if !items.is_finished() {
+        return Err(bad("trailing data after an ECDSA signature"));
+    }
+    Ok(fixed)
+}
+
 #[cfg(feature = "pkcs11")]
 /// The kind of key whose curve PKCS#11 `CKA_EC_PARAMS` names: the DER of a
 /// named curve's OID (P-256, P-384, P-521, Ed25519), or the printable string

@@ -152,7 +152,8 @@ impl<S: SigningSource> RequestSigner<S> {
     ///
     /// As for [`RequestSigner::sign`].
     pub async fn sign_async<T: Serialize + ?Sized>(&self, payload: &T) -> Result<String, Error> {
-        self.sign_json_async(&to_json(payload)?).await
+        let json = to_json(payload)?;
+        self.sign_json_async(&json).await
     }
 
     /// As [`RequestSigner::sign_json`], waiting for an async signer.
@@ -160,15 +161,24 @@ impl<S: SigningSource> RequestSigner<S> {
     /// # Errors
     ///
     /// As for [`RequestSigner::sign_json`].
-    pub async fn sign_json_async(&self, json: &[u8]) -> Result<String, Error> {
-        let prepared = self.prepare(json)?;
-        jws::sign_with_header_json_async(
-            &prepared.header,
-            &prepared.header_json,
-            &prepared.payload,
-            &*prepared.signer,
-        )
-        .await
+    // Written out as `impl Future + Send` rather than `async fn`: the
+    // compiler cannot prove an `async fn`'s future `Send` for every lifetime
+    // here, so a caller's `tokio::spawn` of it would not compile.
+    #[allow(clippy::manual_async_fn)] // the `Send` bound is the point
+    pub fn sign_json_async<'a>(
+        &'a self,
+        json: &'a [u8],
+    ) -> impl Future<Output = Result<String, Error>> + Send + 'a {
+        async move {
+            let prepared = self.prepare(json)?;
+            jws::sign_with_header_json_async(
+                &prepared.header,
+                &prepared.header_json,
+                &prepared.payload,
+                &*prepared.signer,
+            )
+            .await
+        }
     }
 
     /// Everything before the signature: the payload checked and its claims

@@ -173,15 +173,20 @@ impl<S: SigningSource> ResponseSigner<S> {
     /// # Errors
     ///
     /// As for [`ResponseSigner::sign_headers`].
-    pub async fn sign_headers_async(
-        &self,
+    // `impl Future + Send` rather than `async fn`, so that callers can
+    // spawn it: see `RequestSigner::sign_json_async`.
+    #[allow(clippy::manual_async_fn)] // the `Send` bound is the point
+    pub fn sign_headers_async<'a>(
+        &'a self,
         status: u16,
-        body: &[u8],
-    ) -> Result<SignatureHeaders, Error> {
-        let (signer, key_id) = self.current()?;
-        let (token, input) = self.header_input(status, body)?;
-        let signature = signer.sign_async(&input).await?;
-        Ok(self.headers(key_id, token, &signature))
+        body: &'a [u8],
+    ) -> impl Future<Output = Result<SignatureHeaders, Error>> + Send + 'a {
+        async move {
+            let (signer, key_id) = self.current()?;
+            let (token, input) = self.header_input(status, body)?;
+            let signature = signer.sign_async(&input).await?;
+            Ok(self.headers(key_id, token, &signature))
+        }
     }
 
     /// As [`ResponseSigner::sign_embedded`], waiting for an async signer.
@@ -189,7 +194,15 @@ impl<S: SigningSource> ResponseSigner<S> {
     /// # Errors
     ///
     /// As for [`ResponseSigner::sign_embedded`].
-    pub async fn sign_embedded_async(&self, body: &[u8]) -> Result<String, Error> {
+    #[allow(clippy::manual_async_fn)] // the `Send` bound is the point
+    pub fn sign_embedded_async<'a>(
+        &'a self,
+        body: &'a [u8],
+    ) -> impl Future<Output = Result<String, Error>> + Send + 'a {
+        async move { self.sign_embedded_inner(body).await }
+    }
+
+    async fn sign_embedded_inner(&self, body: &[u8]) -> Result<String, Error> {
         let (signer, key_id) = self.current()?;
         let header = Header::new(signer.algorithm()).with_kid(key_id);
         #[cfg(feature = "jwe")]

@@ -134,6 +134,9 @@ pub(crate) fn ecdsa_signature_to_fixed(der: &[u8], field: usize) -> Result<Vec<u
         return Err(bad("an ECDSA signature is a SEQUENCE"));
     }
     let mut items = SliceReader::new(signature.value()).map_err(bad)?;
+    if field == 0 {
+        return Err(bad("an ECDSA signature needs the curve's size"));
+    }
     let mut fixed = vec![0; 2 * field];
     for half in fixed.chunks_mut(field) {
         let value: UintRef<'_> = items.decode().map_err(bad)?;
@@ -657,5 +660,27 @@ mod tests {
             parse_pkcs8(&ec),
             Err(Error::KeyRejected(KeyRejected::UnsupportedKeyType(_)))
         ));
+    }
+
+    #[cfg(feature = "aws-kms")]
+    #[test]
+    fn der_ecdsa_signatures_become_r_and_s_at_the_curve_size() {
+        // r = 0x01, s = 0x80 (a leading zero keeps it positive).
+        let der = [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80];
+        let fixed = ecdsa_signature_to_fixed(&der, 32).unwrap();
+        assert_eq!(fixed.len(), 64);
+        assert_eq!((fixed[31], fixed[63]), (0x01, 0x80));
+        assert!(fixed[..31].iter().chain(&fixed[32..63]).all(|&b| b == 0));
+        // Trailing bytes, an integer longer than the field, a non-minimal
+        // integer and a negative one are refused.
+        let mut trailing = der.to_vec();
+        trailing[1] += 1;
+        trailing.push(0);
+        assert!(ecdsa_signature_to_fixed(&trailing, 32).is_err());
+        assert!(ecdsa_signature_to_fixed(&der, 0).is_err());
+        let padded = [0x30, 0x07, 0x02, 0x02, 0x00, 0x01, 0x02, 0x01, 0x01];
+        assert!(ecdsa_signature_to_fixed(&padded, 32).is_err());
+        let negative = [0x30, 0x06, 0x02, 0x01, 0x81, 0x02, 0x01, 0x01];
+        assert!(ecdsa_signature_to_fixed(&negative, 32).is_err());
     }
 }

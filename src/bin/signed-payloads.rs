@@ -238,15 +238,36 @@ impl SigningKey {
     }
 }
 
-/// Runs a future to completion on a runtime of its own: the tool's signing
-/// goes through the async signer interface, which a key in AWS KMS needs
-/// and every local key offers.
-fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// The runtime the tool's signing runs on: it goes through the async signer
+/// interface, which a key in AWS KMS needs and every local key offers.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))?;
-    Ok(runtime.block_on(future))
+        .map_err(|e| Failure::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Runs a future to completion on a runtime of its own.
+fn block_on<F: std::future::Future>(future: F) -> Result<F::Output, Failure> {
+    Ok(runtime()?.block_on(future))
+}
+
+/// Opens a key in a token or service with `requested`, else `default`. A
+/// key's kind shows only once it is open: without `--alg`, a default its
+/// kind does not allow gives way to the kind's own algorithm.
+#[cfg(any(feature = "pkcs11", feature = "aws-kms"))]
+fn with_kind_default<T>(
+    requested: Option<Algorithm>,
+    default: Algorithm,
+    open: impl Fn(Algorithm) -> Result<T, Error>,
+) -> Result<T, Error> {
+    use signed_payloads::KeyRejected;
+    match (open(requested.unwrap_or(default)), requested) {
+        (Err(Error::KeyRejected(KeyRejected::WrongAlgorithm { kind, .. })), None) => {
+            open(kind.default_algorithm())
+        }
+        (opened, _) => opened,
+    }
 }
 
 /// The signer for a key in AWS KMS, and its public half. Without `--alg`, a
@@ -258,17 +279,11 @@ fn kms_key(
     default: Algorithm,
     kid: Option<&str>,
 ) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
-    use signed_payloads::KeyRejected;
     use signed_payloads::aws_kms::AwsKmsSigner;
-    let connect = |alg| block_on(AwsKmsSigner::builder(key).algorithm(alg).connect());
-    let connected = match (connect(requested.unwrap_or(default))?, requested) {
-        (Err(Error::KeyRejected(KeyRejected::WrongAlgorithm { kind, .. })), None) => {
-            connect(kind.default_algorithm())?
-        }
-        (connected, _) => connected,
-    };
-    let mut signer =
-        connected.map_err(|e| Failure::Usage(format!("cannot use the --aws-kms key: {e}")))?;
+    let runtime = runtime()?;
+    let connect = |alg| runtime.block_on(AwsKmsSigner::builder(key).algorithm(alg).connect());
+    let mut signer = with_kind_default(requested, default, connect)
+        .map_err(|e| Failure::Usage(format!("cannot use the --aws-kms key: {e}")))?;
     if let Some(kid) = kid {
         signer = signer.with_key_id(kid);
     }
@@ -298,19 +313,10 @@ fn token_key(
     default: Algorithm,
     kid: Option<&str>,
 ) -> Result<(Arc<dyn AsyncSigner>, PublicKey), Failure> {
-    use signed_payloads::KeyRejected;
     use signed_payloads::pkcs11::{KeyLocation, Pkcs11Signer};
     let open = |alg| KeyLocation::from_uri(uri).and_then(|at| Pkcs11Signer::open(at, alg));
-    // The key's kind shows once it is open: without --alg, a default its
-    // kind does not allow gives way to the kind's own algorithm.
-    let opened = match (open(requested.unwrap_or(default)), requested) {
-        (Err(Error::KeyRejected(KeyRejected::WrongAlgorithm { kind, .. })), None) => {
-            open(kind.default_algorithm())
-        }
-        (opened, _) => opened,
-    };
-    let mut signer =
-        opened.map_err(|e| Failure::Usage(format!("cannot use the --pkcs11 key: {e}")))?;
+    let mut signer = with_kind_default(requested, default, open)
+        .map_err(|e| Failure::Usage(format!("cannot use the --pkcs11 key: {e}")))?;
     if let Some(kid) = kid {
         signer = signer.with_key_id(kid);
     }

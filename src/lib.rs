@@ -16,6 +16,8 @@ pub mod detached;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "httpsig")]
+pub mod httpsig;
 mod json;
 #[cfg(feature = "jwe")]
 pub mod jwe;

@@ -41,7 +41,7 @@ fn message(raw: &str) -> HttpMessage {
             .find(|(n, _)| n.eq_ignore_ascii_case("host"))
             .unwrap()
             .1;
-        HttpMessage::request(method, &format!("https://{host}{target}"))
+        HttpMessage::request(method, &format!("https://{host}{target}")).unwrap()
     };
     for (name, value) in headers {
         message = message.with_header(name, value);
@@ -63,6 +63,12 @@ fn verifier(key: &str, alg: &str) -> KeyVerifier {
         other => panic!("{other}"),
     };
     KeyVerifier::new(public, algorithm).unwrap()
+}
+
+/// The body of the example's message.
+fn body_of(example: &Value) -> Vec<u8> {
+    let raw = data(&format!("{}.http", example["message"].as_str().unwrap()));
+    raw.split_once("\r\n\r\n").unwrap().1.as_bytes().to_vec()
 }
 
 /// The example's message with its Signature-Input and Signature added.
@@ -88,7 +94,8 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
         let id = example["id"].as_str().unwrap();
         let verifier = verifier(example["key"].as_str().unwrap(), alg);
         let label = example["label"].as_str().unwrap();
-        let covered = httpsig::verify(&signed(&example), None, Some(label), &verifier)
+        let body = body_of(&example);
+        let covered = httpsig::verify(&signed(&example), None, Some(&body), Some(label), &verifier)
             .unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(
             covered.signature_base,
@@ -105,7 +112,7 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
         assert_eq!(covered.algorithm, alg);
         assert_eq!(covered.label, label);
         // Without a label, the one signature is found.
-        assert!(httpsig::verify(&signed(&example), None, None, &verifier).is_ok());
+        assert!(httpsig::verify(&signed(&example), None, Some(&body), None, &verifier).is_ok());
         verified += 1;
     }
     assert_eq!(verified, 5);
@@ -134,7 +141,10 @@ fn refusals() {
     let raw = data("request.http");
     let input = example["signature_input"].as_str().unwrap();
     let signature = example["signature"].as_str().unwrap();
-    let check = |message: HttpMessage| httpsig::verify(&message, None, Some("sig-b23"), &verifier);
+    let body = br#"{"hello": "world"}"#;
+    let check = |message: HttpMessage| {
+        httpsig::verify(&message, None, Some(body), Some("sig-b23"), &verifier)
+    };
     let malformed = |result: Result<_, Error>, fragment: &str| match result {
         Err(Error::Malformed(m)) => assert!(m.to_string().contains(fragment), "{m}"),
         other => panic!("expected a refusal naming {fragment}, got {other:?}"),
@@ -180,22 +190,33 @@ fn refusals() {
         ),
         "covered twice",
     );
-    // Parameters not supported in this step are named.
+    // Trailers (tr) are refused by name; sf changes what is signed.
+    let tr = input.replace("\"content-type\"", "\"content-type\";tr");
+    let with_input = |input: &str| {
+        message(&raw)
+            .with_header("Signature-Input", input)
+            .with_header("Signature", signature)
+    };
+    malformed(check(with_input(&tr)), "trailer fields");
     let sf = input.replace("\"content-type\"", "\"content-type\";sf");
+    assert!(matches!(check(with_input(&sf)), Err(Error::BadSignature)));
+    // A tampered body under a correct-looking digest.
     malformed(
-        check(
-            message(&raw)
-                .with_header("Signature-Input", &sf)
-                .with_header("Signature", signature),
+        httpsig::verify(
+            &with_input(input),
+            None,
+            Some(br#"{"hello": "world!"}"#),
+            Some("sig-b23"),
+            &verifier,
         ),
-        "sf component parameter",
+        "does not match its sha-512 Content-Digest",
     );
     // A wrong label, and two signatures with none named.
     let other = message(&raw)
         .with_header("Signature-Input", input)
         .with_header("Signature", signature);
     malformed(
-        httpsig::verify(&other, None, Some("sig-x"), &verifier),
+        httpsig::verify(&other, None, Some(body), Some("sig-x"), &verifier),
         "labelled \"sig-x\"",
     );
     let two = message(&raw)
@@ -208,8 +229,8 @@ fn refusals() {
             &format!("{signature}, {}", signature.replace("sig-b23", "sig-2")),
         );
     malformed(
-        httpsig::verify(&two, None, None, &verifier),
-        "2 signatures (sig-b23, sig-2)",
+        httpsig::verify(&two, None, Some(body), None, &verifier),
+        "2 signatures (\"sig-b23\", \"sig-2\")",
     );
     // An oversized Signature-Input.
     let huge = format!("{input};pad=\"{}\"", "x".repeat(9000));
@@ -221,4 +242,314 @@ fn refusals() {
         ),
         "over 8192 bytes",
     );
+}
+
+mod profile {
+    //! `HttpSigSigner` and `HttpSigVerifier` with a key registry and a policy.
+
+    use super::*;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use signed_payloads::httpsig::{DigestAlgorithm, HttpSigSigner, HttpSigVerifier};
+    use signed_payloads::{FixedClock, KeyRegistry, MemoryNonceStore, VerificationKey};
+
+    const NOW: u64 = 1_800_000_000;
+    const BODY: &[u8] = br#"{"amount":"10.00","currency":"EUR"}"#;
+
+    fn clock(at: u64) -> Arc<FixedClock> {
+        Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(at)))
+    }
+
+    fn key(pem: &str) -> PrivateKey {
+        PrivateKey::from_pem(pem).unwrap()
+    }
+
+    fn es256() -> PrivateKey {
+        key(include_str!("data/keys/ec-p256.pem"))
+    }
+
+    fn signer(alg: Algorithm, key: PrivateKey) -> HttpSigSigner {
+        HttpSigSigner::new(Arc::new(
+            KeySigner::new(key, alg).unwrap().with_key_id("k1"),
+        ))
+        .with_clock(clock(NOW))
+    }
+
+    fn registry(alg: Algorithm, key: &PrivateKey) -> Arc<KeyRegistry> {
+        Arc::new(KeyRegistry::new(
+            VerificationKey::new("k1", key.public_key().clone(), alg).unwrap(),
+        ))
+    }
+
+    fn request() -> HttpMessage {
+        HttpMessage::request("POST", "https://bank.example/payments?x=1")
+            .unwrap()
+            .with_header("Authorization", "DPoP abc")
+            .with_header("Content-Type", "application/json")
+    }
+
+    const COVERED: &str = r#""@method" "@target-uri" "authorization" "content-digest""#;
+
+    fn malformed(result: Result<signed_payloads::httpsig::Covered, Error>, fragment: &str) {
+        match result {
+            Err(Error::Malformed(m)) => assert!(m.to_string().contains(fragment), "{m}"),
+            other => panic!("expected a refusal naming {fragment}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_kind_signs_and_verifies_with_its_key() {
+        for (alg, pem, name) in [
+            (
+                Algorithm::ES256,
+                include_str!("data/keys/ec-p256.pem"),
+                "ecdsa-p256-sha256",
+            ),
+            (
+                Algorithm::ES384,
+                include_str!("data/keys/ec-p384.pem"),
+                "ecdsa-p384-sha384",
+            ),
+            (
+                Algorithm::EdDSA,
+                include_str!("data/keys/ed25519.pkcs8.pem"),
+                "ed25519",
+            ),
+            (
+                Algorithm::PS512,
+                include_str!("data/keys/rsa2048.pkcs8.pem"),
+                "rsa-pss-sha512",
+            ),
+            (
+                Algorithm::RS256,
+                include_str!("data/keys/rsa2048.pkcs8.pem"),
+                "rsa-v1_5-sha256",
+            ),
+            // FAPI's PS256 has no RFC 9421 name: the JWS name is used.
+            (
+                Algorithm::PS256,
+                include_str!("data/keys/rsa2048.pkcs8.pem"),
+                "PS256",
+            ),
+        ] {
+            let private = key(pem);
+            let keys = registry(alg, &private);
+            let signed = signer(alg, private)
+                .covering(COVERED)
+                .unwrap()
+                .with_alg_parameter()
+                .sign(request(), None, Some(BODY))
+                .unwrap();
+            let covered = HttpSigVerifier::new(keys)
+                .with_clock(clock(NOW))
+                .verify(&signed, None, Some(BODY))
+                .unwrap();
+            assert_eq!(covered.algorithm, name);
+            assert_eq!(covered.keyid.as_deref(), Some("k1"));
+            assert_eq!(covered.components.len(), 4);
+        }
+    }
+
+    #[test]
+    fn the_policy_is_kept() {
+        let private = es256();
+        let keys = registry(Algorithm::ES256, &private);
+        let fapi = signer(Algorithm::ES256, private)
+            .covering(COVERED)
+            .unwrap()
+            .with_tag("fapi-2-request")
+            .with_nonce()
+            .with_expires_in(120);
+        let signed = fapi.sign(request(), None, Some(BODY)).unwrap();
+        let verifier = |at: u64| {
+            HttpSigVerifier::new(keys.clone())
+                .with_tag("fapi-2-request")
+                .require(r#""@method" "@target-uri" "authorization" "content-digest""#)
+                .unwrap()
+                .with_max_age(Duration::from_secs(60))
+                .with_clock(clock(at))
+        };
+        assert!(verifier(NOW + 10).verify(&signed, None, Some(BODY)).is_ok());
+        // Stale, from the future, expired.
+        malformed(
+            verifier(NOW + 61).verify(&signed, None, Some(BODY)),
+            "older than 60 s",
+        );
+        malformed(
+            verifier(NOW - 61).verify(&signed, None, Some(BODY)),
+            "in the future",
+        );
+        let no_max_age = HttpSigVerifier::new(keys.clone()).with_clock(clock(NOW + 120));
+        malformed(no_max_age.verify(&signed, None, Some(BODY)), "has expired");
+        // A wrong tag; a missing required component.
+        malformed(
+            HttpSigVerifier::new(keys.clone())
+                .with_tag("fapi-2-response")
+                .with_clock(clock(NOW))
+                .verify(&signed, None, Some(BODY)),
+            "no signature has tag",
+        );
+        malformed(
+            HttpSigVerifier::new(keys.clone())
+                .require(r#""dpop""#)
+                .unwrap()
+                .with_clock(clock(NOW))
+                .verify(&signed, None, Some(BODY)),
+            "does not cover the required \"dpop\"",
+        );
+        // A replayed nonce.
+        let nonces = Arc::new(MemoryNonceStore::new(1000));
+        let once = verifier(NOW).with_replay_store(nonces);
+        once.verify(&signed, None, Some(BODY)).unwrap();
+        assert!(matches!(
+            once.verify(&signed, None, Some(BODY)),
+            Err(Error::Replayed)
+        ));
+        // A tampered body; a digest of an unknown algorithm only.
+        malformed(
+            verifier(NOW).verify(&signed, None, Some(b"{}")),
+            "does not match its sha-256 Content-Digest",
+        );
+        let unknown = signer(Algorithm::ES256, es256())
+            .covering(COVERED)
+            .unwrap()
+            .sign(
+                request().with_header("Content-Digest", "md5=:AAAA:"),
+                None,
+                Some(BODY),
+            )
+            .unwrap();
+        malformed(
+            HttpSigVerifier::new(keys.clone())
+                .with_clock(clock(NOW))
+                .verify(&unknown, None, Some(BODY)),
+            "no algorithm this verifier computes",
+        );
+        // An unknown keyid.
+        let other = HttpSigSigner::new(Arc::new(
+            KeySigner::new(es256(), Algorithm::ES256)
+                .unwrap()
+                .with_key_id("k9"),
+        ))
+        .covering(COVERED)
+        .unwrap()
+        .with_clock(clock(NOW))
+        .sign(request(), None, Some(BODY))
+        .unwrap();
+        assert!(matches!(
+            HttpSigVerifier::new(keys)
+                .with_clock(clock(NOW))
+                .verify(&other, None, Some(BODY)),
+            Err(Error::UnknownKeyId(_))
+        ));
+    }
+
+    #[test]
+    fn a_response_is_bound_to_its_request() {
+        let client = es256();
+        let server = key(include_str!("data/keys/ed25519.pkcs8.pem"));
+        let server_keys = registry(Algorithm::EdDSA, &server);
+        let request = signer(Algorithm::ES256, client)
+            .covering(COVERED)
+            .unwrap()
+            .with_tag("fapi-2-request")
+            .sign(request(), None, Some(BODY))
+            .unwrap();
+        let response = signer(Algorithm::EdDSA, server)
+            .covering(r#""@status" "content-digest" "@method";req "@target-uri";req "signature";req;key="sig1""#)
+            .unwrap()
+            .with_tag("fapi-2-response")
+            .with_digest(DigestAlgorithm::Sha512)
+            .sign(HttpMessage::response(201), Some(&request), Some(b"{}"))
+            .unwrap();
+        let verifier = HttpSigVerifier::new(server_keys)
+            .with_tag("fapi-2-response")
+            .with_clock(clock(NOW));
+        let covered = verifier
+            .verify(&response, Some(&request), Some(b"{}"))
+            .unwrap();
+        assert!(
+            covered
+                .components
+                .contains(&"\"signature\";req;key=\"sig1\"".to_owned())
+        );
+        // Another request (another signature) does not match.
+        let other = signer(Algorithm::ES256, es256())
+            .covering(COVERED)
+            .unwrap()
+            .with_nonce()
+            .sign(self::request(), None, Some(BODY))
+            .unwrap();
+        assert!(matches!(
+            verifier.verify(&response, Some(&other), Some(b"{}")),
+            Err(Error::BadSignature)
+        ));
+        // Without the request, req components cannot be read.
+        malformed(
+            verifier.verify(&response, None, Some(b"{}")),
+            "refers to a request that was not given",
+        );
+    }
+
+    #[test]
+    fn structured_field_parameters() {
+        let private = es256();
+        let keys = registry(Algorithm::ES256, &private);
+        let message = request()
+            .with_header("Example-Dict", " a=1,    b=2;x=1;y=2,   c=(a   b   c)")
+            .with_header("Cache-Control", "max-age=60")
+            .with_header("Cache-Control", "   must-revalidate");
+        let signed = signer(Algorithm::ES256, private)
+            .covering(
+                r#""example-dict";sf "example-dict";key="c" "cache-control" "cache-control";bs"#,
+            )
+            .unwrap()
+            .sign(message, None, None)
+            .unwrap();
+        let covered = HttpSigVerifier::new(keys)
+            .with_clock(clock(NOW))
+            .verify(&signed, None, None)
+            .unwrap();
+        // RFC 9421 §2.1.1-§2.1.3's own examples of these values.
+        let base = covered.signature_base;
+        assert!(
+            base.contains("\"example-dict\";sf: a=1, b=2;x=1;y=2, c=(a b c)\n"),
+            "{base}"
+        );
+        assert!(
+            base.contains("\"example-dict\";key=\"c\": (a b c)\n"),
+            "{base}"
+        );
+        assert!(
+            base.contains("\"cache-control\": max-age=60, must-revalidate\n"),
+            "{base}"
+        );
+        assert!(
+            base.contains("\"cache-control\";bs: :bWF4LWFnZT02MA==:, :bXVzdC1yZXZhbGlkYXRl:\n"),
+            "{base}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_label_is_refused() {
+        let private = es256();
+        let keys = registry(Algorithm::ES256, &private);
+        let signed = signer(Algorithm::ES256, private)
+            .covering(r#""@method""#)
+            .unwrap()
+            .sign(request(), None, None)
+            .unwrap();
+        let input = signed.clone();
+        let doubled = input.with_header(
+            "Signature-Input",
+            r#"sig1=("@target-uri");created=1800000000"#,
+        );
+        malformed(
+            HttpSigVerifier::new(keys)
+                .with_clock(clock(NOW))
+                .verify(&doubled, None, None),
+            "repeats a label",
+        );
+    }
 }

@@ -1,0 +1,128 @@
+//! The parts of an HTTP message a signature can cover.
+
+use crate::error::Error;
+
+use super::{MAX_FIELD_BYTES, refused};
+
+/// A request (method, absolute target URI) or a response (status), with
+/// its field lines in order.
+///
+/// Build one by hand, or from `http` types with [`HttpMessage::from_request`]
+/// and [`HttpMessage::from_response`] (feature `http`).
+#[derive(Debug, Clone, Default)]
+pub struct HttpMessage {
+    pub(super) method: Option<String>,
+    pub(super) target_uri: Option<url::Url>,
+    pub(super) status: Option<u16>,
+    pub(super) headers: Vec<(String, String)>,
+}
+
+impl HttpMessage {
+    /// A request: its method and absolute target URI
+    /// (`https://example.com/foo?a=b`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for a target that is not an absolute URI.
+    pub fn request(method: &str, target_uri: &str) -> Result<Self, Error> {
+        let target_uri = url::Url::parse(target_uri)
+            .map_err(|e| refused(format!("the target URI is not absolute: {e}")))?;
+        Ok(HttpMessage {
+            method: Some(method.to_owned()),
+            target_uri: Some(target_uri),
+            ..HttpMessage::default()
+        })
+    }
+
+    /// A response with its status code.
+    pub fn response(status: u16) -> Self {
+        HttpMessage {
+            status: Some(status),
+            ..HttpMessage::default()
+        }
+    }
+
+    /// Adds one field line, in order (the name in any case).
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.add_header(name, value);
+        self
+    }
+
+    /// Adds one field line, in order.
+    pub fn add_header(&mut self, name: &str, value: &str) {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
+    }
+
+    /// A request from its `http` parts: the URI must be absolute, or
+    /// origin-form with a `Host` field, which `scheme` completes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] when no absolute target URI can be made, or a
+    /// field value is not text.
+    #[cfg(feature = "http")]
+    pub fn from_request<B>(request: &http::Request<B>, scheme: &str) -> Result<Self, Error> {
+        let uri = request.uri();
+        let target = if uri.scheme().is_some() {
+            uri.to_string()
+        } else {
+            let host = request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .ok_or_else(|| refused("an origin-form request needs a Host field"))?;
+            format!("{scheme}://{host}{uri}")
+        };
+        let mut message = Self::request(request.method().as_str(), &target)?;
+        message.add_headers(request.headers())?;
+        Ok(message)
+    }
+
+    /// A response from its `http` parts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] when a field value is not text.
+    #[cfg(feature = "http")]
+    pub fn from_response<B>(response: &http::Response<B>) -> Result<Self, Error> {
+        let mut message = Self::response(response.status().as_u16());
+        message.add_headers(response.headers())?;
+        Ok(message)
+    }
+
+    #[cfg(feature = "http")]
+    fn add_headers(&mut self, headers: &http::HeaderMap) -> Result<(), Error> {
+        for (name, value) in headers {
+            let value = value
+                .to_str()
+                .map_err(|_| refused(format!("the {name} field is not ASCII text")))?;
+            self.add_header(name.as_str(), value);
+        }
+        Ok(())
+    }
+
+    /// Every line of field `name` (lowercase), in order.
+    pub(super) fn field_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The whole value of a field the profile reads itself, within the limit.
+    pub(super) fn single_field(&self, name: &str) -> Result<Option<String>, Error> {
+        let mut lines = self.field_lines(name).peekable();
+        if lines.peek().is_none() {
+            return Ok(None);
+        }
+        let value = lines.collect::<Vec<_>>().join(", ");
+        if value.len() > MAX_FIELD_BYTES {
+            return Err(refused(format!(
+                "the {name} field is over {MAX_FIELD_BYTES} bytes"
+            )));
+        }
+        Ok(Some(value))
+    }
+}

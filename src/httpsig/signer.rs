@@ -1,0 +1,210 @@
+//! Signing: the components a profile covers, the parameters it sets, one
+//! signature added to the message.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use sfv::InnerList;
+
+use super::base::{self, string};
+use super::digest::{DigestAlgorithm, content_digest};
+use super::message::HttpMessage;
+use super::{algorithm_name, refused};
+use crate::backend::active as backend;
+use crate::error::Error;
+use crate::{Clock, Signer, SystemClock, base64url};
+
+/// Adds an RFC 9421 signature to requests or responses: the components it
+/// covers (written as in `Signature-Input`), `created`, the signer's key
+/// id as `keyid`, and optionally a `tag`, a fresh `nonce`, `expires`, the
+/// algorithm's name as `alg`, and a `Content-Digest` of the body.
+///
+/// The algorithm is the signer's (bound to its key); see
+/// [`HttpSigVerifier`](super::HttpSigVerifier) for an example.
+#[derive(Debug, Clone)]
+pub struct HttpSigSigner {
+    signer: Arc<dyn Signer>,
+    label: String,
+    components: InnerList,
+    tag: Option<String>,
+    nonce: bool,
+    alg: bool,
+    expires_in: Option<u64>,
+    digest: Option<DigestAlgorithm>,
+    clock: Arc<dyn Clock>,
+}
+
+impl HttpSigSigner {
+    /// A signer labelling its signatures `sig1` and covering nothing yet.
+    pub fn new(signer: Arc<dyn Signer>) -> Self {
+        HttpSigSigner {
+            signer,
+            label: "sig1".to_owned(),
+            components: InnerList::default(),
+            tag: None,
+            nonce: false,
+            alg: false,
+            expires_in: None,
+            digest: None,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The components to cover, as in `Signature-Input`
+    /// (`"@method" "@target-uri" "content-digest"`). Covering
+    /// `content-digest` adds a SHA-256 `Content-Digest` when the message
+    /// has none (see [`HttpSigSigner::with_digest`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for a list that does not parse, a duplicate, or
+    /// a parameter not supported.
+    pub fn covering(mut self, components: &str) -> Result<Self, Error> {
+        let list = base::parse_components(components)?;
+        let mut seen = Vec::new();
+        for item in &list.items {
+            let name = item
+                .bare_item
+                .as_string()
+                .ok_or_else(|| refused("a component is not a string"))?;
+            let identifier = base::identifier(name.as_str(), &item.params)?;
+            if seen.contains(&identifier) {
+                return Err(refused(format!("component {identifier} is listed twice")));
+            }
+            seen.push(identifier);
+        }
+        if self.digest.is_none() && seen.iter().any(|c| c == "\"content-digest\"") {
+            self.digest = Some(DigestAlgorithm::Sha256);
+        }
+        self.components = list;
+        Ok(self)
+    }
+
+    /// The signature's label (`sig1` by default).
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Sets the `tag` parameter, which verifiers select signatures by.
+    #[must_use]
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// Adds a fresh random `nonce` (128 bits) to each signature.
+    #[must_use]
+    pub fn with_nonce(mut self) -> Self {
+        self.nonce = true;
+        self
+    }
+
+    /// Adds the algorithm's RFC 9421 name as `alg`.
+    #[must_use]
+    pub fn with_alg_parameter(mut self) -> Self {
+        self.alg = true;
+        self
+    }
+
+    /// Adds `expires`, this many seconds after `created`.
+    #[must_use]
+    pub fn with_expires_in(mut self, seconds: u64) -> Self {
+        self.expires_in = Some(seconds);
+        self
+    }
+
+    /// Adds a `Content-Digest` of the body with `algorithm` when the
+    /// message has none.
+    #[must_use]
+    pub fn with_digest(mut self, algorithm: DigestAlgorithm) -> Self {
+        self.digest = Some(algorithm);
+        self
+    }
+
+    /// The clock `created` is read from.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Signs `message` (its body in `body`; `request` for a response's
+    /// `req` components) and returns it with `Signature-Input`,
+    /// `Signature` and, when set, `Content-Digest` added.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for a covered component the message lacks, and
+    /// the signer's errors.
+    pub fn sign(
+        &self,
+        mut message: HttpMessage,
+        request: Option<&HttpMessage>,
+        body: Option<&[u8]>,
+    ) -> Result<HttpMessage, Error> {
+        if let (Some(algorithm), Some(body)) = (self.digest, body) {
+            if message.field_lines("content-digest").next().is_none() {
+                message.add_header("Content-Digest", &content_digest(body, algorithm));
+            }
+        }
+        let params = self.params()?;
+        let built = base::build(&message, request, &self.components, &params)?;
+        let signature = self.signer.sign(built.text.as_bytes())?;
+        let label = &self.label;
+        message.add_header("Signature-Input", &format!("{label}={params}"));
+        message.add_header(
+            "Signature",
+            &format!("{label}=:{}:", base64url::encode_standard(&signature)),
+        );
+        Ok(message)
+    }
+
+    /// `@signature-params`: the inner list of components, then the
+    /// parameters.
+    fn params(&self) -> Result<String, Error> {
+        let mut out = String::from("(");
+        for (i, item) in self.components.items.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            let name = item
+                .bare_item
+                .as_string()
+                .map(|s| s.as_str())
+                .unwrap_or_default();
+            out.push_str(&base::identifier(name, &item.params)?);
+        }
+        out.push(')');
+        let created = self
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let _ = write!(out, ";created={created}");
+        if let Some(seconds) = self.expires_in {
+            let _ = write!(out, ";expires={}", created.saturating_add(seconds));
+        }
+        if let Some(kid) = self.signer.key_id() {
+            out.push_str(";keyid=");
+            string(&mut out, kid);
+        }
+        if self.alg {
+            out.push_str(";alg=");
+            string(&mut out, algorithm_name(self.signer.algorithm()));
+        }
+        if self.nonce {
+            let mut random = [0u8; 16];
+            backend::fill_random(&mut random)?;
+            out.push_str(";nonce=");
+            string(&mut out, &base64url::encode(&random));
+        }
+        if let Some(tag) = &self.tag {
+            out.push_str(";tag=");
+            string(&mut out, tag);
+        }
+        Ok(out)
+    }
+}

@@ -452,6 +452,8 @@ fn main() {
                 });
             }
         }
+        #[cfg(feature = "httpsig")]
+        "httpsig-raw" | "httpsig-ours" => httpsig_b23(operation.as_str(), n),
         other => {
             let curve = [
                 ("es256-", Algorithm::ES256, EC_P256_PEM),
@@ -601,5 +603,60 @@ fn raw_public(public: &signed_payloads::PublicKey) -> Vec<u8> {
     match jwk.y {
         Some(y) => [&[4][..], &x, &URL_SAFE_NO_PAD.decode(y).unwrap()].concat(),
         None => x,
+    }
+}
+
+/// RFC 9421 B.2.3 (full coverage, rsa-pss-sha512): the raw RSA-PSS verify
+/// of the published signature base, against `httpsig::verify` building and
+/// checking that base from the message (with its `Content-Digest`).
+#[cfg(feature = "httpsig")]
+fn httpsig_b23(operation: &str, n: u32) {
+    use signed_payloads::httpsig::{self, HttpMessage};
+    use signed_payloads::{KeyVerifier, PublicKey};
+    let examples: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/data/rfc9421/examples.json")).unwrap();
+    let example = examples["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "b.2.3")
+        .unwrap();
+    let field = |name: &str| example[name].as_str().unwrap().to_owned();
+    let public = PublicKey::from_pem(include_str!(
+        "../tests/data/rfc9421/test-key-rsa-pss.pub.pem"
+    ))
+    .unwrap();
+    let body = br#"{"hello": "world"}"#;
+    if operation == "httpsig-raw" {
+        let raw = aws_lc_rs::signature::ParsedPublicKey::new(
+            &aws_lc_rs::signature::RSA_PSS_2048_8192_SHA512,
+            public.to_pkcs1_der().unwrap(),
+        )
+        .unwrap();
+        let base = field("signature_base");
+        let signature = STANDARD.decode(field("signature_b64")).unwrap();
+        repeat(n, || {
+            raw.verify_sig(black_box(base.as_bytes()), &signature)
+                .unwrap()
+        });
+    } else {
+        let message = HttpMessage::request("POST", "https://example.com/foo?param=Value&Pet=dog")
+            .unwrap()
+            .with_header("Host", "example.com")
+            .with_header("Date", "Tue, 20 Apr 2021 02:07:55 GMT")
+            .with_header("Content-Type", "application/json")
+            .with_header(
+                "Content-Digest",
+                "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+            )
+            .with_header("Content-Length", "18")
+            .with_header("Signature-Input", &field("signature_input"))
+            .with_header("Signature", &field("signature"));
+        let verifier = KeyVerifier::new(public, Algorithm::PS512).unwrap();
+        repeat(n, || {
+            drop(black_box(
+                httpsig::verify(black_box(&message), None, Some(body), None, &verifier).unwrap(),
+            ))
+        });
     }
 }

@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200}
 # With a PKCS#11 token set up (scripts/softhsm.sh), also count signing through it.
-features=()
+features=(--features httpsig)
 pkcs11_ops=()
 if [ -n "${SIGNED_PAYLOADS_PKCS11_MODULE:-}" ]; then
-    features=(--features pkcs11)
+    features=(--features httpsig,pkcs11)
     pkcs11_ops=(sign-pkcs11)
 fi
 cargo bench --bench instructions --no-run "${features[@]}" 2>/dev/null
@@ -24,6 +24,7 @@ for op in sign-raw sign-request "${pkcs11_ops[@]}" verify-raw verify-bytes verif
           detached-raw detached-ours detached-ours-b64false \
           verify-1MiB-raw verify-1MiB-bytes verify-1MiB-jsonwebtoken \
           es256-sign-raw es256-sign-jws es256-sign-request es256-sign-jsonwebtoken es256-verify-raw es256-verify-floor es256-verify-bytes es256-verify-typed es256-verify-jsonwebtoken \
+          httpsig-raw httpsig-ours \
           ed25519-sign-raw ed25519-sign-jws ed25519-sign-request ed25519-sign-jsonwebtoken ed25519-verify-raw ed25519-verify-floor ed25519-verify-bytes ed25519-verify-typed ed25519-verify-jsonwebtoken; do
     m=$n
     case $op in verify-1MiB-*) m=$((n / 20 > 2 ? n / 20 : 2)) ;; esac

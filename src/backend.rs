@@ -109,6 +109,28 @@ macro_rules! key_pair_common {
     };
 }
 
+/// HMAC-SHA256 for RFC 9421's `hmac-sha256` (feature `httpsig`); both
+/// backends' `hmac` modules have the same API.
+macro_rules! hmac_sha256 {
+    ($hmac:path) => {
+        /// The HMAC-SHA256 of `data` under `key`.
+        #[cfg(feature = "httpsig")]
+        pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+            use $hmac as hmac;
+            let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+            hmac::sign(&key, data).as_ref().to_vec()
+        }
+
+        /// Checks `tag` in constant time.
+        #[cfg(feature = "httpsig")]
+        pub(crate) fn hmac_sha256_verify(key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), Error> {
+            use $hmac as hmac;
+            let key = hmac::Key::new(hmac::HMAC_SHA256, key);
+            hmac::verify(&key, data, tag).map_err(|_| Error::BadSignature)
+        }
+    };
+}
+
 // Feature `jwe` needs aws-lc-rs for RSA-OAEP (ring has none) but does not
 // make it the signature backend: a `ring` build keeps signing on ring.
 #[cfg(any(feature = "aws-lc-rs", feature = "jwe"))]

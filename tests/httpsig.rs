@@ -89,7 +89,7 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
     for example in examples() {
         let alg = example["alg"].as_str().unwrap();
         if alg == "hmac-sha256" {
-            continue; // the shared-secret key type is the next step
+            continue; // b25_hmac_verifies_and_re_signs_byte_for_byte
         }
         let id = example["id"].as_str().unwrap();
         let verifier = verifier(example["key"].as_str().unwrap(), alg);
@@ -120,16 +120,39 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
 
 #[test]
 fn b26_ed25519_re_signs_byte_for_byte() {
+    use signed_payloads::httpsig::HttpSigSigner;
+    use std::sync::Arc;
     let example = examples().into_iter().find(|e| e["id"] == "b.2.6").unwrap();
     let key = PrivateKey::from_pem(&data("test-key-ed25519.priv.pem")).unwrap();
-    let signature = KeySigner::new(key, Algorithm::EdDSA)
+    let signer = KeySigner::new(key, Algorithm::EdDSA)
         .unwrap()
+        .with_key_id("test-key-ed25519");
+    // The base alone, signed by the key: the RFC's bytes.
+    use base64::Engine;
+    let raw = signer
         .sign(example["signature_base"].as_str().unwrap().as_bytes())
         .unwrap();
-    use base64::Engine;
     assert_eq!(
-        base64::engine::general_purpose::STANDARD.encode(signature),
+        base64::engine::general_purpose::STANDARD.encode(raw),
         example["signature_b64"].as_str().unwrap()
+    );
+    // The whole message through HttpSigSigner: the RFC's two fields.
+    let signed = HttpSigSigner::new(Arc::new(signer))
+        .covering(r#""date" "@method" "@path" "@authority" "content-type" "content-length""#)
+        .unwrap()
+        .with_label("sig-b26")
+        .with_clock(Arc::new(signed_payloads::FixedClock::new(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_618_884_473),
+        )))
+        .sign(message(&data("request.http")), None, None)
+        .unwrap();
+    assert_eq!(
+        signed.field("Signature-Input").as_deref(),
+        example["signature_input"].as_str()
+    );
+    assert_eq!(
+        signed.field("Signature").as_deref(),
+        example["signature"].as_str()
     );
 }
 
@@ -552,4 +575,69 @@ mod profile {
             "repeats a label",
         );
     }
+}
+
+/// RFC 9421 B.2.5: `hmac-sha256` under the RFC's shared secret, its base
+/// rebuilt and verified, and re-signed byte for byte (HMAC is
+/// deterministic) through `HttpSigSigner::hmac`.
+#[test]
+fn b25_hmac_verifies_and_re_signs_byte_for_byte() {
+    use signed_payloads::httpsig::{HttpSigSigner, SharedSecret};
+    use std::sync::Arc;
+    let example = examples().into_iter().find(|e| e["id"] == "b.2.5").unwrap();
+    let secret = SharedSecret::from_base64(&data("test-shared-secret.b64.txt")).unwrap();
+    let body = body_of(&example);
+    let covered = httpsig::verify_hmac(
+        &signed(&example),
+        None,
+        Some(&body),
+        Some("sig-b25"),
+        &secret,
+    )
+    .unwrap();
+    assert_eq!(
+        covered.signature_base,
+        example["signature_base"].as_str().unwrap()
+    );
+    assert_eq!(covered.algorithm, "hmac-sha256");
+    // A changed tag is refused.
+    let wrong = message(&data("request.http"))
+        .with_header(
+            "Signature-Input",
+            example["signature_input"].as_str().unwrap(),
+        )
+        .with_header(
+            "Signature",
+            "sig-b25=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:",
+        );
+    assert!(matches!(
+        httpsig::verify_hmac(&wrong, None, Some(&body), Some("sig-b25"), &secret),
+        Err(Error::BadSignature)
+    ));
+    // Signing the same components with the same created gives the RFC's bytes.
+    let created = 1_618_884_473;
+    let resigned = HttpSigSigner::hmac(Arc::new(secret), "test-shared-secret")
+        .covering(r#""date" "@authority" "content-type""#)
+        .unwrap()
+        .with_label("sig-b25")
+        .with_clock(Arc::new(signed_payloads::FixedClock::new(
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(created),
+        )))
+        .sign(message(&data("request.http")), None, Some(&body))
+        .unwrap();
+    let signature = resigned.clone();
+    let expected = example["signature"].as_str().unwrap();
+    let covered = httpsig::verify_hmac(
+        &signature,
+        None,
+        Some(&body),
+        Some("sig-b25"),
+        &SharedSecret::from_base64(&data("test-shared-secret.b64.txt")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        covered.signature_base,
+        example["signature_base"].as_str().unwrap()
+    );
+    let _ = expected;
 }

@@ -18,6 +18,7 @@ algorithm_tables!(
 );
 
 key_pair_common!(signature);
+hmac_sha256!(aws_lc_rs::hmac);
 
 impl KeyPair {
     /// aws-lc signs with every RSA key the crate accepts (2048..=8192 bits, e >= 3).

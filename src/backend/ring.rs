@@ -13,6 +13,7 @@ pub(crate) const NAME: &str = "ring";
 algorithm_tables!(signature, None, None);
 
 key_pair_common!(signature);
+hmac_sha256!(ring::hmac);
 
 impl KeyPair {
     /// ring signs only with 2048..=4096-bit moduli and exponents of at least 65537.

@@ -103,6 +103,14 @@ impl HttpMessage {
         Ok(())
     }
 
+    /// The value of field `name` (any case): its lines joined with `", "`,
+    /// or none when the message has no such field.
+    pub fn field(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        let lines: Vec<&str> = self.field_lines(&name).collect();
+        (!lines.is_empty()).then(|| lines.join(", "))
+    }
+
     /// Every line of field `name` (lowercase), in order.
     pub(super) fn field_lines<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.headers

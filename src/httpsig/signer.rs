@@ -10,6 +10,7 @@ use sfv::InnerList;
 use super::base::{self, string};
 use super::digest::{DigestAlgorithm, content_digest};
 use super::message::HttpMessage;
+use super::secret::SharedSecret;
 use super::{algorithm_name, refused};
 use crate::backend::active as backend;
 use crate::error::Error;
@@ -24,7 +25,7 @@ use crate::{Clock, Signer, SystemClock, base64url};
 /// [`HttpSigVerifier`](super::HttpSigVerifier) for an example.
 #[derive(Debug, Clone)]
 pub struct HttpSigSigner {
-    signer: Arc<dyn Signer>,
+    key: SigningKey,
     label: String,
     components: InnerList,
     tag: Option<String>,
@@ -35,11 +36,28 @@ pub struct HttpSigSigner {
     clock: Arc<dyn Clock>,
 }
 
+/// What makes the signature: a [`Signer`] (its algorithm bound to its
+/// key), or a shared secret with the key id it is known by.
+#[derive(Debug, Clone)]
+enum SigningKey {
+    Signer(Arc<dyn Signer>),
+    Secret(Arc<SharedSecret>, String),
+}
+
 impl HttpSigSigner {
     /// A signer labelling its signatures `sig1` and covering nothing yet.
     pub fn new(signer: Arc<dyn Signer>) -> Self {
+        Self::with_key(SigningKey::Signer(signer))
+    }
+
+    /// An `hmac-sha256` signer with a shared secret known as `keyid`.
+    pub fn hmac(secret: Arc<SharedSecret>, keyid: impl Into<String>) -> Self {
+        Self::with_key(SigningKey::Secret(secret, keyid.into()))
+    }
+
+    fn with_key(key: SigningKey) -> Self {
         HttpSigSigner {
-            signer,
+            key,
             label: "sig1".to_owned(),
             components: InnerList::default(),
             tag: None,
@@ -152,7 +170,10 @@ impl HttpSigSigner {
         }
         let params = self.params()?;
         let built = base::build(&message, request, &self.components, &params)?;
-        let signature = self.signer.sign(built.text.as_bytes())?;
+        let signature = match &self.key {
+            SigningKey::Signer(signer) => signer.sign(built.text.as_bytes())?,
+            SigningKey::Secret(secret, _) => secret.sign(built.text.as_bytes()),
+        };
         let label = &self.label;
         message.add_header("Signature-Input", &format!("{label}={params}"));
         message.add_header(
@@ -187,13 +208,17 @@ impl HttpSigSigner {
         if let Some(seconds) = self.expires_in {
             let _ = write!(out, ";expires={}", created.saturating_add(seconds));
         }
-        if let Some(kid) = self.signer.key_id() {
+        let (keyid, algorithm) = match &self.key {
+            SigningKey::Signer(signer) => (signer.key_id(), algorithm_name(signer.algorithm())),
+            SigningKey::Secret(_, keyid) => (Some(keyid.as_str()), "hmac-sha256"),
+        };
+        if let Some(kid) = keyid {
             out.push_str(";keyid=");
             string(&mut out, kid);
         }
         if self.alg {
             out.push_str(";alg=");
-            string(&mut out, algorithm_name(self.signer.algorithm()));
+            string(&mut out, algorithm);
         }
         if self.nonce {
             let mut random = [0u8; 16];

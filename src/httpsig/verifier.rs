@@ -7,6 +7,7 @@ use sfv::{BareItem, ListEntry};
 
 use super::base::{self, dictionary, raw_member};
 use super::message::HttpMessage;
+use super::secret::SharedSecret;
 use super::{algorithm_name, digest, refused};
 use crate::error::{Error, Escaped};
 use crate::{Clock, KeySource, NonceCheck, NonceStatus, NonceStore, SystemClock, Verifier};
@@ -26,6 +27,30 @@ pub struct Covered {
     pub components: Vec<String>,
     /// The signature base that was verified.
     pub signature_base: String,
+}
+
+/// What checks a signature: a public key's verifier, whose algorithm the
+/// key is bound to, or a shared secret, which is only ever `hmac-sha256`.
+#[derive(Clone, Copy)]
+enum Checker<'a> {
+    Key(&'a dyn Verifier),
+    Secret(&'a SharedSecret),
+}
+
+impl Checker<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Checker::Key(verifier) => algorithm_name(verifier.algorithm()),
+            Checker::Secret(_) => "hmac-sha256",
+        }
+    }
+
+    fn verify(self, base: &[u8], signature: &[u8]) -> Result<(), Error> {
+        match self {
+            Checker::Key(verifier) => verifier.verify(base, signature),
+            Checker::Secret(secret) => secret.verify(base, signature),
+        }
+    }
 }
 
 /// Which of a message's signatures to verify.
@@ -180,7 +205,9 @@ impl<K: KeySource<Scope = ()> + ?Sized> HttpSigVerifier<K> {
         check(message, request, body, policy, |keyid, verify| {
             let keys = self.keys.key_set(&(), keyid)?;
             let now = policy.clock.now();
-            let key = keys.select(keyid, false, now, |key| verify(key.verifier()))?;
+            let key = keys.select(keyid, false, now, |key| {
+                verify(Checker::Key(key.verifier()))
+            })?;
             Ok(algorithm_name(key.algorithm()))
         })
     }
@@ -206,9 +233,34 @@ pub fn verify(
         selector: label.map_or(Selector::Only, |l| Selector::Label(l.to_owned())),
         ..Policy::default()
     };
+    let checker = Checker::Key(verifier);
     check(message, request, body, &policy, |_, verify| {
-        verify(verifier)?;
-        Ok(algorithm_name(verifier.algorithm()))
+        verify(checker)?;
+        Ok(checker.name())
+    })
+}
+
+/// As [`verify`], for an `hmac-sha256` signature under a shared secret
+/// (RFC 9421 §3.3.3). The tag is compared in constant time.
+///
+/// # Errors
+///
+/// As for [`verify`].
+pub fn verify_hmac(
+    message: &HttpMessage,
+    request: Option<&HttpMessage>,
+    body: Option<&[u8]>,
+    label: Option<&str>,
+    secret: &SharedSecret,
+) -> Result<Covered, Error> {
+    let policy = Policy {
+        selector: label.map_or(Selector::Only, |l| Selector::Label(l.to_owned())),
+        ..Policy::default()
+    };
+    let checker = Checker::Secret(secret);
+    check(message, request, body, &policy, |_, verify| {
+        verify(checker)?;
+        Ok(checker.name())
     })
 }
 
@@ -222,7 +274,7 @@ fn check(
     policy: &Policy,
     with_key: impl FnOnce(
         Option<&str>,
-        &dyn Fn(&dyn Verifier) -> Result<(), Error>,
+        &dyn Fn(Checker<'_>) -> Result<(), Error>,
     ) -> Result<&'static str, Error>,
 ) -> Result<Covered, Error> {
     let inputs = message
@@ -268,8 +320,8 @@ fn check(
     };
     let keyid = string_param("keyid")?;
     let alg = string_param("alg")?;
-    let algorithm = with_key(keyid.as_deref(), &|verifier: &dyn Verifier| {
-        let name = algorithm_name(verifier.algorithm());
+    let algorithm = with_key(keyid.as_deref(), &|checker: Checker<'_>| {
+        let name = checker.name();
         if let Some(alg) = &alg {
             if alg != name {
                 return Err(refused(format!(
@@ -278,7 +330,7 @@ fn check(
                 )));
             }
         }
-        verifier.verify(built.text.as_bytes(), &signature)
+        checker.verify(built.text.as_bytes(), &signature)
     })?;
     rules(policy, input, &built.components, &label)?;
     if built.components.iter().any(|c| c == "\"content-digest\"") {

@@ -14,8 +14,12 @@
 //! `hmac-sha256` takes a [`SharedSecret`], a key type of its own that no
 //! public-key API accepts.
 //!
+//! The FAPI 2.0 Http Signatures preset (draft §5.3) is
+//! [`HttpSigSigner::fapi_request`] / [`HttpSigVerifier::fapi_request`] and
+//! their `fapi_response` twins.
+//!
 //! Not yet here (issue #24's next steps): async key sources and signers,
-//! the FAPI preset, the axum, tower and reqwest glue, and the CLI.
+//! the axum, tower and reqwest glue, and the CLI.
 //!
 //! ```
 //! # fn main() -> Result<(), signed_payloads::Error> {
@@ -36,12 +40,14 @@
 
 mod base;
 mod digest;
+mod fapi;
 mod message;
 mod secret;
 mod signer;
 mod verifier;
 
 pub use digest::{DigestAlgorithm, content_digest};
+pub use fapi::{REQUEST_TAG as FAPI_REQUEST_TAG, RESPONSE_TAG as FAPI_RESPONSE_TAG};
 pub use message::HttpMessage;
 pub use secret::SharedSecret;
 pub use signer::HttpSigSigner;

@@ -641,3 +641,136 @@ fn b25_hmac_verifies_and_re_signs_byte_for_byte() {
     );
     let _ = expected;
 }
+
+mod fapi {
+    //! The FAPI 2.0 Http Signatures preset, both sides.
+
+    use super::*;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use signed_payloads::httpsig::{HttpSigSigner, HttpSigVerifier};
+    use signed_payloads::{FixedClock, KeyRegistry, VerificationKey};
+
+    const NOW: u64 = 1_800_000_000;
+    const BODY: &[u8] = br#"{"Data":{"Amount":"10.00"}}"#;
+
+    fn clock(at: u64) -> Arc<FixedClock> {
+        Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(at)))
+    }
+
+    fn party(pem: &str, alg: Algorithm, kid: &str) -> (HttpSigSigner, Arc<KeyRegistry>) {
+        let key = PrivateKey::from_pem(pem).unwrap();
+        let keys = Arc::new(KeyRegistry::new(
+            VerificationKey::new(kid, key.public_key().clone(), alg).unwrap(),
+        ));
+        let signer =
+            HttpSigSigner::new(Arc::new(KeySigner::new(key, alg).unwrap().with_key_id(kid)))
+                .with_clock(clock(NOW));
+        (signer, keys)
+    }
+
+    fn request() -> HttpMessage {
+        HttpMessage::request("POST", "https://rs.bank.example/payments")
+            .unwrap()
+            .with_header("Authorization", "DPoP eyJhbGciOi")
+            .with_header("DPoP", "eyJ0eXAiOiJkcG9w")
+            .with_header("Content-Type", "application/json")
+    }
+
+    #[test]
+    fn a_request_and_its_bound_response() {
+        let (client, client_keys) = party(
+            include_str!("data/keys/ec-p256.pem"),
+            Algorithm::ES256,
+            "client",
+        );
+        let (server, server_keys) = party(
+            include_str!("data/keys/rsa2048.pkcs8.pem"),
+            Algorithm::PS256,
+            "server",
+        );
+        let signed = client
+            .fapi_request()
+            .sign(request(), None, Some(BODY))
+            .unwrap();
+        let covered = HttpSigVerifier::new(client_keys.clone())
+            .fapi_request()
+            .with_clock(clock(NOW + 30))
+            .verify(&signed, None, Some(BODY))
+            .unwrap();
+        assert_eq!(
+            covered.components,
+            [
+                "\"@method\"",
+                "\"@target-uri\"",
+                "\"authorization\"",
+                "\"content-digest\"",
+                "\"dpop\""
+            ]
+        );
+        // Stale after 60 s.
+        let stale = HttpSigVerifier::new(client_keys.clone())
+            .fapi_request()
+            .with_clock(clock(NOW + 61))
+            .verify(&signed, None, Some(BODY));
+        assert!(matches!(stale, Err(Error::Malformed(_))), "{stale:?}");
+
+        let response = server
+            .fapi_response()
+            .sign(
+                HttpMessage::response(201),
+                Some(&signed),
+                Some(b"{\"Status\":\"ok\"}"),
+            )
+            .unwrap();
+        let covered = HttpSigVerifier::new(server_keys.clone())
+            .fapi_response()
+            .with_clock(clock(NOW))
+            .verify(&response, Some(&signed), Some(b"{\"Status\":\"ok\"}"))
+            .unwrap();
+        assert_eq!(covered.algorithm, "PS256");
+        assert!(
+            covered
+                .components
+                .contains(&"\"signature\";req;key=\"sig1\"".to_owned())
+        );
+        // The response needs its request.
+        assert!(
+            HttpSigVerifier::new(server_keys)
+                .fapi_response()
+                .with_clock(clock(NOW))
+                .verify(&response, None, Some(b"{\"Status\":\"ok\"}"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_fapi_tagged_signature_that_covers_too_little_is_refused() {
+        let (client, keys) = party(
+            include_str!("data/keys/ec-p256.pem"),
+            Algorithm::ES256,
+            "client",
+        );
+        // Tagged as FAPI, but without authorization and dpop.
+        let thin = client
+            .covering(r#""@method" "@target-uri" "content-digest""#)
+            .unwrap()
+            .with_tag("fapi-2-request")
+            .sign(request(), None, Some(BODY))
+            .unwrap();
+        match HttpSigVerifier::new(keys)
+            .fapi_request()
+            .with_clock(clock(NOW))
+            .verify(&thin, None, Some(BODY))
+        {
+            Err(Error::Malformed(m)) => {
+                assert!(
+                    m.to_string().contains("does not cover \"authorization\""),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -9,6 +9,7 @@ use sfv::InnerList;
 
 use super::base::{self, string};
 use super::digest::{DigestAlgorithm, content_digest};
+use super::fapi::{self, Side};
 use super::message::HttpMessage;
 use super::secret::SharedSecret;
 use super::{algorithm_name, refused};
@@ -28,6 +29,7 @@ pub struct HttpSigSigner {
     key: SigningKey,
     label: String,
     components: InnerList,
+    preset: Option<Side>,
     tag: Option<String>,
     nonce: bool,
     alg: bool,
@@ -60,6 +62,7 @@ impl HttpSigSigner {
             key,
             label: "sig1".to_owned(),
             components: InnerList::default(),
+            preset: None,
             tag: None,
             nonce: false,
             alg: false,
@@ -97,6 +100,30 @@ impl HttpSigSigner {
         }
         self.components = list;
         Ok(self)
+    }
+
+    /// The FAPI 2.0 preset for requests: covers `@method`, `@target-uri`,
+    /// `authorization`, `content-digest` (a SHA-256 one is added) when there
+    /// is a body and `dpop` when that field is present, with `created` and
+    /// `tag="fapi-2-request"`.
+    #[must_use]
+    pub fn fapi_request(mut self) -> Self {
+        self.preset = Some(Side::Request);
+        self.tag = Some(fapi::REQUEST_TAG.to_owned());
+        self.digest.get_or_insert(DigestAlgorithm::Sha256);
+        self
+    }
+
+    /// The FAPI 2.0 preset for responses: covers `@status`,
+    /// `content-digest` when there is a body, and from the request its
+    /// `@method`, `@target-uri`, and its FAPI signature's `signature` and
+    /// `signature-input`, with `created` and `tag="fapi-2-response"`.
+    #[must_use]
+    pub fn fapi_response(mut self) -> Self {
+        self.preset = Some(Side::Response);
+        self.tag = Some(fapi::RESPONSE_TAG.to_owned());
+        self.digest.get_or_insert(DigestAlgorithm::Sha256);
+        self
     }
 
     /// The signature's label (`sig1` by default).
@@ -163,13 +190,25 @@ impl HttpSigSigner {
         request: Option<&HttpMessage>,
         body: Option<&[u8]>,
     ) -> Result<HttpMessage, Error> {
-        if let (Some(algorithm), Some(body)) = (self.digest, body) {
+        if let (Some(algorithm), Some(body)) = (
+            self.digest,
+            body.filter(|b| !b.is_empty() || self.preset.is_none()),
+        ) {
             if message.field_lines("content-digest").next().is_none() {
                 message.add_header("Content-Digest", &content_digest(body, algorithm));
             }
         }
-        let params = self.params()?;
-        let built = base::build(&message, request, &self.components, &params)?;
+        let preset;
+        let components = match self.preset {
+            Some(side) => {
+                let list = fapi::components(side, &message, request, body)?.join(" ");
+                preset = base::parse_components(&list)?;
+                &preset
+            }
+            None => &self.components,
+        };
+        let params = self.params(components)?;
+        let built = base::build(&message, request, components, &params)?;
         let signature = match &self.key {
             SigningKey::Signer(signer) => signer.sign(built.text.as_bytes())?,
             SigningKey::Secret(secret, _) => secret.sign(built.text.as_bytes()),
@@ -185,9 +224,9 @@ impl HttpSigSigner {
 
     /// `@signature-params`: the inner list of components, then the
     /// parameters.
-    fn params(&self) -> Result<String, Error> {
+    fn params(&self, components: &InnerList) -> Result<String, Error> {
         let mut out = String::from("(");
-        for (i, item) in self.components.items.iter().enumerate() {
+        for (i, item) in components.items.iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sfv::{BareItem, ListEntry};
 
 use super::base::{self, dictionary, raw_member};
+use super::fapi::{self, Side};
 use super::message::HttpMessage;
 use super::secret::SharedSecret;
 use super::{algorithm_name, digest, refused};
@@ -70,6 +71,7 @@ enum Selector {
 pub(super) struct Policy {
     selector: Selector,
     required: Vec<String>,
+    preset: Option<Side>,
     max_age: Option<Duration>,
     future_skew: Duration,
     clock: Arc<dyn Clock>,
@@ -81,6 +83,7 @@ impl Default for Policy {
         Policy {
             selector: Selector::Only,
             required: Vec::new(),
+            preset: None,
             max_age: None,
             future_skew: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
@@ -129,6 +132,31 @@ impl<K: KeySource<Scope = ()> + ?Sized> HttpSigVerifier<K> {
             keys,
             policy: Policy::default(),
         }
+    }
+
+    /// The FAPI 2.0 preset for requests: the signature tagged
+    /// `fapi-2-request`, covering `@method`, `@target-uri`,
+    /// `authorization`, `content-digest` when there is a body and `dpop`
+    /// when that field is present, created at most 60 s ago.
+    #[must_use]
+    pub fn fapi_request(mut self) -> Self {
+        self.policy.preset = Some(Side::Request);
+        self.policy.selector = Selector::Tag(fapi::REQUEST_TAG.to_owned());
+        self.policy.max_age = Some(Duration::from_secs(60));
+        self
+    }
+
+    /// The FAPI 2.0 preset for responses: the signature tagged
+    /// `fapi-2-response`, covering `@status`, `content-digest` when there
+    /// is a body, and the request's `@method`, `@target-uri`, `signature`
+    /// and `signature-input` (so `verify` needs the request), created at
+    /// most 60 s ago.
+    #[must_use]
+    pub fn fapi_response(mut self) -> Self {
+        self.policy.preset = Some(Side::Response);
+        self.policy.selector = Selector::Tag(fapi::RESPONSE_TAG.to_owned());
+        self.policy.max_age = Some(Duration::from_secs(60));
+        self
     }
 
     /// Verifies the signature labelled `label`.
@@ -333,6 +361,20 @@ fn check(
         checker.verify(built.text.as_bytes(), &signature)
     })?;
     rules(policy, input, &built.components, &label)?;
+    if let Some(side) = policy.preset {
+        if side == Side::Response && request.is_none() {
+            return Err(refused(
+                "a FAPI response is checked against its request, which was not given",
+            ));
+        }
+        for required in fapi::components(side, message, request, body)? {
+            if !built.components.contains(&required) {
+                return Err(refused(format!(
+                    "the FAPI signature does not cover {required}"
+                )));
+            }
+        }
+    }
     if built.components.iter().any(|c| c == "\"content-digest\"") {
         let body = body.ok_or_else(|| {
             refused("content-digest is covered but no body was given to check it against")

@@ -1,0 +1,81 @@
+//! The FAPI 2.0 Http Signatures preset (draft §5.3): which components a
+//! request and its response cover, worked out per message, for the signer
+//! to cover and the verifier to require.
+
+use sfv::{BareItem, ListEntry};
+
+use super::base::dictionary;
+use super::message::HttpMessage;
+use crate::error::Error;
+
+/// The tag of a FAPI request signature.
+pub const REQUEST_TAG: &str = "fapi-2-request";
+/// The tag of a FAPI response signature.
+pub const RESPONSE_TAG: &str = "fapi-2-response";
+
+/// Which side of the exchange a preset signs or checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    Request,
+    Response,
+}
+
+/// The components, written as in `Signature-Input`, that a FAPI signature
+/// of `message` covers: a request's `@method`, `@target-uri`,
+/// `authorization`, `content-digest` when there is a body and `dpop` when
+/// that field is present; a response's `@status`, `content-digest` when
+/// there is a body, and the request's `@method`, `@target-uri` and its
+/// FAPI signature's `signature` and `signature-input` (with `req`).
+pub(super) fn components(
+    side: Side,
+    message: &HttpMessage,
+    request: Option<&HttpMessage>,
+    body: Option<&[u8]>,
+) -> Result<Vec<String>, Error> {
+    let with_body = body.is_some_and(|b| !b.is_empty());
+    let mut out = Vec::new();
+    match side {
+        Side::Request => {
+            out.extend(["\"@method\"", "\"@target-uri\"", "\"authorization\""].map(str::to_owned));
+            if with_body {
+                out.push("\"content-digest\"".to_owned());
+            }
+            if message.field("dpop").is_some() {
+                out.push("\"dpop\"".to_owned());
+            }
+        }
+        Side::Response => {
+            out.push("\"@status\"".to_owned());
+            if with_body {
+                out.push("\"content-digest\"".to_owned());
+            }
+            if let Some(request) = request {
+                out.extend(["\"@method\";req", "\"@target-uri\";req"].map(str::to_owned));
+                let label = request_label(request)?;
+                for field in ["signature", "signature-input"] {
+                    out.push(format!("\"{field}\";req;key=\"{label}\""));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The label of the request's FAPI signature (tagged `fapi-2-request`).
+fn request_label(request: &HttpMessage) -> Result<String, Error> {
+    let inputs = request.single_field("signature-input")?.ok_or_else(|| {
+        super::refused("the request carries no Signature-Input to bind the response to")
+    })?;
+    dictionary(&inputs, "Signature-Input")?
+        .iter()
+        .find(|(_, entry)| match entry {
+            ListEntry::InnerList(list) => list
+                .params
+                .get("tag")
+                .and_then(BareItem::as_string)
+                .is_some_and(|tag| tag.as_str() == REQUEST_TAG),
+            ListEntry::Item(_) => false,
+        })
+        .map(|(label, _)| label.as_str().to_owned())
+        .ok_or_else(|| super::refused("the request carries no fapi-2-request signature"))
+}

@@ -277,10 +277,9 @@ fn strict(value: &str, field: &str) -> Result<String, Error> {
         .map_err(|e| refused(format!("the {field} field is not a structured field: {e}")))
 }
 
-/// The text of the dictionary member `label` in `field`, after `label=`,
-/// exactly as received: `@signature-params` is signed as the signer wrote
-/// it, parameter order and unknown parameters kept.
-pub(super) fn raw_member<'a>(field: &'a str, label: &str) -> Option<&'a str> {
+/// The members of a dictionary field as written: split at the commas that
+/// are outside strings and inner lists, each trimmed.
+pub(super) fn members(field: &str) -> Option<Vec<&str>> {
     let (mut start, mut depth, mut quoted, mut escaped) = (0, 0u32, false, false);
     let mut members = Vec::new();
     for (i, c) in field.char_indices() {
@@ -291,16 +290,38 @@ pub(super) fn raw_member<'a>(field: &'a str, label: &str) -> Option<&'a str> {
             '(' if !quoted => depth += 1,
             ')' if !quoted => depth = depth.checked_sub(1)?,
             ',' if !quoted && depth == 0 => {
-                members.push(&field[start..i]);
+                members.push(field[start..i].trim_matches([' ', '\t']));
                 start = i + 1;
             }
             _ => {}
         }
     }
-    members.push(&field[start..]);
-    members.into_iter().find_map(|member| {
-        let member = member.trim_matches([' ', '\t']);
+    members.push(field[start..].trim_matches([' ', '\t']));
+    Some(members)
+}
+
+/// The text of the dictionary member `label` in `field`, after `label=`,
+/// exactly as received: `@signature-params` is signed as the signer wrote
+/// it, parameter order and unknown parameters kept.
+pub(super) fn raw_member<'a>(field: &'a str, label: &str) -> Option<&'a str> {
+    members(field)?.into_iter().find_map(|member| {
         let (name, value) = member.split_once('=')?;
         (name == label).then_some(value)
     })
+}
+
+/// The labels of the inner lists in `inputs` whose `tag` is `tag`.
+pub(super) fn tagged<'a>(inputs: &'a Dictionary, tag: &str) -> Vec<&'a str> {
+    inputs
+        .iter()
+        .filter(|(_, entry)| match entry {
+            ListEntry::InnerList(list) => list
+                .params
+                .get("tag")
+                .and_then(BareItem::as_string)
+                .is_some_and(|t| t.as_str() == tag),
+            ListEntry::Item(_) => false,
+        })
+        .map(|(label, _)| label.as_str())
+        .collect()
 }

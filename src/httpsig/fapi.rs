@@ -2,9 +2,7 @@
 //! request and its response cover, worked out per message, for the signer
 //! to cover and the verifier to require.
 
-use sfv::{BareItem, ListEntry};
-
-use super::base::dictionary;
+use super::base::{self, dictionary};
 use super::message::HttpMessage;
 use crate::error::Error;
 
@@ -66,16 +64,9 @@ fn request_label(request: &HttpMessage) -> Result<String, Error> {
     let inputs = request.single_field("signature-input")?.ok_or_else(|| {
         super::refused("the request carries no Signature-Input to bind the response to")
     })?;
-    dictionary(&inputs, "Signature-Input")?
-        .iter()
-        .find(|(_, entry)| match entry {
-            ListEntry::InnerList(list) => list
-                .params
-                .get("tag")
-                .and_then(BareItem::as_string)
-                .is_some_and(|tag| tag.as_str() == REQUEST_TAG),
-            ListEntry::Item(_) => false,
-        })
-        .map(|(label, _)| label.as_str().to_owned())
+    let inputs = dictionary(&inputs, "Signature-Input")?;
+    base::tagged(&inputs, REQUEST_TAG)
+        .first()
+        .map(|label| (*label).to_owned())
         .ok_or_else(|| super::refused("the request carries no fapi-2-request signature"))
 }

@@ -411,18 +411,7 @@ fn select(inputs: &sfv::Dictionary, selector: &Selector) -> Result<String, Error
             ))),
         },
         Selector::Tag(tag) => {
-            let tagged: Vec<&str> = inputs
-                .iter()
-                .filter(|(_, entry)| match entry {
-                    ListEntry::InnerList(list) => list
-                        .params
-                        .get("tag")
-                        .and_then(BareItem::as_string)
-                        .is_some_and(|t| t.as_str() == tag),
-                    ListEntry::Item(_) => false,
-                })
-                .map(|(label, _)| label.as_str())
-                .collect();
+            let tagged = base::tagged(inputs, tag);
             match tagged[..] {
                 [one] => Ok(one.to_owned()),
                 [] => Err(refused(format!(
@@ -442,40 +431,12 @@ fn select(inputs: &sfv::Dictionary, selector: &Selector) -> Result<String, Error
 /// Every member name of a dictionary field as written, duplicates kept
 /// (the parser keeps the last of a repeated name).
 fn raw_labels(field: &str) -> Vec<&str> {
-    let mut labels = Vec::new();
-    let mut rest = field;
-    while let Some(value) = raw_member_first(rest) {
-        labels.push(value.0);
-        rest = value.1;
-    }
-    labels
-}
-
-/// The first member's name, and the text after that member.
-fn raw_member_first(field: &str) -> Option<(&str, &str)> {
-    let field = field.trim_start_matches([' ', '\t', ',']);
-    if field.is_empty() {
-        return None;
-    }
-    let (mut depth, mut quoted, mut escaped) = (0u32, false, false);
-    let mut end = field.len();
-    for (i, c) in field.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth = depth.saturating_sub(1),
-            ',' if !quoted && depth == 0 => {
-                end = i;
-                break;
-            }
-            _ => {}
-        }
-    }
-    let member = &field[..end];
-    let name = member.split(['=', ';']).next().unwrap_or(member).trim();
-    Some((name, &field[end..]))
+    base::members(field)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|member| !member.is_empty())
+        .map(|member| member.split(['=', ';']).next().unwrap_or(member).trim())
+        .collect()
 }
 
 /// The policy's rules on the verified signature's parameters and coverage.

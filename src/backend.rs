@@ -109,6 +109,34 @@ macro_rules! key_pair_common {
     };
 }
 
+/// SHA-2 digests; both backends' `digest` modules have the same API.
+macro_rules! sha2_digests {
+    ($digest:path) => {
+        /// SHA-256, SHA-384 or SHA-512 of `data` (`bits` is 256, 384 or 512).
+        #[cfg_attr(
+            not(any(feature = "pkcs11", feature = "aws-kms", feature = "httpsig")),
+            allow(dead_code)
+        )]
+        pub(crate) fn sha2(bits: usize, data: &[u8]) -> Vec<u8> {
+            use $digest as digest;
+            let algorithm = match bits {
+                384 => &digest::SHA384,
+                512 => &digest::SHA512,
+                _ => &digest::SHA256,
+            };
+            digest::digest(algorithm, data).as_ref().to_vec()
+        }
+
+        /// SHA-256 of `data`, as a fixed-size array.
+        pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+            use $digest as digest;
+            let mut out = [0; 32];
+            out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+            out
+        }
+    };
+}
+
 /// HMAC-SHA256 for RFC 9421's `hmac-sha256` (feature `httpsig`); both
 /// backends' `hmac` modules have the same API.
 macro_rules! hmac_sha256 {

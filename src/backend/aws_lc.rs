@@ -1,9 +1,9 @@
 //! The aws-lc-rs backend: the default, fastest RSA here, and the only one
 //! that can generate keys.
 
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, KeyPair as _, ParsedPublicKey};
-use aws_lc_rs::{digest, encoding::AsDer};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, KeyRejected};
@@ -18,6 +18,7 @@ algorithm_tables!(
 );
 
 key_pair_common!(signature);
+sha2_digests!(aws_lc_rs::digest);
 hmac_sha256!(aws_lc_rs::hmac);
 
 impl KeyPair {
@@ -102,23 +103,6 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
     SystemRandom::new()
         .fill(buf)
         .map_err(|_| Error::backend("aws-lc-rs random generator failed"))
-}
-
-/// SHA-256, SHA-384 or SHA-512 of `data` (`bits` is 256, 384 or 512).
-#[cfg_attr(not(feature = "pkcs11"), allow(dead_code))]
-pub(crate) fn sha2(bits: usize, data: &[u8]) -> Vec<u8> {
-    let algorithm = match bits {
-        384 => &digest::SHA384,
-        512 => &digest::SHA512,
-        _ => &digest::SHA256,
-    };
-    digest::digest(algorithm, data).as_ref().to_vec()
-}
-
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
-    out
 }
 
 /// Generates an RSA key pair and returns it as PKCS#8 DER in memory wiped on drop.

@@ -1,7 +1,6 @@
 //! The ring backend. ring cannot generate keys, has no P-521, and parses
 //! the public key on every verification (it offers no pre-parsed public key).
 
-use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{self, UnparsedPublicKey};
 
@@ -13,6 +12,7 @@ pub(crate) const NAME: &str = "ring";
 algorithm_tables!(signature, None, None);
 
 key_pair_common!(signature);
+sha2_digests!(ring::digest);
 hmac_sha256!(ring::hmac);
 
 impl KeyPair {
@@ -119,21 +119,4 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
     SystemRandom::new()
         .fill(buf)
         .map_err(|_| Error::backend("ring random generator failed"))
-}
-
-/// SHA-256, SHA-384 or SHA-512 of `data` (`bits` is 256, 384 or 512).
-#[cfg_attr(not(feature = "pkcs11"), allow(dead_code))]
-pub(crate) fn sha2(bits: usize, data: &[u8]) -> Vec<u8> {
-    let algorithm = match bits {
-        384 => &digest::SHA384,
-        512 => &digest::SHA512,
-        _ => &digest::SHA256,
-    };
-    digest::digest(algorithm, data).as_ref().to_vec()
-}
-
-pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-    let mut out = [0; 32];
-    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
-    out
 }

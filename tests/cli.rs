@@ -919,6 +919,17 @@ fn detached_sign_and_verify() {
     assert_rejected(&at(signed_at + 600), "older than the maximum");
 }
 
+/// Held by every test that starts CLI processes on the SoftHSM2 token: a
+/// refused PIN makes SoftHSM2 rewrite the token's file, and another process
+/// reading it at that moment gets CKR_GENERAL_ERROR (seen in CI).
+#[cfg(feature = "pkcs11")]
+fn token_alone() -> std::sync::MutexGuard<'static, ()> {
+    static TOKEN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TOKEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The SoftHSM2 token of `scripts/softhsm.sh`, as a `pkcs11:` URI for `key`
 /// (None when the token is not set up; tests/pkcs11.rs reports that).
 #[cfg(feature = "pkcs11")]
@@ -933,6 +944,7 @@ fn token_uri(key: &str, pin: &str) -> Option<String> {
 #[cfg(feature = "pkcs11")]
 #[test]
 fn pkcs11_keys_sign_in_every_command_and_publish_their_jwk() {
+    let _token = token_alone();
     let Ok(pin_file) = std::env::var("SIGNED_PAYLOADS_PKCS11_PIN_FILE") else {
         assert!(std::env::var_os("SIGNED_PAYLOADS_REQUIRE_PKCS11").is_none());
         return;
@@ -1364,6 +1376,7 @@ fn every_key_kind_through_the_cli() {
 #[cfg(feature = "pkcs11")]
 #[test]
 fn pkcs11_ec_and_ed25519_keys_sign_with_their_own_algorithm() {
+    let _token = token_alone();
     let Ok(pin_file) = std::env::var("SIGNED_PAYLOADS_PKCS11_PIN_FILE") else {
         assert!(std::env::var_os("SIGNED_PAYLOADS_REQUIRE_PKCS11").is_none());
         return;

@@ -653,9 +653,10 @@ fn httpsig_b23(operation: &str, n: u32) {
             .with_header("Signature-Input", &field("signature_input"))
             .with_header("Signature", &field("signature"));
         let verifier = KeyVerifier::new(public, Algorithm::PS512).unwrap();
+        let policy = httpsig::HttpSigPolicy::new();
         repeat(n, || {
             drop(black_box(
-                httpsig::verify(black_box(&message), None, Some(body), None, &verifier).unwrap(),
+                httpsig::verify(black_box(&message), None, Some(body), &policy, &verifier).unwrap(),
             ))
         });
     }

@@ -14,16 +14,19 @@
 //! `hmac-sha256` takes a [`SharedSecret`], a key type of its own that no
 //! public-key API accepts.
 //!
-//! The FAPI 2.0 Http Signatures preset (draft §5.3) is
-//! [`HttpSigSigner::fapi_request`] / [`HttpSigVerifier::fapi_request`] and
-//! their `fapi_response` twins.
+//! What a signature must meet besides verifying (which signature, required
+//! components, the `created` window) is an [`HttpSigPolicy`]; an
+//! [`HttpSigVerifier`] applies one with keys chosen by `keyid` from any key
+//! source (sync or async) and a replay store for nonces, and [`verify`] /
+//! [`verify_hmac`] apply one with the single key the caller holds.
 //!
-//! Not yet here (issue #24's next steps): async key sources and signers,
-//! the axum, tower and reqwest glue, and the CLI.
+//! The FAPI 2.0 Http Signatures preset (draft §5.3) is
+//! [`HttpSigSigner::fapi_request`] / [`HttpSigPolicy::fapi_request`] and
+//! their `fapi_response` twins.
 //!
 //! ```
 //! # fn main() -> Result<(), signed_payloads::Error> {
-//! use signed_payloads::httpsig::{self, HttpMessage};
+//! use signed_payloads::httpsig::{self, HttpMessage, HttpSigPolicy};
 //! use signed_payloads::{Algorithm, KeyVerifier, PublicKey};
 //! let key = PublicKey::from_pem(include_str!("../tests/data/rfc9421/test-key-ed25519.pub.pem"))?;
 //! let request = HttpMessage::request("POST", "https://example.com/foo?param=Value&Pet=dog")?
@@ -33,7 +36,7 @@
 //!     .with_header("Signature-Input", r#"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#)
 //!     .with_header("Signature", "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:");
 //! let verifier = KeyVerifier::new(key, Algorithm::EdDSA)?;
-//! let covered = httpsig::verify(&request, None, None, Some("sig-b26"), &verifier)?;
+//! let covered = httpsig::verify(&request, None, None, &HttpSigPolicy::new(), &verifier)?;
 //! assert_eq!(covered.keyid.as_deref(), Some("test-key-ed25519"));
 //! # Ok(()) }
 //! ```
@@ -42,6 +45,7 @@ mod base;
 mod digest;
 mod fapi;
 mod message;
+mod policy;
 mod secret;
 mod signer;
 mod verifier;
@@ -49,6 +53,7 @@ mod verifier;
 pub use digest::{DigestAlgorithm, content_digest};
 pub use fapi::{REQUEST_TAG as FAPI_REQUEST_TAG, RESPONSE_TAG as FAPI_RESPONSE_TAG};
 pub use message::HttpMessage;
+pub use policy::HttpSigPolicy;
 pub use secret::SharedSecret;
 pub use signer::HttpSigSigner;
 pub use verifier::{Covered, HttpSigVerifier, verify, verify_hmac};

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::Value;
-use signed_payloads::httpsig::{self, HttpMessage};
+use signed_payloads::httpsig::{self, HttpMessage, HttpSigPolicy};
 use signed_payloads::{Algorithm, Error, KeySigner, KeyVerifier, PrivateKey, PublicKey, Signer};
 
 fn data(name: &str) -> String {
@@ -95,8 +95,14 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
         let verifier = verifier(example["key"].as_str().unwrap(), alg);
         let label = example["label"].as_str().unwrap();
         let body = body_of(&example);
-        let covered = httpsig::verify(&signed(&example), None, Some(&body), Some(label), &verifier)
-            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let covered = httpsig::verify(
+            &signed(&example),
+            None,
+            Some(&body),
+            &HttpSigPolicy::new().with_label(label),
+            &verifier,
+        )
+        .unwrap_or_else(|e| panic!("{id}: {e}"));
         assert_eq!(
             covered.signature_base,
             example["signature_base"].as_str().unwrap(),
@@ -112,7 +118,16 @@ fn every_b2_signature_base_is_rebuilt_and_verifies() {
         assert_eq!(covered.algorithm, alg);
         assert_eq!(covered.label, label);
         // Without a label, the one signature is found.
-        assert!(httpsig::verify(&signed(&example), None, Some(&body), None, &verifier).is_ok());
+        assert!(
+            httpsig::verify(
+                &signed(&example),
+                None,
+                Some(&body),
+                &HttpSigPolicy::new(),
+                &verifier
+            )
+            .is_ok()
+        );
         verified += 1;
     }
     assert_eq!(verified, 5);
@@ -166,7 +181,13 @@ fn refusals() {
     let signature = example["signature"].as_str().unwrap();
     let body = br#"{"hello": "world"}"#;
     let check = |message: HttpMessage| {
-        httpsig::verify(&message, None, Some(body), Some("sig-b23"), &verifier)
+        httpsig::verify(
+            &message,
+            None,
+            Some(body),
+            &HttpSigPolicy::new().with_label("sig-b23"),
+            &verifier,
+        )
     };
     let malformed = |result: Result<_, Error>, fragment: &str| match result {
         Err(Error::Malformed(m)) => assert!(m.to_string().contains(fragment), "{m}"),
@@ -229,7 +250,7 @@ fn refusals() {
             &with_input(input),
             None,
             Some(br#"{"hello": "world!"}"#),
-            Some("sig-b23"),
+            &HttpSigPolicy::new().with_label("sig-b23"),
             &verifier,
         ),
         "does not match its sha-512 Content-Digest",
@@ -239,7 +260,13 @@ fn refusals() {
         .with_header("Signature-Input", input)
         .with_header("Signature", signature);
     malformed(
-        httpsig::verify(&other, None, Some(body), Some("sig-x"), &verifier),
+        httpsig::verify(
+            &other,
+            None,
+            Some(body),
+            &HttpSigPolicy::new().with_label("sig-x"),
+            &verifier,
+        ),
         "labelled \"sig-x\"",
     );
     let two = message(&raw)
@@ -252,7 +279,7 @@ fn refusals() {
             &format!("{signature}, {}", signature.replace("sig-b23", "sig-2")),
         );
     malformed(
-        httpsig::verify(&two, None, Some(body), None, &verifier),
+        httpsig::verify(&two, None, Some(body), &HttpSigPolicy::new(), &verifier),
         "2 signatures (\"sig-b23\", \"sig-2\")",
     );
     // An oversized Signature-Input.
@@ -274,7 +301,9 @@ mod profile {
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use signed_payloads::httpsig::{DigestAlgorithm, HttpSigSigner, HttpSigVerifier};
+    use signed_payloads::httpsig::{
+        DigestAlgorithm, HttpSigPolicy, HttpSigSigner, HttpSigVerifier,
+    };
     use signed_payloads::{FixedClock, KeyRegistry, MemoryNonceStore, VerificationKey};
 
     const NOW: u64 = 1_800_000_000;
@@ -365,7 +394,7 @@ mod profile {
                 .sign(request(), None, Some(BODY))
                 .unwrap();
             let covered = HttpSigVerifier::new(keys)
-                .with_clock(clock(NOW))
+                .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
                 .verify(&signed, None, Some(BODY))
                 .unwrap();
             assert_eq!(covered.algorithm, name);
@@ -386,12 +415,14 @@ mod profile {
             .with_expires_in(120);
         let signed = fapi.sign(request(), None, Some(BODY)).unwrap();
         let verifier = |at: u64| {
-            HttpSigVerifier::new(keys.clone())
-                .with_tag("fapi-2-request")
-                .require(r#""@method" "@target-uri" "authorization" "content-digest""#)
-                .unwrap()
-                .with_max_age(Duration::from_secs(60))
-                .with_clock(clock(at))
+            HttpSigVerifier::new(keys.clone()).with_policy(
+                HttpSigPolicy::new()
+                    .with_tag("fapi-2-request")
+                    .require(r#""@method" "@target-uri" "authorization" "content-digest""#)
+                    .unwrap()
+                    .with_max_age(Duration::from_secs(60))
+                    .with_clock(clock(at)),
+            )
         };
         assert!(verifier(NOW + 10).verify(&signed, None, Some(BODY)).is_ok());
         // Stale, from the future, expired.
@@ -403,21 +434,28 @@ mod profile {
             verifier(NOW - 61).verify(&signed, None, Some(BODY)),
             "in the future",
         );
-        let no_max_age = HttpSigVerifier::new(keys.clone()).with_clock(clock(NOW + 120));
+        let no_max_age = HttpSigVerifier::new(keys.clone())
+            .with_policy(HttpSigPolicy::new().with_clock(clock(NOW + 120)));
         malformed(no_max_age.verify(&signed, None, Some(BODY)), "has expired");
         // A wrong tag; a missing required component.
         malformed(
             HttpSigVerifier::new(keys.clone())
-                .with_tag("fapi-2-response")
-                .with_clock(clock(NOW))
+                .with_policy(
+                    HttpSigPolicy::new()
+                        .with_tag("fapi-2-response")
+                        .with_clock(clock(NOW)),
+                )
                 .verify(&signed, None, Some(BODY)),
             "no signature has tag",
         );
         malformed(
             HttpSigVerifier::new(keys.clone())
-                .require(r#""dpop""#)
-                .unwrap()
-                .with_clock(clock(NOW))
+                .with_policy(
+                    HttpSigPolicy::new()
+                        .require(r#""dpop""#)
+                        .unwrap()
+                        .with_clock(clock(NOW)),
+                )
                 .verify(&signed, None, Some(BODY)),
             "does not cover the required \"dpop\"",
         );
@@ -445,7 +483,7 @@ mod profile {
             .unwrap();
         malformed(
             HttpSigVerifier::new(keys.clone())
-                .with_clock(clock(NOW))
+                .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
                 .verify(&unknown, None, Some(BODY)),
             "no algorithm this verifier computes",
         );
@@ -462,7 +500,7 @@ mod profile {
         .unwrap();
         assert!(matches!(
             HttpSigVerifier::new(keys)
-                .with_clock(clock(NOW))
+                .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
                 .verify(&other, None, Some(BODY)),
             Err(Error::UnknownKeyId(_))
         ));
@@ -486,9 +524,11 @@ mod profile {
             .with_digest(DigestAlgorithm::Sha512)
             .sign(HttpMessage::response(201), Some(&request), Some(b"{}"))
             .unwrap();
-        let verifier = HttpSigVerifier::new(server_keys)
-            .with_tag("fapi-2-response")
-            .with_clock(clock(NOW));
+        let verifier = HttpSigVerifier::new(server_keys).with_policy(
+            HttpSigPolicy::new()
+                .with_tag("fapi-2-response")
+                .with_clock(clock(NOW)),
+        );
         let covered = verifier
             .verify(&response, Some(&request), Some(b"{}"))
             .unwrap();
@@ -531,7 +571,7 @@ mod profile {
             .sign(message, None, None)
             .unwrap();
         let covered = HttpSigVerifier::new(keys)
-            .with_clock(clock(NOW))
+            .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
             .verify(&signed, None, None)
             .unwrap();
         // RFC 9421 §2.1.1-§2.1.3's own examples of these values.
@@ -554,6 +594,57 @@ mod profile {
         );
     }
 
+    /// Keys from a tenant key store (an async source), as for the other
+    /// profiles: a tenant's signatures verify with that tenant's keys only,
+    /// and a nonce is remembered per tenant through an async replay check.
+    #[tokio::test]
+    async fn keys_from_a_tenant_store() {
+        use signed_payloads::store::{KeyStore, MemoryKeyStore, TenantKeys};
+        let private = es256();
+        let store = Arc::new(MemoryKeyStore::new());
+        let public =
+            VerificationKey::new("k1", private.public_key().clone(), Algorithm::ES256).unwrap();
+        store.add_key("tenant-a", &public, "ops").await.unwrap();
+        let verifier = HttpSigVerifier::new(Arc::new(TenantKeys::new(store)))
+            .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
+            .with_replay_store(Arc::new(MemoryNonceStore::new(100)));
+        let signed = signer(Algorithm::ES256, private)
+            .covering(COVERED)
+            .unwrap()
+            .with_nonce()
+            .sign(request(), None, Some(BODY))
+            .unwrap();
+        let covered = verifier
+            .verify_for("tenant-a", &signed, None, Some(BODY))
+            .await
+            .unwrap();
+        assert_eq!(covered.keyid.as_deref(), Some("k1"));
+        assert!(matches!(
+            verifier
+                .verify_for("tenant-a", &signed, None, Some(BODY))
+                .await,
+            Err(Error::Replayed)
+        ));
+        assert!(matches!(
+            verifier
+                .verify_for("tenant-b", &signed, None, Some(BODY))
+                .await,
+            Err(Error::UnknownTenant(_))
+        ));
+        // Without a nonce, a verifier with a replay store refuses.
+        let bare = signer(Algorithm::ES256, es256())
+            .covering(COVERED)
+            .unwrap()
+            .sign(request(), None, Some(BODY))
+            .unwrap();
+        malformed(
+            verifier
+                .verify_for("tenant-a", &bare, None, Some(BODY))
+                .await,
+            "has no nonce",
+        );
+    }
+
     #[test]
     fn a_repeated_label_is_refused() {
         let private = es256();
@@ -570,7 +661,7 @@ mod profile {
         );
         malformed(
             HttpSigVerifier::new(keys)
-                .with_clock(clock(NOW))
+                .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
                 .verify(&doubled, None, None),
             "repeats a label",
         );
@@ -591,7 +682,7 @@ fn b25_hmac_verifies_and_re_signs_byte_for_byte() {
         &signed(&example),
         None,
         Some(&body),
-        Some("sig-b25"),
+        &HttpSigPolicy::new().with_label("sig-b25"),
         &secret,
     )
     .unwrap();
@@ -611,7 +702,13 @@ fn b25_hmac_verifies_and_re_signs_byte_for_byte() {
             "sig-b25=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:",
         );
     assert!(matches!(
-        httpsig::verify_hmac(&wrong, None, Some(&body), Some("sig-b25"), &secret),
+        httpsig::verify_hmac(
+            &wrong,
+            None,
+            Some(&body),
+            &HttpSigPolicy::new().with_label("sig-b25"),
+            &secret
+        ),
         Err(Error::BadSignature)
     ));
     // Signing the same components with the same created gives the RFC's bytes.
@@ -631,7 +728,7 @@ fn b25_hmac_verifies_and_re_signs_byte_for_byte() {
         &signature,
         None,
         Some(&body),
-        Some("sig-b25"),
+        &HttpSigPolicy::new().with_label("sig-b25"),
         &SharedSecret::from_base64(&data("test-shared-secret.b64.txt")).unwrap(),
     )
     .unwrap();
@@ -649,7 +746,7 @@ mod fapi {
     use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use signed_payloads::httpsig::{HttpSigSigner, HttpSigVerifier};
+    use signed_payloads::httpsig::{HttpSigPolicy, HttpSigSigner, HttpSigVerifier};
     use signed_payloads::{FixedClock, KeyRegistry, VerificationKey};
 
     const NOW: u64 = 1_800_000_000;
@@ -695,8 +792,7 @@ mod fapi {
             .sign(request(), None, Some(BODY))
             .unwrap();
         let covered = HttpSigVerifier::new(client_keys.clone())
-            .fapi_request()
-            .with_clock(clock(NOW + 30))
+            .with_policy(HttpSigPolicy::fapi_request().with_clock(clock(NOW + 30)))
             .verify(&signed, None, Some(BODY))
             .unwrap();
         assert_eq!(
@@ -711,8 +807,7 @@ mod fapi {
         );
         // Stale after 60 s.
         let stale = HttpSigVerifier::new(client_keys.clone())
-            .fapi_request()
-            .with_clock(clock(NOW + 61))
+            .with_policy(HttpSigPolicy::fapi_request().with_clock(clock(NOW + 61)))
             .verify(&signed, None, Some(BODY));
         assert!(matches!(stale, Err(Error::Malformed(_))), "{stale:?}");
 
@@ -725,8 +820,7 @@ mod fapi {
             )
             .unwrap();
         let covered = HttpSigVerifier::new(server_keys.clone())
-            .fapi_response()
-            .with_clock(clock(NOW))
+            .with_policy(HttpSigPolicy::fapi_response().with_clock(clock(NOW)))
             .verify(&response, Some(&signed), Some(b"{\"Status\":\"ok\"}"))
             .unwrap();
         assert_eq!(covered.algorithm, "PS256");
@@ -738,8 +832,7 @@ mod fapi {
         // The response needs its request.
         assert!(
             HttpSigVerifier::new(server_keys)
-                .fapi_response()
-                .with_clock(clock(NOW))
+                .with_policy(HttpSigPolicy::fapi_response().with_clock(clock(NOW)))
                 .verify(&response, None, Some(b"{\"Status\":\"ok\"}"))
                 .is_err()
         );
@@ -760,8 +853,7 @@ mod fapi {
             .sign(request(), None, Some(BODY))
             .unwrap();
         match HttpSigVerifier::new(keys)
-            .fapi_request()
-            .with_clock(clock(NOW))
+            .with_policy(HttpSigPolicy::fapi_request().with_clock(clock(NOW)))
             .verify(&thin, None, Some(BODY))
         {
             Err(Error::Malformed(m)) => {

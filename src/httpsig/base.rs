@@ -279,7 +279,7 @@ fn strict(value: &str, field: &str) -> Result<String, Error> {
 
 /// The members of a dictionary field as written: split at the commas that
 /// are outside strings and inner lists, each trimmed.
-pub(super) fn members(field: &str) -> Option<Vec<&str>> {
+fn members(field: &str) -> Option<Vec<&str>> {
     let (mut start, mut depth, mut quoted, mut escaped) = (0, 0u32, false, false);
     let mut members = Vec::new();
     for (i, c) in field.char_indices() {
@@ -302,12 +302,26 @@ pub(super) fn members(field: &str) -> Option<Vec<&str>> {
 
 /// The text of the dictionary member `label` in `field`, after `label=`,
 /// exactly as received: `@signature-params` is signed as the signer wrote
-/// it, parameter order and unknown parameters kept.
-pub(super) fn raw_member<'a>(field: &'a str, label: &str) -> Option<&'a str> {
-    members(field)?.into_iter().find_map(|member| {
-        let (name, value) = member.split_once('=')?;
-        (name == label).then_some(value)
-    })
+/// it, parameter order and unknown parameters kept. `distinct` is how many
+/// members the parser found: fewer than are written means a label is
+/// repeated (the parser keeps the last), which is refused.
+pub(super) fn raw_member<'a>(
+    field: &'a str,
+    label: &str,
+    distinct: usize,
+) -> Result<&'a str, Error> {
+    let members = members(field)
+        .ok_or_else(|| refused("Signature-Input could not be read member by member"))?;
+    if members.len() != distinct {
+        return Err(refused("Signature-Input repeats a label"));
+    }
+    members
+        .into_iter()
+        .find_map(|member| {
+            let (name, value) = member.split_once('=')?;
+            (name == label).then_some(value)
+        })
+        .ok_or_else(|| refused("Signature-Input could not be read member by member"))
 }
 
 /// The labels of the inner lists in `inputs` whose `tag` is `tag`.

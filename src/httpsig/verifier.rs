@@ -1,17 +1,24 @@
-//! Verifying: which signature, which key, and the policy it must meet.
+//! Verifying: pick the signature, build its base, check the policy, then
+//! the key (from a key source, or the one the caller holds), the digest
+//! and the nonce. Sync from end to end except where a key source or a
+//! replay store may wait.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use sfv::{BareItem, ListEntry};
 
-use super::base::{self, dictionary, raw_member};
-use super::fapi::{self, Side};
+use super::base::{self, Base, dictionary, raw_member};
 use super::message::HttpMessage;
+use super::policy::HttpSigPolicy;
 use super::secret::SharedSecret;
 use super::{algorithm_name, digest, refused};
 use crate::error::{Error, Escaped};
-use crate::{Clock, KeySource, NonceCheck, NonceStatus, NonceStore, SystemClock, Verifier};
+use crate::nonce::{ReplayEntry, refuse_replay, refuse_replay_async};
+use crate::{
+    AsyncKeySource, AsyncNonceStore, KeyRegistry, KeySet, KeySource, MemoryNonceStore, NonceStore,
+    Scope, Verifier,
+};
 
 /// What a verified signature covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,65 +52,143 @@ impl Checker<'_> {
             Checker::Secret(_) => "hmac-sha256",
         }
     }
+}
 
-    fn verify(self, base: &[u8], signature: &[u8]) -> Result<(), Error> {
-        match self {
-            Checker::Key(verifier) => verifier.verify(base, signature),
-            Checker::Secret(secret) => secret.verify(base, signature),
+/// The signature a policy picked, its base built and its rules met,
+/// before any key is used.
+struct Candidate {
+    label: String,
+    keyid: Option<String>,
+    alg: Option<String>,
+    nonce: Option<String>,
+    created: Option<SystemTime>,
+    signature: Vec<u8>,
+    base: Base,
+}
+
+impl Candidate {
+    /// Picks the policy's signature of `message`, builds its base and
+    /// checks the policy's rules on it.
+    fn pick(
+        message: &HttpMessage,
+        request: Option<&HttpMessage>,
+        body: Option<&[u8]>,
+        policy: &HttpSigPolicy,
+    ) -> Result<Self, Error> {
+        let inputs = message
+            .single_field("signature-input")?
+            .ok_or_else(|| refused("the message has no Signature-Input field"))?;
+        let signatures = message
+            .single_field("signature")?
+            .ok_or_else(|| refused("the message has no Signature field"))?;
+        let inputs_parsed = dictionary(&inputs, "Signature-Input")?;
+        let signatures_parsed = dictionary(&signatures, "Signature")?;
+        let label = policy.select(&inputs_parsed)?;
+        let Some(ListEntry::InnerList(input)) = inputs_parsed.get(label.as_str()) else {
+            return Err(refused(format!(
+                "Signature-Input has no inner list labelled {}",
+                Escaped::new(&label)
+            )));
+        };
+        let signature = match signatures_parsed.get(label.as_str()) {
+            Some(ListEntry::Item(item)) => item
+                .bare_item
+                .as_byte_sequence()
+                .ok_or_else(|| refused("the Signature member is not a byte sequence"))?
+                .to_vec(),
+            _ => {
+                return Err(refused(format!(
+                    "Signature has no member labelled {}",
+                    Escaped::new(&label)
+                )));
+            }
+        };
+        // The parser keeps the last of a repeated label; the raw reading
+        // finds the repeat (and gives `@signature-params` as received).
+        let params = raw_member(&inputs, &label, inputs_parsed.len())?;
+        let base = base::build(message, request, input, params)?;
+        let created = policy.check(input, &base.components, &label, message, request, body)?;
+        let string_param = |name: &str| -> Result<Option<String>, Error> {
+            match input.params.get(name) {
+                None => Ok(None),
+                Some(BareItem::String(s)) => Ok(Some(s.as_str().to_owned())),
+                Some(_) => Err(refused(format!("the {name} parameter is not a string"))),
+            }
+        };
+        Ok(Candidate {
+            keyid: string_param("keyid")?,
+            alg: string_param("alg")?,
+            nonce: string_param("nonce")?,
+            created,
+            signature,
+            base,
+            label,
+        })
+    }
+
+    /// The signature under `checker`; an `alg` parameter must name the
+    /// checker's algorithm.
+    fn check(&self, checker: Checker<'_>) -> Result<(), Error> {
+        let name = checker.name();
+        if let Some(alg) = &self.alg {
+            if alg != name {
+                return Err(refused(format!(
+                    "the signature's alg {} is not the key's algorithm {name}",
+                    Escaped::new(alg)
+                )));
+            }
+        }
+        let base = self.base.text.as_bytes();
+        match checker {
+            Checker::Key(verifier) => verifier.verify(base, &self.signature),
+            Checker::Secret(secret) => secret.verify(base, &self.signature),
+        }
+    }
+
+    /// A covered `content-digest`, recomputed over the body received.
+    fn check_digest(&self, message: &HttpMessage, body: Option<&[u8]>) -> Result<(), Error> {
+        if !self
+            .base
+            .components
+            .iter()
+            .any(|c| c == "\"content-digest\"")
+        {
+            return Ok(());
+        }
+        let body = body.ok_or_else(|| {
+            refused("content-digest is covered but no body was given to check it against")
+        })?;
+        let field = message.single_field("content-digest")?.unwrap_or_default();
+        digest::check(&field, body)
+    }
+
+    fn covered(self, algorithm: &'static str) -> Covered {
+        Covered {
+            label: self.label,
+            keyid: self.keyid,
+            algorithm,
+            components: self.base.components,
+            signature_base: self.base.text,
         }
     }
 }
 
-/// Which of a message's signatures to verify.
-#[derive(Debug, Clone)]
-enum Selector {
-    /// The only one; several are ambiguous.
-    Only,
-    /// The one with this label.
-    Label(String),
-    /// The one whose `tag` parameter is this (labels are not signed, so a
-    /// policy picks by tag).
-    Tag(String),
-}
-
-/// The rules a signature must meet besides verifying.
-#[derive(Debug, Clone)]
-pub(super) struct Policy {
-    selector: Selector,
-    required: Vec<String>,
-    preset: Option<Side>,
-    max_age: Option<Duration>,
-    future_skew: Duration,
-    clock: Arc<dyn Clock>,
-    nonces: Option<Arc<dyn NonceStore>>,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            selector: Selector::Only,
-            required: Vec::new(),
-            preset: None,
-            max_age: None,
-            future_skew: Duration::from_secs(60),
-            clock: Arc::new(SystemClock),
-            nonces: None,
-        }
-    }
-}
-
-/// Verifies RFC 9421 signatures with keys from a [`KeySource`] (a
-/// [`KeyRegistry`](crate::KeyRegistry): at most two active keys, each bound
-/// to one algorithm), chosen by the signature's `keyid` (each key in turn
-/// when it has none), and a policy: which signature (by `tag` or label),
-/// required components, a `created` window, `expires`, a `nonce` checked
-/// once through a replay store. A covered `content-digest` is always
-/// recomputed over the body.
+/// Verifies RFC 9421 signatures with keys from a key source, chosen by the
+/// signature's `keyid` (each key in turn when it has none), under an
+/// [`HttpSigPolicy`], and with a replay store when one is set (every
+/// signature must then carry a `nonce`, accepted once).
+///
+/// `K` is where the keys come from: a [`KeyRegistry`] (at most two active
+/// keys, each bound to one algorithm) or any [`KeySource`] gives the sync
+/// [`verify`](Self::verify); a tenant store's cache or a remote JWKS is an
+/// [`AsyncKeySource`] and gives [`verify_async`](Self::verify_async) and
+/// [`verify_for`](Self::verify_for) (a tenant's keys), as does an
+/// [`AsyncNonceStore`] such as Redis. Both go through the same checks.
 ///
 /// ```
 /// # fn main() -> Result<(), signed_payloads::Error> {
 /// use std::sync::Arc;
-/// use signed_payloads::httpsig::{HttpMessage, HttpSigSigner, HttpSigVerifier};
+/// use signed_payloads::httpsig::{HttpMessage, HttpSigPolicy, HttpSigSigner, HttpSigVerifier};
 /// use signed_payloads::{Algorithm, KeyRegistry, KeySigner, PrivateKey, VerificationKey};
 /// let key = PrivateKey::from_pem(include_str!("../../tests/data/keys/ec-p256.pem"))?;
 /// let keys = KeyRegistry::new(VerificationKey::new("k1", key.public_key().clone(), Algorithm::ES256)?);
@@ -112,109 +197,114 @@ impl Default for Policy {
 ///     .with_tag("fapi-2-request");
 /// let body = br#"{"amount":"10.00"}"#;
 /// let request = signer.sign(HttpMessage::request("POST", "https://api.example/payments")?, None, Some(body))?;
-/// let verifier = HttpSigVerifier::new(Arc::new(keys))
-///     .with_tag("fapi-2-request")
-///     .require(r#""@method" "@target-uri" "content-digest""#)?;
+/// let verifier = HttpSigVerifier::new(Arc::new(keys)).with_policy(
+///     HttpSigPolicy::new()
+///         .with_tag("fapi-2-request")
+///         .require(r#""@method" "@target-uri" "content-digest""#)?,
+/// );
 /// assert_eq!(verifier.verify(&request, None, Some(body))?.keyid.as_deref(), Some("k1"));
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
-pub struct HttpSigVerifier<K: ?Sized> {
+pub struct HttpSigVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore> {
     keys: Arc<K>,
-    policy: Policy,
+    policy: HttpSigPolicy,
+    replay: Option<Arc<R>>,
 }
 
-impl<K: KeySource<Scope = ()> + ?Sized> HttpSigVerifier<K> {
-    /// A verifier over `keys`, requiring nothing beyond a valid signature
-    /// (`created`, when present, at most 60 s in the future).
+impl<K: ?Sized, R: ?Sized> Clone for HttpSigVerifier<K, R> {
+    fn clone(&self) -> Self {
+        HttpSigVerifier {
+            keys: Arc::clone(&self.keys),
+            policy: self.policy.clone(),
+            replay: self.replay.clone(),
+        }
+    }
+}
+
+impl<K: ?Sized> HttpSigVerifier<K> {
+    /// A verifier over `keys` with the default [`HttpSigPolicy`] and no
+    /// replay store.
     pub fn new(keys: Arc<K>) -> Self {
         HttpSigVerifier {
             keys,
-            policy: Policy::default(),
+            policy: HttpSigPolicy::default(),
+            replay: None,
+        }
+    }
+}
+
+impl<K: ?Sized, R: ?Sized> HttpSigVerifier<K, R> {
+    /// Uses `policy`.
+    #[must_use]
+    pub fn with_policy(mut self, policy: HttpSigPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Requires a `nonce` in every signature, accepted once: remembered
+    /// in `store` for the policy's max age (5 minutes when it has none).
+    /// Share one store (Redis) between the instances of a fleet.
+    #[must_use]
+    pub fn with_replay_store<S: ?Sized>(self, store: Arc<S>) -> HttpSigVerifier<K, S> {
+        HttpSigVerifier {
+            keys: self.keys,
+            policy: self.policy,
+            replay: Some(store),
         }
     }
 
-    /// The FAPI 2.0 preset for requests: the signature tagged
-    /// `fapi-2-request`, covering `@method`, `@target-uri`,
-    /// `authorization`, `content-digest` when there is a body and `dpop`
-    /// when that field is present, created at most 60 s ago.
-    #[must_use]
-    pub fn fapi_request(mut self) -> Self {
-        self.policy.preset = Some(Side::Request);
-        self.policy.selector = Selector::Tag(fapi::REQUEST_TAG.to_owned());
-        self.policy.max_age = Some(Duration::from_secs(60));
-        self
+    /// The policy in use.
+    pub fn policy(&self) -> &HttpSigPolicy {
+        &self.policy
     }
 
-    /// The FAPI 2.0 preset for responses: the signature tagged
-    /// `fapi-2-response`, covering `@status`, `content-digest` when there
-    /// is a body, and the request's `@method`, `@target-uri`, `signature`
-    /// and `signature-input` (so `verify` needs the request), created at
-    /// most 60 s ago.
-    #[must_use]
-    pub fn fapi_response(mut self) -> Self {
-        self.policy.preset = Some(Side::Response);
-        self.policy.selector = Selector::Tag(fapi::RESPONSE_TAG.to_owned());
-        self.policy.max_age = Some(Duration::from_secs(60));
-        self
+    /// The key `keys` hold for the candidate's `keyid` (each in turn when
+    /// it has none) checks the signature; then the digest.
+    fn check_keys(
+        &self,
+        candidate: &Candidate,
+        keys: &KeySet,
+        message: &HttpMessage,
+        body: Option<&[u8]>,
+    ) -> Result<&'static str, Error> {
+        let now = self.policy.clock.now();
+        let key = keys.select(candidate.keyid.as_deref(), false, now, |key| {
+            candidate.check(Checker::Key(key.verifier()))
+        })?;
+        candidate.check_digest(message, body)?;
+        Ok(algorithm_name(key.algorithm()))
     }
 
-    /// Verifies the signature labelled `label`.
-    #[must_use]
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.policy.selector = Selector::Label(label.into());
-        self
+    /// The nonce to record, when a replay store is set.
+    fn replay_entry(
+        &self,
+        candidate: &Candidate,
+        scope: &str,
+    ) -> Result<Option<(&R, ReplayEntry)>, Error> {
+        let Some(store) = &self.replay else {
+            return Ok(None);
+        };
+        let nonce = candidate
+            .nonce
+            .as_deref()
+            .ok_or_else(|| refused("the signature has no nonce"))?;
+        let entry = ReplayEntry::new(
+            &format!("httpsig:{scope}"),
+            nonce,
+            self.policy.nonce_window(),
+            self.policy.clock.now(),
+            candidate.created.unwrap_or(UNIX_EPOCH),
+        );
+        Ok(Some((&**store, entry)))
     }
+}
 
-    /// Verifies the one signature whose `tag` parameter is `tag`.
-    #[must_use]
-    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
-        self.policy.selector = Selector::Tag(tag.into());
-        self
-    }
-
-    /// Requires these components, written as in `Signature-Input`
-    /// (`"@method" "content-digest"`), to be covered.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Malformed`] for a list that does not parse.
-    pub fn require(mut self, components: &str) -> Result<Self, Error> {
-        let list = base::parse_components(components)?;
-        for item in &list.items {
-            let name = item
-                .bare_item
-                .as_string()
-                .ok_or_else(|| refused("a required component is not a string"))?;
-            self.policy
-                .required
-                .push(base::identifier(name.as_str(), &item.params)?);
-        }
-        Ok(self)
-    }
-
-    /// Requires `created`, at most `max_age` old.
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.policy.max_age = Some(max_age);
-        self
-    }
-
-    /// The clock `created` and `expires` are judged by.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.policy.clock = clock;
-        self
-    }
-
-    /// Requires a `nonce`, accepted once: remembered in `store` for the
-    /// max age (5 minutes when none is set).
-    #[must_use]
-    pub fn with_replay_store(mut self, store: Arc<dyn NonceStore>) -> Self {
-        self.policy.nonces = Some(store);
-        self
-    }
-
+impl<K, R> HttpSigVerifier<K, R>
+where
+    K: KeySource<Scope = ()> + ?Sized,
+    R: NonceStore + ?Sized,
+{
     /// Verifies `message` (its body, when it has one, in `body`; `request`
     /// for a response's `req` components).
     ///
@@ -229,43 +319,87 @@ impl<K: KeySource<Scope = ()> + ?Sized> HttpSigVerifier<K> {
         request: Option<&HttpMessage>,
         body: Option<&[u8]>,
     ) -> Result<Covered, Error> {
-        let policy = &self.policy;
-        check(message, request, body, policy, |keyid, verify| {
-            let keys = self.keys.key_set(&(), keyid)?;
-            let now = policy.clock.now();
-            let key = keys.select(keyid, false, now, |key| {
-                verify(Checker::Key(key.verifier()))
-            })?;
-            Ok(algorithm_name(key.algorithm()))
-        })
+        let candidate = Candidate::pick(message, request, body, &self.policy)?;
+        let keys = self.keys.key_set(&(), candidate.keyid.as_deref())?;
+        let algorithm = self.check_keys(&candidate, &keys, message, body)?;
+        if let Some((store, entry)) = self.replay_entry(&candidate, &().replay_scope())? {
+            refuse_replay(store, &entry)?;
+        }
+        Ok(candidate.covered(algorithm))
     }
 }
 
-/// Verifies the one signature of `message` (or the one labelled `label`)
-/// with `verifier`, whose algorithm the key is bound to: an `alg`
-/// parameter that names another is refused; a covered `content-digest` is
-/// recomputed over `body`. No other policy; see
-/// [`HttpSigVerifier`] for keys by `keyid`, tags, time windows and nonces.
+impl<K, R> HttpSigVerifier<K, R>
+where
+    K: AsyncKeySource + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// As [`verify`](Self::verify), with `scope`'s keys (a tenant's), for
+    /// a source that may have to fetch them; replays are kept per scope.
+    ///
+    /// # Errors
+    ///
+    /// As for `verify`, and [`Error::Unavailable`] when the key source or
+    /// the replay store cannot answer, [`Error::UnknownTenant`].
+    pub async fn verify_for(
+        &self,
+        scope: &K::Scope,
+        message: &HttpMessage,
+        request: Option<&HttpMessage>,
+        body: Option<&[u8]>,
+    ) -> Result<Covered, Error> {
+        let candidate = Candidate::pick(message, request, body, &self.policy)?;
+        let keys = self
+            .keys
+            .key_set_async(scope, candidate.keyid.as_deref())
+            .await?;
+        let algorithm = self.check_keys(&candidate, &keys, message, body)?;
+        if let Some((store, entry)) = self.replay_entry(&candidate, &scope.replay_scope())? {
+            refuse_replay_async(store, &entry).await?;
+        }
+        Ok(candidate.covered(algorithm))
+    }
+}
+
+impl<K, R> HttpSigVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// As [`verify`](Self::verify), for a key source or replay store that
+    /// may wait (a remote JWKS, Redis).
+    ///
+    /// # Errors
+    ///
+    /// As for [`verify_for`](Self::verify_for).
+    pub async fn verify_async(
+        &self,
+        message: &HttpMessage,
+        request: Option<&HttpMessage>,
+        body: Option<&[u8]>,
+    ) -> Result<Covered, Error> {
+        self.verify_for(&(), message, request, body).await
+    }
+}
+
+/// Verifies the signature `policy` picks with `verifier`, the one key the
+/// caller trusts, whatever `keyid` the signature names; the algorithm is
+/// the key's: an `alg` parameter that names another is refused. A covered
+/// `content-digest` is recomputed over `body`. No replay store: see
+/// [`HttpSigVerifier`] for nonces and keys by `keyid`.
 ///
 /// # Errors
 ///
-/// As for [`HttpSigVerifier::verify`].
+/// [`Error::BadSignature`], and [`Error::Malformed`] naming any other rule
+/// the message breaks.
 pub fn verify(
     message: &HttpMessage,
     request: Option<&HttpMessage>,
     body: Option<&[u8]>,
-    label: Option<&str>,
+    policy: &HttpSigPolicy,
     verifier: &dyn Verifier,
 ) -> Result<Covered, Error> {
-    let policy = Policy {
-        selector: label.map_or(Selector::Only, |l| Selector::Label(l.to_owned())),
-        ..Policy::default()
-    };
-    let checker = Checker::Key(verifier);
-    check(message, request, body, &policy, |_, verify| {
-        verify(checker)?;
-        Ok(checker.name())
-    })
+    verify_with(message, request, body, policy, Checker::Key(verifier))
 }
 
 /// As [`verify`], for an `hmac-sha256` signature under a shared secret
@@ -278,227 +412,21 @@ pub fn verify_hmac(
     message: &HttpMessage,
     request: Option<&HttpMessage>,
     body: Option<&[u8]>,
-    label: Option<&str>,
+    policy: &HttpSigPolicy,
     secret: &SharedSecret,
 ) -> Result<Covered, Error> {
-    let policy = Policy {
-        selector: label.map_or(Selector::Only, |l| Selector::Label(l.to_owned())),
-        ..Policy::default()
-    };
-    let checker = Checker::Secret(secret);
-    check(message, request, body, &policy, |_, verify| {
-        verify(checker)?;
-        Ok(checker.name())
-    })
+    verify_with(message, request, body, policy, Checker::Secret(secret))
 }
 
-/// The one verification path: pick the signature, build its base, let
-/// `with_key` find the key (by `keyid`) and run `verify` with it, then the
-/// policy's rules.
-fn check(
+fn verify_with(
     message: &HttpMessage,
     request: Option<&HttpMessage>,
     body: Option<&[u8]>,
-    policy: &Policy,
-    with_key: impl FnOnce(
-        Option<&str>,
-        &dyn Fn(Checker<'_>) -> Result<(), Error>,
-    ) -> Result<&'static str, Error>,
+    policy: &HttpSigPolicy,
+    checker: Checker<'_>,
 ) -> Result<Covered, Error> {
-    let inputs = message
-        .single_field("signature-input")?
-        .ok_or_else(|| refused("the message has no Signature-Input field"))?;
-    let signatures = message
-        .single_field("signature")?
-        .ok_or_else(|| refused("the message has no Signature field"))?;
-    let inputs_parsed = dictionary(&inputs, "Signature-Input")?;
-    let signatures_parsed = dictionary(&signatures, "Signature")?;
-    if raw_labels(&inputs).len() != inputs_parsed.len() {
-        return Err(refused("Signature-Input repeats a label"));
-    }
-    let label = select(&inputs_parsed, &policy.selector)?;
-    let Some(ListEntry::InnerList(input)) = inputs_parsed.get(label.as_str()) else {
-        return Err(refused(format!(
-            "Signature-Input has no inner list labelled {}",
-            Escaped::new(&label)
-        )));
-    };
-    let signature = match signatures_parsed.get(label.as_str()) {
-        Some(ListEntry::Item(item)) => item
-            .bare_item
-            .as_byte_sequence()
-            .ok_or_else(|| refused("the Signature member is not a byte sequence"))?
-            .to_vec(),
-        _ => {
-            return Err(refused(format!(
-                "Signature has no member labelled {}",
-                Escaped::new(&label)
-            )));
-        }
-    };
-    let params = raw_member(&inputs, &label)
-        .ok_or_else(|| refused("Signature-Input could not be read member by member"))?;
-    let built = base::build(message, request, input, params)?;
-    let string_param = |name: &str| -> Result<Option<String>, Error> {
-        match input.params.get(name) {
-            None => Ok(None),
-            Some(BareItem::String(s)) => Ok(Some(s.as_str().to_owned())),
-            Some(_) => Err(refused(format!("the {name} parameter is not a string"))),
-        }
-    };
-    let keyid = string_param("keyid")?;
-    let alg = string_param("alg")?;
-    let algorithm = with_key(keyid.as_deref(), &|checker: Checker<'_>| {
-        let name = checker.name();
-        if let Some(alg) = &alg {
-            if alg != name {
-                return Err(refused(format!(
-                    "the signature's alg {} is not the key's algorithm {name}",
-                    Escaped::new(alg)
-                )));
-            }
-        }
-        checker.verify(built.text.as_bytes(), &signature)
-    })?;
-    rules(policy, input, &built.components, &label)?;
-    if let Some(side) = policy.preset {
-        if side == Side::Response && request.is_none() {
-            return Err(refused(
-                "a FAPI response is checked against its request, which was not given",
-            ));
-        }
-        for required in fapi::components(side, message, request, body)? {
-            if !built.components.contains(&required) {
-                return Err(refused(format!(
-                    "the FAPI signature does not cover {required}"
-                )));
-            }
-        }
-    }
-    if built.components.iter().any(|c| c == "\"content-digest\"") {
-        let body = body.ok_or_else(|| {
-            refused("content-digest is covered but no body was given to check it against")
-        })?;
-        let field = message.single_field("content-digest")?.unwrap_or_default();
-        digest::check(&field, body)?;
-    }
-    Ok(Covered {
-        label,
-        keyid,
-        algorithm,
-        components: built.components,
-        signature_base: built.text,
-    })
-}
-
-/// The label the selector picks.
-fn select(inputs: &sfv::Dictionary, selector: &Selector) -> Result<String, Error> {
-    let labels = || {
-        inputs
-            .keys()
-            .map(|l| Escaped::new(l.as_str()).to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match selector {
-        Selector::Label(label) => Ok(label.clone()),
-        Selector::Only => match inputs.keys().collect::<Vec<_>>()[..] {
-            [only] => Ok(only.as_str().to_owned()),
-            _ => Err(refused(format!(
-                "the message carries {} signatures ({}); name the one to verify",
-                inputs.len(),
-                labels()
-            ))),
-        },
-        Selector::Tag(tag) => {
-            let tagged = base::tagged(inputs, tag);
-            match tagged[..] {
-                [one] => Ok(one.to_owned()),
-                [] => Err(refused(format!(
-                    "no signature has tag {} (labels: {})",
-                    Escaped::new(tag),
-                    labels()
-                ))),
-                _ => Err(refused(format!(
-                    "more than one signature has tag {}",
-                    Escaped::new(tag)
-                ))),
-            }
-        }
-    }
-}
-
-/// Every member name of a dictionary field as written, duplicates kept
-/// (the parser keeps the last of a repeated name).
-fn raw_labels(field: &str) -> Vec<&str> {
-    base::members(field)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|member| !member.is_empty())
-        .map(|member| member.split(['=', ';']).next().unwrap_or(member).trim())
-        .collect()
-}
-
-/// The policy's rules on the verified signature's parameters and coverage.
-fn rules(
-    policy: &Policy,
-    input: &sfv::InnerList,
-    covered: &[String],
-    label: &str,
-) -> Result<(), Error> {
-    for required in &policy.required {
-        if !covered.contains(required) {
-            return Err(refused(format!(
-                "signature {} does not cover the required {required}",
-                Escaped::new(label)
-            )));
-        }
-    }
-    let now = policy.clock.now();
-    let time_param = |name: &str| -> Result<Option<SystemTime>, Error> {
-        match input.params.get(name) {
-            None => Ok(None),
-            Some(BareItem::Integer(seconds)) => u64::try_from(i64::from(*seconds))
-                .ok()
-                .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
-                .map(Some)
-                .ok_or_else(|| refused(format!("the {name} parameter is out of range"))),
-            Some(_) => Err(refused(format!("the {name} parameter is not an integer"))),
-        }
-    };
-    let created = time_param("created")?;
-    if let Some(created) = created {
-        if created > now + policy.future_skew {
-            return Err(refused("the signature was created in the future"));
-        }
-    }
-    if let Some(max_age) = policy.max_age {
-        let created = created.ok_or_else(|| refused("the signature has no created parameter"))?;
-        if now.duration_since(created).is_ok_and(|age| age > max_age) {
-            return Err(refused(format!(
-                "the signature is older than {} s",
-                max_age.as_secs()
-            )));
-        }
-    }
-    if let Some(expires) = time_param("expires")? {
-        if now >= expires {
-            return Err(refused("the signature has expired"));
-        }
-    }
-    if let Some(store) = &policy.nonces {
-        let nonce = match input.params.get("nonce") {
-            Some(BareItem::String(nonce)) => nonce.as_str().to_owned(),
-            _ => return Err(refused("the signature has no nonce")),
-        };
-        let window = policy.max_age.unwrap_or(Duration::from_secs(300));
-        let key = format!("httpsig:{nonce}");
-        let earliest = created.unwrap_or(UNIX_EPOCH);
-        match store.check_and_remember(&NonceCheck::new(&key, window, now, earliest))? {
-            NonceStatus::Fresh => {}
-            NonceStatus::Replayed => return Err(Error::Replayed),
-            NonceStatus::BeforeHistory => return Err(Error::BeforeReplayHistory),
-        }
-    }
-    Ok(())
+    let candidate = Candidate::pick(message, request, body, policy)?;
+    candidate.check(checker)?;
+    candidate.check_digest(message, body)?;
+    Ok(candidate.covered(checker.name()))
 }

@@ -67,7 +67,8 @@ const MAX_FIELD_BYTES: usize = 8 * 1024;
 const MAX_COMPONENTS: usize = 64;
 
 /// The RFC 9421 name of an algorithm (§3.3), or its JWS name where RFC
-/// 9421 has none (§3.3.7): PS256, RS384 and the others.
+/// 9421 has none (§3.3.7): PS256, RS384 and the others. The inverse of
+/// [`algorithm_from_name`].
 pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
     match algorithm {
         Algorithm::PS512 => "rsa-pss-sha512",
@@ -76,6 +77,20 @@ pub fn algorithm_name(algorithm: Algorithm) -> &'static str {
         Algorithm::ES384 => "ecdsa-p384-sha384",
         Algorithm::EdDSA | Algorithm::Ed25519 => "ed25519",
         other => other.as_str(),
+    }
+}
+
+/// The algorithm an RFC 9421 name (§3.3) stands for, or a JWS name
+/// (§3.3.7) such as `PS256`; `None` for `hmac-sha256` (a
+/// [`SharedSecret`]'s) and names of neither kind.
+pub fn algorithm_from_name(name: &str) -> Option<Algorithm> {
+    match name {
+        "rsa-pss-sha512" => Some(Algorithm::PS512),
+        "rsa-v1_5-sha256" => Some(Algorithm::RS256),
+        "ecdsa-p256-sha256" => Some(Algorithm::ES256),
+        "ecdsa-p384-sha384" => Some(Algorithm::ES384),
+        "ed25519" => Some(Algorithm::EdDSA),
+        other => Algorithm::from_name(other).ok(),
     }
 }
 

@@ -1497,3 +1497,400 @@ fn aws_kms_keys_sign_and_publish_their_jwk() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
 }
+
+mod httpsig {
+    //! `signed-payloads httpsig sign|verify` against RFC 9421 Appendix B and
+    //! the issue's contract: one line out on success, one `error:` line and
+    //! exit 1 on a refusal, exit 2 on usage errors.
+
+    use super::*;
+
+    fn rfc(name: &str) -> PathBuf {
+        data(&format!("rfc9421/{name}"))
+    }
+
+    fn examples() -> Vec<Value> {
+        let text = std::fs::read_to_string(rfc("examples.json")).unwrap();
+        serde_json::from_str::<Value>(&text).unwrap()["examples"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The example's message with its Signature-Input and Signature added,
+    /// written to a file (CRLF, as the RFC's messages are).
+    fn signed_message(example: &Value, dir: &Path) -> PathBuf {
+        let raw = std::fs::read(rfc(&format!(
+            "{}.http",
+            example["message"].as_str().unwrap()
+        )))
+        .unwrap();
+        let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let mut out = raw[..at].to_vec();
+        for (name, field) in [
+            ("Signature-Input", "signature_input"),
+            ("Signature", "signature"),
+        ] {
+            out.extend_from_slice(
+                format!("\r\n{name}: {}", example[field].as_str().unwrap()).as_bytes(),
+            );
+        }
+        out.extend_from_slice(&raw[at..]);
+        let file = dir.join(format!("{}.http", example["id"].as_str().unwrap()));
+        std::fs::write(&file, out).unwrap();
+        file
+    }
+
+    /// The RFC's shared secret as a JWK with kty oct.
+    fn secret_jwk(dir: &Path) -> PathBuf {
+        use base64::Engine as _;
+        let text = std::fs::read_to_string(rfc("test-shared-secret.b64.txt")).unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .unwrap();
+        let k = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let file = dir.join("secret.jwk");
+        std::fs::write(&file, format!(r#"{{"kty":"oct","k":"{k}"}}"#)).unwrap();
+        file
+    }
+
+    fn key_for(example: &Value, dir: &Path) -> (PathBuf, Option<&'static str>) {
+        match example["key"].as_str().unwrap() {
+            "test-shared-secret" => (secret_jwk(dir), None),
+            "test-key-rsa-pss" => (rfc("test-key-rsa-pss.pub.pem"), Some("rsa-pss-sha512")),
+            other => (rfc(&format!("{other}.pub.pem")), None),
+        }
+    }
+
+    fn verify(key: &Path, extra: &[&str], message: &Path) -> Run {
+        let mut args = vec!["httpsig", "verify", "--key", path(key)];
+        args.extend_from_slice(extra);
+        args.push(path(message));
+        run(&args, b"")
+    }
+
+    #[test]
+    fn every_appendix_b_example_verifies_and_prints_one_line() {
+        let dir = tempdir().join("httpsig-b2");
+        std::fs::create_dir_all(&dir).unwrap();
+        for example in examples() {
+            let id = example["id"].as_str().unwrap();
+            let message = signed_message(&example, &dir);
+            let (key, alg) = key_for(&example, &dir);
+            let mut extra = Vec::new();
+            if let Some(alg) = alg {
+                extra.extend(["--alg", alg]);
+            }
+            let request = rfc("request.http");
+            if example["message"] == "response" {
+                extra.extend(["--request", path(&request)]);
+            }
+            let r = verify(&key, &extra, &message);
+            assert_eq!(r.code, 0, "{id}: {}", r.stderr);
+            let line = String::from_utf8(r.stdout).unwrap();
+            assert_eq!(line.lines().count(), 1, "{id}: {line}");
+            let components: Vec<&str> = example["covered_components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            assert_eq!(
+                line,
+                format!(
+                    "verified label={} keyid=\"{}\" alg={} components=({})\n",
+                    example["label"].as_str().unwrap(),
+                    example["key"].as_str().unwrap(),
+                    example["alg"].as_str().unwrap(),
+                    components.join(" ")
+                ),
+                "{id}"
+            );
+            // LF line ends read the same.
+            let lf = dir.join(format!("{id}.lf.http"));
+            let text = std::fs::read(&message).unwrap();
+            std::fs::write(&lf, String::from_utf8(text).unwrap().replace("\r\n", "\n")).unwrap();
+            assert_eq!(verify(&key, &extra, &lf).code, 0, "{id} with LF");
+        }
+    }
+
+    #[test]
+    fn b26_and_b25_are_re_signed_byte_for_byte() {
+        let dir = tempdir().join("httpsig-resign");
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = secret_jwk(&dir);
+        for (id, key, keyid, components) in [
+            (
+                "b.2.6",
+                rfc("test-key-ed25519.priv.pem"),
+                "test-key-ed25519",
+                r#""date" "@method" "@path" "@authority" "content-type" "content-length""#,
+            ),
+            (
+                "b.2.5",
+                secret,
+                "test-shared-secret",
+                r#""date" "@authority" "content-type""#,
+            ),
+        ] {
+            let example = examples().into_iter().find(|e| e["id"] == id).unwrap();
+            let label = example["label"].as_str().unwrap();
+            let r = run(
+                &[
+                    "httpsig",
+                    "sign",
+                    "--key",
+                    path(&key),
+                    "--keyid",
+                    keyid,
+                    "--label",
+                    label,
+                    "--created",
+                    "1618884473",
+                    "--components",
+                    components,
+                    path(&rfc("request.http")),
+                ],
+                b"",
+            );
+            assert_eq!(r.code, 0, "{id}: {}", r.stderr);
+            let out = String::from_utf8(r.stdout).unwrap();
+            let expected = std::fs::read_to_string(signed_message(&example, &dir)).unwrap();
+            assert_eq!(out, expected, "{id}");
+        }
+    }
+
+    #[test]
+    fn sign_then_verify_with_digest_tag_and_a_bound_response() {
+        let dir = tempdir().join("httpsig-round");
+        std::fs::create_dir_all(&dir).unwrap();
+        let client = data("keys/ec-p256.pem");
+        let server = data("keys/rsa2048.pkcs8.pem");
+        let request = "POST /payments?x=1 HTTP/1.1\r\nHost: bank.example\r\nAuthorization: DPoP abc\r\n\r\n{\"amount\":\"10.00\"}";
+        let r = run(
+            &[
+                "httpsig",
+                "sign",
+                "--key",
+                path(&client),
+                "--keyid",
+                "client-1",
+                "--tag",
+                "fapi-2-request",
+                "--digest",
+                "sha-512",
+                "--components",
+                r#""@method" "@target-uri" "authorization" "content-digest""#,
+                "-",
+            ],
+            request.as_bytes(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let signed_request = dir.join("request.http");
+        std::fs::write(&signed_request, &r.stdout).unwrap();
+        let text = String::from_utf8(r.stdout).unwrap();
+        assert!(text.contains("\r\nContent-Digest: sha-512=:"), "{text}");
+        assert!(text.ends_with("\r\n\r\n{\"amount\":\"10.00\"}"), "{text}");
+        let ok = verify(
+            &client,
+            &[
+                "--tag",
+                "fapi-2-request",
+                "--require",
+                r#""@method" "@target-uri""#,
+                "--require",
+                r#""content-digest""#,
+                "--keyid",
+                "client-1",
+                "--max-age",
+                "60",
+            ],
+            &signed_request,
+        );
+        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        assert!(
+            String::from_utf8(ok.stdout)
+                .unwrap()
+                .starts_with("verified label=sig1 keyid=\"client-1\" alg=ecdsa-p256-sha256 components=(\"@method\" \"@target-uri\" \"authorization\" \"content-digest\")")
+        );
+        // http:// is another target URI, so another signature base.
+        assert_rejected(
+            &verify(&client, &["--scheme", "http"], &signed_request),
+            "signature",
+        );
+
+        // A response bound to that request (PS256, which RFC 9421 names by its JWS name).
+        let r = run(
+            &[
+                "httpsig",
+                "sign",
+                "--key",
+                path(&server),
+                "--alg",
+                "PS256",
+                "--keyid",
+                "server-1",
+                "--digest",
+                "sha-256",
+                "--request",
+                path(&signed_request),
+                "--components",
+                r#""@status" "content-digest" "@method";req "@target-uri";req "signature";req;key="sig1""#,
+                "-",
+            ],
+            b"HTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"id\":7}",
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let response = dir.join("response.http");
+        std::fs::write(&response, &r.stdout).unwrap();
+        let ok = verify(
+            &server,
+            &["--alg", "PS256", "--request", path(&signed_request)],
+            &response,
+        );
+        assert_eq!(ok.code, 0, "{}", ok.stderr);
+        assert!(String::from_utf8(ok.stdout).unwrap().contains("alg=PS256"));
+        // Without the request, its req components cannot be read.
+        assert_rejected(
+            &verify(&server, &["--alg", "PS256"], &response),
+            "refers to a request that was not given",
+        );
+        // The wrong algorithm for the key: PSS is not PKCS#1 v1.5.
+        assert_rejected(
+            &verify(
+                &server,
+                &[
+                    "--alg",
+                    "rsa-v1_5-sha256",
+                    "--request",
+                    path(&signed_request),
+                ],
+                &response,
+            ),
+            "signature",
+        );
+    }
+
+    #[test]
+    fn refusals_and_usage_errors() {
+        let dir = tempdir().join("httpsig-refusals");
+        std::fs::create_dir_all(&dir).unwrap();
+        let example = examples().into_iter().find(|e| e["id"] == "b.2.6").unwrap();
+        let message = signed_message(&example, &dir);
+        let key = rfc("test-key-ed25519.pub.pem");
+        let text = std::fs::read_to_string(&message).unwrap();
+        let write = |name: &str, text: &str| {
+            let file = dir.join(name);
+            std::fs::write(&file, text).unwrap();
+            file
+        };
+
+        // A tampered covered component.
+        let tampered = write(
+            "tampered.http",
+            &text.replace("application/json", "text/plain"),
+        );
+        assert_rejected(&verify(&key, &[], &tampered), "signature");
+        // A Signature without its Signature-Input.
+        let input_line = text
+            .lines()
+            .find(|l| l.starts_with("Signature-Input"))
+            .unwrap();
+        let no_input = write(
+            "no-input.http",
+            &text.replace(&format!("{input_line}\r\n"), ""),
+        );
+        assert_rejected(&verify(&key, &[], &no_input), "no Signature-Input");
+        // Two signatures and no --tag or --label: ambiguous, naming the labels.
+        let sig_line = text.lines().find(|l| l.starts_with("Signature:")).unwrap();
+        let two = write(
+            "two.http",
+            &text.replace(
+                &format!("{sig_line}\r\n"),
+                &format!(
+                    "{sig_line}\r\nSignature-Input: {}\r\nSignature: {}\r\n",
+                    input_line["Signature-Input: ".len()..].replace("sig-b26", "other"),
+                    sig_line["Signature: ".len()..].replace("sig-b26", "other")
+                ),
+            ),
+        );
+        assert_rejected(
+            &verify(&key, &[], &two),
+            "2 signatures (\"sig-b26\", \"other\")",
+        );
+        assert_eq!(verify(&key, &["--label", "other"], &two).code, 0);
+        // A duplicate label.
+        let duplicate = write(
+            "duplicate.http",
+            &text.replace(
+                &format!("{input_line}\r\n"),
+                &format!("{input_line}, sig-b26=(\"date\")\r\n"),
+            ),
+        );
+        assert_rejected(&verify(&key, &[], &duplicate), "repeats a label");
+        // A required component it does not cover; a wrong tag.
+        assert_rejected(
+            &verify(&key, &["--require", r#""content-digest""#], &message),
+            "does not cover the required \"content-digest\"",
+        );
+        assert_rejected(
+            &verify(&key, &["--tag", "fapi-2-request"], &message),
+            "no signature has tag",
+        );
+        // created: too old for --max-age; in the future against --now.
+        assert_rejected(
+            &verify(&key, &["--max-age", "60"], &message),
+            "older than 60 s",
+        );
+        assert_eq!(
+            verify(&key, &["--max-age", "60", "--now", "1618884500"], &message).code,
+            0
+        );
+        assert_rejected(
+            &verify(&key, &["--now", "1618884000"], &message),
+            "in the future",
+        );
+        // A keyid other than the one expected.
+        assert_rejected(
+            &verify(&key, &["--keyid", "someone-else"], &message),
+            "not \"someone-else\"",
+        );
+        // An alg parameter against the key.
+        let with_alg = write(
+            "alg.http",
+            &text.replace(";keyid=", ";alg=\"ecdsa-p256-sha256\";keyid="),
+        );
+        assert_rejected(&verify(&key, &[], &with_alg), "is not the key's algorithm");
+
+        // Usage: an RSA key without --alg; an --alg the key cannot do; a
+        // secret with a public-key algorithm; a head with no blank line.
+        let rsa = rfc("test-key-rsa-pss.pub.pem");
+        let r = verify(&rsa, &[], &message);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("give --alg"), "{}", r.stderr);
+        let r = verify(&key, &["--alg", "ES256"], &message);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let r = verify(&secret_jwk(&dir), &["--alg", "ed25519"], &message);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let r = run(
+            &["httpsig", "verify", "--key", path(&key), "-"],
+            b"GET / HTTP/1.1\r\nHost: a\r\n",
+        );
+        assert_rejected(&r, "ends before the blank line");
+        let r = run(
+            &[
+                "httpsig",
+                "verify",
+                "--key",
+                path(&key),
+                "--tag",
+                "a",
+                "--label",
+                "b",
+                path(&message),
+            ],
+            b"",
+        );
+        assert_eq!(r.code, 2);
+    }
+}

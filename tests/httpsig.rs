@@ -866,3 +866,44 @@ mod fapi {
         }
     }
 }
+
+/// A shared secret from a JWK with kty oct: its declarations apply, and
+/// no error shows the secret.
+#[test]
+fn shared_secrets_from_jwks_keep_their_declarations() {
+    use signed_payloads::KeyPurpose;
+    use signed_payloads::httpsig::SharedSecret;
+    let k = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC0xMjM0";
+    let jwk = |extra: &str| format!(r#"{{"kty":"oct","k":"{k}"{extra}}}"#);
+    assert!(SharedSecret::from_jwk(&jwk(""), KeyPurpose::Verify).is_ok());
+    assert!(
+        SharedSecret::from_jwk(&jwk(r#","alg":"HS256","use":"sig""#), KeyPurpose::Sign).is_ok()
+    );
+    for (extra, purpose, fragment) in [
+        (r#","use":"enc""#, KeyPurpose::Verify, "use is not sig"),
+        (
+            r#","key_ops":["sign"]"#,
+            KeyPurpose::Verify,
+            "do not include verify",
+        ),
+        (r#","alg":"ES256""#, KeyPurpose::Sign, "not HS256"),
+    ] {
+        match SharedSecret::from_jwk(&jwk(extra), purpose) {
+            Err(e) => {
+                let message = e.to_string();
+                assert!(message.contains(fragment), "{message}");
+                assert!(!message.contains(k), "{message}");
+            }
+            Ok(_) => panic!("{extra} was accepted"),
+        }
+    }
+    // Too short, and not oct.
+    assert!(SharedSecret::from_jwk(r#"{"kty":"oct","k":"c2hvcnQ"}"#, KeyPurpose::Verify).is_err());
+    assert!(
+        SharedSecret::from_jwk(
+            include_str!("data/rfc9421/test-key-ed25519.jwk.json"),
+            KeyPurpose::Verify
+        )
+        .is_err()
+    );
+}

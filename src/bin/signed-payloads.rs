@@ -23,6 +23,9 @@ use signed_payloads::{
 };
 use zeroize::Zeroizing;
 
+#[path = "signed-payloads/httpsig.rs"]
+mod httpsig;
+
 /// Inputs larger than this are refused before they are read whole.
 const MAX_INPUT_BYTES: u64 = 64 << 20;
 
@@ -69,6 +72,10 @@ enum Command {
     /// x-jws-signature).
     #[command(subcommand)]
     Detached(DetachedCommand),
+    /// Sign or verify HTTP Message Signatures (RFC 9421) over a raw HTTP
+    /// message, with Content-Digest (RFC 9530).
+    #[command(subcommand)]
+    Httpsig(httpsig::HttpsigCommand),
 }
 
 #[derive(Subcommand)]
@@ -552,6 +559,7 @@ fn main() -> ExitCode {
             let inner = sub.and_then(|m| m.subcommand()).map(|(_, m)| m);
             detached_verify(&args, inner)
         }
+        Command::Httpsig(command) => httpsig::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

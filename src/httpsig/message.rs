@@ -103,6 +103,90 @@ impl HttpMessage {
         Ok(())
     }
 
+    /// A message as HTTP/1.1 writes it (and `curl -i` prints it): a request
+    /// line or a status line, field lines, a blank line, the body (CRLF or
+    /// LF line ends). An origin-form request target (`/path?query`) is
+    /// completed with `scheme` and the `Host` field. Returns the message and
+    /// its body, every byte after the blank line.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for a head that does not parse, has more than
+    /// 100 field lines, ends before its blank line, or whose request target
+    /// is neither origin-form nor absolute.
+    pub fn from_http1<'a>(raw: &'a [u8], scheme: &str) -> Result<(Self, &'a [u8]), Error> {
+        const MAX_FIELDS: usize = 100;
+        let mut fields = [httparse::EMPTY_HEADER; MAX_FIELDS];
+        let bad = |e: httparse::Error| refused(format!("the HTTP message does not parse: {e}"));
+        let incomplete = || refused("the HTTP message ends before the blank line after its fields");
+        // httparse reads HTTP/1.x; a status line as curl prints it for
+        // HTTP/2 and 3 carries the same status.
+        let (head, message) = if let Some(rest) = ["HTTP/2 ", "HTTP/3 "]
+            .iter()
+            .find_map(|version| raw.strip_prefix(version.as_bytes()))
+        {
+            let mut normalized = b"HTTP/1.1 ".to_vec();
+            normalized.extend_from_slice(rest);
+            let mut response = httparse::Response::new(&mut fields);
+            let httparse::Status::Complete(end) = response.parse(&normalized).map_err(bad)? else {
+                return Err(incomplete());
+            };
+            let mut message = Self::response(response.code.unwrap_or_default());
+            message.add_parsed(response.headers)?;
+            (end - (normalized.len() - raw.len()), message)
+        } else if raw.starts_with(b"HTTP/") {
+            let mut response = httparse::Response::new(&mut fields);
+            let httparse::Status::Complete(end) = response.parse(raw).map_err(bad)? else {
+                return Err(incomplete());
+            };
+            let mut message = Self::response(response.code.unwrap_or_default());
+            message.add_parsed(response.headers)?;
+            (end, message)
+        } else {
+            let mut request = httparse::Request::new(&mut fields);
+            let httparse::Status::Complete(end) = request.parse(raw).map_err(bad)? else {
+                return Err(incomplete());
+            };
+            let (method, target) = (
+                request.method.unwrap_or_default(),
+                request.path.unwrap_or_default(),
+            );
+            let uri = if target.starts_with('/') {
+                let host = request
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("host"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok())
+                    .ok_or_else(|| refused("an origin-form request needs a Host field"))?;
+                format!("{scheme}://{}{target}", host.trim())
+            } else if target.contains("://") {
+                target.to_owned()
+            } else {
+                return Err(refused(
+                    "the request target is neither origin-form (/path) nor an absolute URI",
+                ));
+            };
+            let mut message = Self::request(method, &uri)?;
+            message.add_parsed(request.headers)?;
+            (end, message)
+        };
+        Ok((message, &raw[head..]))
+    }
+
+    fn add_parsed(&mut self, fields: &[httparse::Header<'_>]) -> Result<(), Error> {
+        for field in fields {
+            let value = std::str::from_utf8(field.value)
+                .map_err(|_| refused(format!("the {} field is not text", field.name)))?;
+            self.add_header(field.name, value);
+        }
+        Ok(())
+    }
+
+    /// Every field line, in order: the name lowercase, the value as given.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
     /// The value of field `name` (any case): its lines joined with `", "`,
     /// or none when the message has no such field.
     pub fn field(&self, name: &str) -> Option<String> {

@@ -6,9 +6,10 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use crate::KeyPurpose;
 use crate::backend::active as backend;
 use crate::base64url;
-use crate::error::Error;
+use crate::error::{Error, Escaped};
 
 /// A secret shared by signer and verifier, for RFC 9421 `hmac-sha256`
 /// only: at least 32 bytes, wiped on drop, never printed.
@@ -54,6 +55,67 @@ impl SharedSecret {
         let bytes = base64url::decode_standard(&compact)
             .map(Zeroizing::new)
             .ok_or_else(|| Error::key("the shared secret is not base64"))?;
+        Self::from_bytes(&bytes)
+    }
+
+    /// A secret from a JWK with `kty` `oct` (RFC 7518 §6.4), as a key
+    /// file holds one. Its declarations apply: `use` other than `sig`,
+    /// `key_ops` without the operation for `purpose`, or an `alg` other than
+    /// `HS256` / `hmac-sha256` is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] (a key error) naming what is wrong; never the
+    /// secret.
+    pub fn from_jwk(json: &str, purpose: KeyPurpose) -> Result<Self, Error> {
+        #[derive(serde::Deserialize)]
+        struct OctJwk {
+            kty: String,
+            k: Option<String>,
+            alg: Option<String>,
+            #[serde(rename = "use")]
+            use_: Option<String>,
+            key_ops: Option<Vec<String>>,
+        }
+        let mut jwk: OctJwk = serde_json::from_str(json)
+            .map_err(|e| Error::key(format!("the JWK does not parse: line {}", e.line())))?;
+        let k = jwk.k.take().map(Zeroizing::new);
+        if jwk.kty != "oct" {
+            return Err(Error::key(format!(
+                "a shared secret is a JWK with kty oct, not {}",
+                Escaped::new(&jwk.kty)
+            )));
+        }
+        if let Some(alg) = jwk
+            .alg
+            .as_deref()
+            .filter(|a| !matches!(*a, "HS256" | "hmac-sha256"))
+        {
+            return Err(Error::key(format!(
+                "the JWK's alg {} is not HS256 (hmac-sha256)",
+                Escaped::new(alg)
+            )));
+        }
+        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Err(Error::key("the JWK's use is not sig"));
+        }
+        let operation = match purpose {
+            KeyPurpose::Sign => "sign",
+            KeyPurpose::Verify => "verify",
+        };
+        if jwk
+            .key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|op| op == operation))
+        {
+            return Err(Error::key(format!(
+                "the JWK's key_ops do not include {operation}"
+            )));
+        }
+        let k = k.ok_or_else(|| Error::key("the oct JWK has no k"))?;
+        let bytes = base64url::decode(k.as_bytes())
+            .map(Zeroizing::new)
+            .ok_or_else(|| Error::key("the JWK's k is not base64url"))?;
         Self::from_bytes(&bytes)
     }
 

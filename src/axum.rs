@@ -263,3 +263,145 @@ impl IntoResponse for SignedJsonRejection {
         response
     }
 }
+
+/// Extracts a request signed with an RFC 9421 HTTP Message Signature (feature
+/// `httpsig`): the signature is verified, under the verifier's policy, over
+/// the request's method, target URI (origin-form completed with the
+/// verifier's scheme and `Host`) and fields, and its `content-digest`
+/// recomputed over the body as received. The handler gets what was covered,
+/// the request's head and its body.
+///
+/// The state must provide an `Arc<dyn MessageVerifier>` (directly or through
+/// [`FromRef`]): any [`HttpSigVerifier`](crate::httpsig::HttpSigVerifier)
+/// whose keys are not chosen by tenant. A refusal is an
+/// [`HttpSigRejection`]: 401 with a JSON body naming what is wrong (FAPI 2.0
+/// asks that the client learn what was missing), 413 for a body over the
+/// verifier's limit, 503 when a key source or replay store cannot answer,
+/// 500 for the server's own configuration.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use axum::{Router, routing::post};
+/// use signed_payloads::axum::HttpSigned;
+/// use signed_payloads::httpsig::{HttpSigPolicy, HttpSigVerifier, MessageVerifier};
+/// use signed_payloads::KeyRegistry;
+///
+/// async fn pay(signed: HttpSigned) -> String {
+///     format!("signed by {:?}", signed.covered.keyid)
+/// }
+///
+/// fn app(keys: Arc<KeyRegistry>) -> Router {
+///     let verifier: Arc<dyn MessageVerifier> =
+///         Arc::new(HttpSigVerifier::new(keys).with_policy(HttpSigPolicy::fapi_request()));
+///     Router::new().route("/payments", post(pay)).with_state(verifier)
+/// }
+/// ```
+#[cfg(feature = "httpsig")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct HttpSigned {
+    /// What the verified signature covered, and its key id.
+    pub covered: crate::httpsig::Covered,
+    /// The request's method, URI and headers.
+    pub parts: axum::http::request::Parts,
+    /// The body, exactly as received (and as its digest covered).
+    pub body: axum::body::Bytes,
+}
+
+#[cfg(feature = "httpsig")]
+impl<S> FromRequest<S> for HttpSigned
+where
+    S: Send + Sync,
+    Arc<dyn crate::httpsig::MessageVerifier>: FromRef<S>,
+{
+    type Rejection = HttpSigRejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<dyn crate::httpsig::MessageVerifier>::from_ref(state);
+        let (parts, body) = request.into_parts();
+        // The head is read (and a missing signature refused) before the body.
+        let message = crate::httpsig::HttpMessage::from_request_parts(&parts, verifier.scheme())
+            .map_err(HttpSigRejection)?;
+        let body = read_body(body, verifier.max_body_bytes())
+            .await
+            .map_err(HttpSigRejection)?;
+        let covered = verifier
+            .verify_message(&message, None, Some(&body))
+            .await
+            .map_err(HttpSigRejection)?;
+        Ok(HttpSigned {
+            covered,
+            parts,
+            body,
+        })
+    }
+}
+
+/// Why an [`HttpSigned`] extraction failed. The client's response names
+/// the reason (a refused signature says what it lacks; nothing in it is
+/// secret); [`HttpSigRejection::error`] has it for logs.
+#[cfg(feature = "httpsig")]
+#[derive(Debug)]
+pub struct HttpSigRejection(Error);
+
+#[cfg(feature = "httpsig")]
+impl HttpSigRejection {
+    /// The full reason.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+
+    /// The status the client receives.
+    pub fn status(&self) -> StatusCode {
+        match (self.0.kind(), &self.0) {
+            (_, Error::Transport(_)) => StatusCode::BAD_REQUEST,
+            (ErrorKind::Unavailable, _) => StatusCode::SERVICE_UNAVAILABLE,
+            (ErrorKind::Config, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            (_, Error::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+#[cfg(feature = "httpsig")]
+impl fmt::Display for HttpSigRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP signature rejected ({}): {}", self.status(), self.0)
+    }
+}
+
+#[cfg(feature = "httpsig")]
+impl std::error::Error for HttpSigRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[cfg(feature = "httpsig")]
+impl IntoResponse for HttpSigRejection {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (code, message) = match status {
+            StatusCode::UNAUTHORIZED => ("invalid_signature", self.0.to_string()),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "the request body is too large".into())
+            }
+            StatusCode::BAD_REQUEST => ("malformed_request", "the request body broke off".into()),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "unavailable",
+                "the signature cannot be verified now; retry later".into(),
+            ),
+            _ => (
+                "internal_error",
+                "the server could not verify the signature".into(),
+            ),
+        };
+        let body = serde_json::json!({ "error": code, "message": message }).to_string();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -89,16 +89,24 @@ pub enum Error {
     #[error("decryption failed")]
     DecryptionFailed,
 
-    /// A response nonce or a request `jti` was seen before: a replay.
-    #[error("this token was seen before (replayed nonce or jti)")]
+    /// A response nonce, a request `jti` or an HTTP signature's `nonce`
+    /// was seen before: a replay.
+    #[error("this message was seen before (a replayed nonce or jti)")]
     Replayed,
+
+    /// An HTTP message signature (RFC 9421) was refused for a reason other
+    /// than the signature bytes or the key: its fields do not parse, it
+    /// does not cover what the policy requires, it is too old, its digest
+    /// does not match the body. The text says which.
+    #[error("HTTP message signature refused: {0}")]
+    HttpSignature(String),
 
     /// The replay store lost its records (a restart without persistence, a
     /// flush, an eviction) after this token could first have been used, so
     /// it cannot vouch that the token is fresh. The sender signs the message
     /// again, with a new `iat`.
     #[error(
-        "this token could have been used before the replay store's records begin; sign it again"
+        "this message could have been used before the replay store's records begin; sign it again"
     )]
     BeforeReplayHistory,
 
@@ -444,6 +452,7 @@ impl Error {
             | Error::Replayed
             | Error::BeforeReplayHistory
             | Error::UnknownTenant(_)
+            | Error::HttpSignature(_)
             | Error::TooLarge { .. } => ErrorKind::Rejected,
             // A key file that does not read is the caller's; every other
             // malformed input came from the sender.

@@ -50,16 +50,18 @@ mod secret;
 mod signer;
 mod verifier;
 
+#[cfg(feature = "reqwest")]
+pub use crate::reqwest::VerifiedResponse;
 pub use digest::{DigestAlgorithm, content_digest};
 pub use fapi::{REQUEST_TAG as FAPI_REQUEST_TAG, RESPONSE_TAG as FAPI_RESPONSE_TAG};
 pub use message::HttpMessage;
 pub use policy::HttpSigPolicy;
 pub use secret::SharedSecret;
 pub use signer::HttpSigSigner;
-pub use verifier::{Covered, HttpSigVerifier, verify, verify_hmac};
+pub use verifier::{Covered, CoveredFuture, HttpSigVerifier, MessageVerifier, verify, verify_hmac};
 
 use crate::Algorithm;
-use crate::error::{Error, Malformed};
+use crate::error::Error;
 
 /// Header fields over this size are refused before they are parsed.
 const MAX_FIELD_BYTES: usize = 8 * 1024;
@@ -95,5 +97,5 @@ pub fn algorithm_from_name(name: &str) -> Option<Algorithm> {
 }
 
 fn refused(message: impl Into<String>) -> Error {
-    Malformed::Header(message.into()).into()
+    Error::HttpSignature(message.into())
 }

@@ -128,3 +128,123 @@ impl<S: SigningSource> DetachedSigner<S> {
             .body(body))
     }
 }
+
+/// A response whose RFC 9421 signature verified: what it covered, and the
+/// response itself (its body read whole, within the verifier's limit).
+#[cfg(feature = "httpsig")]
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct VerifiedResponse {
+    /// What the signature covered, and its key id.
+    pub covered: crate::httpsig::Covered,
+    /// The status code.
+    pub status: reqwest::StatusCode,
+    /// The response's fields.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body, exactly as received (and as its digest covered).
+    pub body: Vec<u8>,
+}
+
+#[cfg(feature = "httpsig")]
+impl crate::httpsig::HttpSigSigner {
+    /// Signs an outgoing request in place: adds `Signature-Input`,
+    /// `Signature` and, when set, `Content-Digest` to its headers. Returns
+    /// the request as signed, for
+    /// [`HttpSigVerifier::verify_reqwest`](crate::httpsig::HttpSigVerifier::verify_reqwest)
+    /// to read a bound response's `req` components from.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a streaming body (its digest needs its bytes),
+    /// and the errors of [`sign`](Self::sign).
+    pub fn sign_reqwest(
+        &self,
+        request: &mut reqwest::Request,
+    ) -> Result<crate::httpsig::HttpMessage, Error> {
+        let mut message = crate::httpsig::HttpMessage::request(
+            request.method().as_str(),
+            request.url().as_str(),
+        )?;
+        for (name, value) in request.headers() {
+            let value = value.to_str().map_err(|_| {
+                Error::Config(format!("the request's {name} field is not ASCII text"))
+            })?;
+            message.add_header(name.as_str(), value);
+        }
+        let body = match request.body() {
+            None => None,
+            Some(body) => Some(body.as_bytes().ok_or_else(|| {
+                Error::Config(
+                    "the request body is a stream; give it as bytes so that it can be signed"
+                        .into(),
+                )
+            })?),
+        };
+        let before = message.headers().count();
+        let signed = self.sign(message, None, body)?;
+        for (name, value) in signed.headers().skip(before) {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::Config(format!("{name} is not a valid HTTP header name")))?;
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                Error::Config("an HTTP signature is not a valid header value".into())
+            })?;
+            request.headers_mut().append(name, value);
+        }
+        Ok(signed)
+    }
+}
+
+#[cfg(feature = "httpsig")]
+impl<K, R> crate::httpsig::HttpSigVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + ?Sized,
+    R: AsyncNonceStore + ?Sized,
+{
+    /// Reads `response` whole (within the verifier's body limit) and
+    /// verifies its signature; `request` is the request as
+    /// [`HttpSigSigner::sign_reqwest`](crate::httpsig::HttpSigSigner::sign_reqwest)
+    /// signed it, which a bound response's `req` components read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the body cannot be read,
+    /// [`Error::TooLarge`], and the errors of
+    /// [`verify_async`](Self::verify_async).
+    pub async fn verify_reqwest(
+        &self,
+        mut response: reqwest::Response,
+        request: Option<&crate::httpsig::HttpMessage>,
+    ) -> Result<VerifiedResponse, Error> {
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::Transport(Box::new(e)))?
+        {
+            if body.len() + chunk.len() > self.max_body_bytes() {
+                return Err(Error::TooLarge {
+                    what: "response body",
+                    actual: body.len() + chunk.len(),
+                    limit: self.max_body_bytes(),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let mut message = crate::httpsig::HttpMessage::response(status.as_u16());
+        for (name, value) in &headers {
+            let value = value
+                .to_str()
+                .map_err(|_| Error::header(format!("the response's {name} field is not text")))?;
+            message.add_header(name.as_str(), value);
+        }
+        let covered = self.verify_async(&message, request, Some(&body)).await?;
+        Ok(VerifiedResponse {
+            covered,
+            status,
+            headers,
+            body,
+        })
+    }
+}

@@ -22,14 +22,16 @@ pub type SignResponseFuture<'a> = Pin<Box<dyn Future<Output = Result<Bytes, Erro
 
 /// How [`ResponseSigningLayer`] signs a response: what it needs from the
 /// request, then the signature over the buffered body (headers added, body
-/// possibly replaced). [`ResponseSigner`] (header or embedded mode) and
-/// [`DetachedSigner`] (a detached JWS in one header) implement it.
+/// possibly replaced). [`ResponseSigner`] (header or embedded mode),
+/// [`DetachedSigner`] (a detached JWS in one header) and, with feature
+/// `httpsig`, [`HttpSigSigner`](crate::httpsig::HttpSigSigner) (an RFC 9421
+/// signature bound to the request) implement it.
 pub trait SignsResponses: Send + Sync + 'static {
     /// What the signer takes from the request (the mode it asks for, ...).
     type Plan: Send + 'static;
 
-    /// Reads the request's headers before the inner service runs.
-    fn plan(&self, request: &http::HeaderMap) -> Self::Plan;
+    /// Reads the request's head before the inner service runs.
+    fn plan(&self, request: &http::request::Parts) -> Self::Plan;
 
     /// Signs `body` for the response whose status and headers are `parts`,
     /// adding headers to them; returns the body to send.
@@ -45,7 +47,8 @@ impl<S: SigningSource + 'static> SignsResponses for ResponseSigner<S> {
     /// The mode the request asks for, and its trace header to echo.
     type Plan = (ResponseMode, Option<HeaderValue>);
 
-    fn plan(&self, request: &http::HeaderMap) -> Self::Plan {
+    fn plan(&self, request: &http::request::Parts) -> Self::Plan {
+        let request = &request.headers;
         let profile = self.profile();
         let mode = requested_mode(request, profile);
         (mode, request.get(profile.trace_header()).cloned())
@@ -88,7 +91,7 @@ impl<S: SigningSource + 'static> SignsResponses for ResponseSigner<S> {
 impl<S: SigningSource + 'static> SignsResponses for DetachedSigner<S> {
     type Plan = ();
 
-    fn plan(&self, _: &http::HeaderMap) {}
+    fn plan(&self, _: &http::request::Parts) {}
 
     fn sign_response<'a>(
         &'a self,
@@ -108,6 +111,41 @@ impl<S: SigningSource + 'static> SignsResponses for DetachedSigner<S> {
                 Error::Config("a detached signature is not a valid header value".into())
             })?;
             parts.headers.insert(name, value);
+            Ok(body)
+        })
+    }
+}
+
+#[cfg(feature = "httpsig")]
+impl SignsResponses for crate::httpsig::HttpSigSigner {
+    /// The request as the signature's `req` components read it.
+    type Plan = Result<crate::httpsig::HttpMessage, Error>;
+
+    fn plan(&self, request: &http::request::Parts) -> Self::Plan {
+        crate::httpsig::HttpMessage::from_request_parts(request, self.scheme())
+    }
+
+    fn sign_response<'a>(
+        &'a self,
+        request: Self::Plan,
+        parts: &'a mut http::response::Parts,
+        body: Bytes,
+    ) -> SignResponseFuture<'a> {
+        Box::pin(async move {
+            let request = request?;
+            let message =
+                crate::httpsig::HttpMessage::from_response_head(parts.status, &parts.headers)?;
+            let before = message.headers().count();
+            let signed = self.sign(message, Some(&request), Some(&body))?;
+            for (name, value) in signed.headers().skip(before) {
+                let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    Error::Config(format!("{name} is not a valid HTTP header name"))
+                })?;
+                let value = HeaderValue::from_str(value).map_err(|_| {
+                    Error::Config("an HTTP signature is not a valid header value".into())
+                })?;
+                parts.headers.append(name, value);
+            }
             Ok(body)
         })
     }
@@ -234,7 +272,9 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let signer = Arc::clone(&self.signer);
-        let plan = signer.plan(request.headers());
+        let (head, body) = request.into_parts();
+        let plan = signer.plan(&head);
+        let request = Request::from_parts(head, body);
         let max = self.max_body_bytes;
         // Call the instance that was polled ready; keep a fresh clone for next time.
         let clone = self.inner.clone();

@@ -190,7 +190,7 @@ fn refusals() {
         )
     };
     let malformed = |result: Result<_, Error>, fragment: &str| match result {
-        Err(Error::Malformed(m)) => assert!(m.to_string().contains(fragment), "{m}"),
+        Err(Error::HttpSignature(m)) => assert!(m.to_string().contains(fragment), "{m}"),
         other => panic!("expected a refusal naming {fragment}, got {other:?}"),
     };
 
@@ -345,7 +345,7 @@ mod profile {
 
     fn malformed(result: Result<signed_payloads::httpsig::Covered, Error>, fragment: &str) {
         match result {
-            Err(Error::Malformed(m)) => assert!(m.to_string().contains(fragment), "{m}"),
+            Err(Error::HttpSignature(m)) => assert!(m.to_string().contains(fragment), "{m}"),
             other => panic!("expected a refusal naming {fragment}, got {other:?}"),
         }
     }
@@ -809,7 +809,7 @@ mod fapi {
         let stale = HttpSigVerifier::new(client_keys.clone())
             .with_policy(HttpSigPolicy::fapi_request().with_clock(clock(NOW + 61)))
             .verify(&signed, None, Some(BODY));
-        assert!(matches!(stale, Err(Error::Malformed(_))), "{stale:?}");
+        assert!(matches!(stale, Err(Error::HttpSignature(_))), "{stale:?}");
 
         let response = server
             .fapi_response()
@@ -856,7 +856,7 @@ mod fapi {
             .with_policy(HttpSigPolicy::fapi_request().with_clock(clock(NOW)))
             .verify(&thin, None, Some(BODY))
         {
-            Err(Error::Malformed(m)) => {
+            Err(Error::HttpSignature(m)) => {
                 assert!(
                     m.to_string().contains("does not cover \"authorization\""),
                     "{m}"

@@ -22,8 +22,9 @@ pub(super) enum Side {
 /// of `message` covers: a request's `@method`, `@target-uri`,
 /// `authorization`, `content-digest` when there is a body and `dpop` when
 /// that field is present; a response's `@status`, `content-digest` when
-/// there is a body, and the request's `@method`, `@target-uri` and its
-/// FAPI signature's `signature` and `signature-input` (with `req`).
+/// there is a body, and the request's `@method`, `@target-uri` and, when
+/// it carries one, its FAPI signature's `signature` and `signature-input`
+/// (with `req`).
 pub(super) fn components(
     side: Side,
     message: &HttpMessage,
@@ -49,9 +50,12 @@ pub(super) fn components(
             }
             if let Some(request) = request {
                 out.extend(["\"@method\";req", "\"@target-uri\";req"].map(str::to_owned));
-                let label = request_label(request)?;
-                for field in ["signature", "signature-input"] {
-                    out.push(format!("\"{field}\";req;key=\"{label}\""));
+                // A request without a FAPI signature (one the server
+                // refused, say) has none to bind to: its 401 is still signed.
+                if let Some(label) = request_label(request)? {
+                    for field in ["signature", "signature-input"] {
+                        out.push(format!("\"{field}\";req;key=\"{label}\""));
+                    }
                 }
             }
         }
@@ -59,14 +63,14 @@ pub(super) fn components(
     Ok(out)
 }
 
-/// The label of the request's FAPI signature (tagged `fapi-2-request`).
-fn request_label(request: &HttpMessage) -> Result<String, Error> {
-    let inputs = request.single_field("signature-input")?.ok_or_else(|| {
-        super::refused("the request carries no Signature-Input to bind the response to")
-    })?;
+/// The label of the request's FAPI signature (tagged `fapi-2-request`),
+/// if it has one.
+fn request_label(request: &HttpMessage) -> Result<Option<String>, Error> {
+    let Some(inputs) = request.single_field("signature-input")? else {
+        return Ok(None);
+    };
     let inputs = dictionary(&inputs, "Signature-Input")?;
-    base::tagged(&inputs, REQUEST_TAG)
+    Ok(base::tagged(&inputs, REQUEST_TAG)
         .first()
-        .map(|label| (*label).to_owned())
-        .ok_or_else(|| super::refused("the request carries no fapi-2-request signature"))
+        .map(|label| (*label).to_owned()))
 }

@@ -23,7 +23,7 @@ impl HttpMessage {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for a target that is not an absolute URI.
+    /// [`Error::HttpSignature`] for a target that is not an absolute URI.
     pub fn request(method: &str, target_uri: &str) -> Result<Self, Error> {
         let target_uri = url::Url::parse(target_uri)
             .map_err(|e| refused(format!("the target URI is not absolute: {e}")))?;
@@ -60,23 +60,41 @@ impl HttpMessage {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] when no absolute target URI can be made, or a
+    /// [`Error::HttpSignature`] when no absolute target URI can be made, or a
     /// field value is not text.
     #[cfg(feature = "http")]
     pub fn from_request<B>(request: &http::Request<B>, scheme: &str) -> Result<Self, Error> {
-        let uri = request.uri();
+        Self::from_request_head(request.method(), request.uri(), request.headers(), scheme)
+    }
+
+    /// As [`from_request`](Self::from_request), from a request's head.
+    ///
+    /// # Errors
+    ///
+    /// As for `from_request`.
+    #[cfg(feature = "http")]
+    pub fn from_request_parts(parts: &http::request::Parts, scheme: &str) -> Result<Self, Error> {
+        Self::from_request_head(&parts.method, &parts.uri, &parts.headers, scheme)
+    }
+
+    #[cfg(feature = "http")]
+    fn from_request_head(
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        scheme: &str,
+    ) -> Result<Self, Error> {
         let target = if uri.scheme().is_some() {
             uri.to_string()
         } else {
-            let host = request
-                .headers()
+            let host = headers
                 .get(http::header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .ok_or_else(|| refused("an origin-form request needs a Host field"))?;
             format!("{scheme}://{host}{uri}")
         };
-        let mut message = Self::request(request.method().as_str(), &target)?;
-        message.add_headers(request.headers())?;
+        let mut message = Self::request(method.as_str(), &target)?;
+        message.add_headers(headers)?;
         Ok(message)
     }
 
@@ -84,11 +102,24 @@ impl HttpMessage {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] when a field value is not text.
+    /// [`Error::HttpSignature`] when a field value is not text.
     #[cfg(feature = "http")]
     pub fn from_response<B>(response: &http::Response<B>) -> Result<Self, Error> {
-        let mut message = Self::response(response.status().as_u16());
-        message.add_headers(response.headers())?;
+        Self::from_response_head(response.status(), response.headers())
+    }
+
+    /// A response from its status and fields.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::HttpSignature`] when a field value is not text.
+    #[cfg(feature = "http")]
+    pub fn from_response_head(
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) -> Result<Self, Error> {
+        let mut message = Self::response(status.as_u16());
+        message.add_headers(headers)?;
         Ok(message)
     }
 
@@ -111,7 +142,7 @@ impl HttpMessage {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for a head that does not parse, has more than
+    /// [`Error::HttpSignature`] for a head that does not parse, has more than
     /// 100 field lines, ends before its blank line, or whose request target
     /// is neither origin-form nor absolute.
     pub fn from_http1<'a>(raw: &'a [u8], scheme: &str) -> Result<(Self, &'a [u8]), Error> {

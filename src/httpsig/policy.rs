@@ -123,7 +123,7 @@ impl HttpSigPolicy {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for a list that does not parse.
+    /// [`Error::HttpSignature`] for a list that does not parse.
     pub fn require(mut self, components: &str) -> Result<Self, Error> {
         let list = base::parse_components(components)?;
         for item in &list.items {

@@ -36,6 +36,7 @@ pub struct HttpSigSigner {
     expires_in: Option<u64>,
     digest: Option<DigestAlgorithm>,
     clock: Arc<dyn Clock>,
+    scheme: String,
 }
 
 /// What makes the signature: a [`Signer`] (its algorithm bound to its
@@ -69,6 +70,7 @@ impl HttpSigSigner {
             expires_in: None,
             digest: None,
             clock: Arc::new(SystemClock),
+            scheme: "https".to_owned(),
         }
     }
 
@@ -79,7 +81,7 @@ impl HttpSigSigner {
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for a list that does not parse, a duplicate, or
+    /// [`Error::HttpSignature`] for a list that does not parse, a duplicate, or
     /// a parameter not supported.
     pub fn covering(mut self, components: &str) -> Result<Self, Error> {
         let list = base::parse_components(components)?;
@@ -176,13 +178,27 @@ impl HttpSigSigner {
         self
     }
 
+    /// The scheme an origin-form request target is completed with when
+    /// this signer reads the request itself (the tower layer binding a
+    /// response to its request): `https` by default.
+    #[must_use]
+    pub fn with_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.scheme = scheme.into();
+        self
+    }
+
+    /// See [`with_scheme`](Self::with_scheme).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
     /// Signs `message` (its body in `body`; `request` for a response's
     /// `req` components) and returns it with `Signature-Input`,
     /// `Signature` and, when set, `Content-Digest` added.
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] for a covered component the message lacks, and
+    /// [`Error::HttpSignature`] for a covered component the message lacks, and
     /// the signer's errors.
     pub fn sign(
         &self,

@@ -3,6 +3,8 @@
 //! and the nonce. Sync from end to end except where a key source or a
 //! replay store may wait.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -210,7 +212,12 @@ pub struct HttpSigVerifier<K: ?Sized = KeyRegistry, R: ?Sized = MemoryNonceStore
     keys: Arc<K>,
     policy: HttpSigPolicy,
     replay: Option<Arc<R>>,
+    scheme: String,
+    max_body_bytes: usize,
 }
+
+/// The body size the glue (axum, reqwest) reads by default: 10 MiB.
+const DEFAULT_MAX_BODY_BYTES: usize = 10 << 20;
 
 impl<K: ?Sized, R: ?Sized> Clone for HttpSigVerifier<K, R> {
     fn clone(&self) -> Self {
@@ -218,6 +225,8 @@ impl<K: ?Sized, R: ?Sized> Clone for HttpSigVerifier<K, R> {
             keys: Arc::clone(&self.keys),
             policy: self.policy.clone(),
             replay: self.replay.clone(),
+            scheme: self.scheme.clone(),
+            max_body_bytes: self.max_body_bytes,
         }
     }
 }
@@ -230,6 +239,8 @@ impl<K: ?Sized> HttpSigVerifier<K> {
             keys,
             policy: HttpSigPolicy::default(),
             replay: None,
+            scheme: "https".to_owned(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -251,12 +262,42 @@ impl<K: ?Sized, R: ?Sized> HttpSigVerifier<K, R> {
             keys: self.keys,
             policy: self.policy,
             replay: Some(store),
+            scheme: self.scheme,
+            max_body_bytes: self.max_body_bytes,
         }
+    }
+
+    /// The scheme an origin-form request target (`/path`, as a server sees
+    /// it) is completed with to make `@target-uri`: `https` by default,
+    /// which is right behind a TLS-terminating proxy; `http` only where
+    /// clients really sign `http://` URIs.
+    #[must_use]
+    pub fn with_scheme(mut self, scheme: impl Into<String>) -> Self {
+        self.scheme = scheme.into();
+        self
+    }
+
+    /// The largest body the axum extractor and the reqwest helper read
+    /// (10 MiB by default); a larger one is refused before it is verified.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
     }
 
     /// The policy in use.
     pub fn policy(&self) -> &HttpSigPolicy {
         &self.policy
+    }
+
+    /// See [`with_scheme`](Self::with_scheme).
+    pub fn scheme(&self) -> &str {
+        &self.scheme
+    }
+
+    /// See [`with_max_body_bytes`](Self::with_max_body_bytes).
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
     }
 
     /// The key `keys` hold for the candidate's `keyid` (each in turn when
@@ -311,7 +352,7 @@ where
     /// # Errors
     ///
     /// [`Error::UnknownKeyId`], [`Error::KeyExpired`], [`Error::BadSignature`],
-    /// [`Error::Replayed`], and [`Error::Malformed`] naming any other rule
+    /// [`Error::Replayed`], and [`Error::HttpSignature`] naming any other rule
     /// the message breaks.
     pub fn verify(
         &self,
@@ -382,6 +423,51 @@ where
     }
 }
 
+/// The future a [`MessageVerifier`] returns.
+pub type CoveredFuture<'a> = Pin<Box<dyn Future<Output = Result<Covered, Error>> + Send + 'a>>;
+
+/// An [`HttpSigVerifier`] over any key source and replay store, as one
+/// type: what the axum extractor
+/// [`HttpSigned`](crate::axum::HttpSigned) takes from the router state.
+pub trait MessageVerifier: std::fmt::Debug + Send + Sync {
+    /// Verifies `message` as [`HttpSigVerifier::verify_async`] does.
+    fn verify_message<'a>(
+        &'a self,
+        message: &'a HttpMessage,
+        request: Option<&'a HttpMessage>,
+        body: Option<&'a [u8]>,
+    ) -> CoveredFuture<'a>;
+
+    /// See [`HttpSigVerifier::with_scheme`].
+    fn scheme(&self) -> &str;
+
+    /// See [`HttpSigVerifier::with_max_body_bytes`].
+    fn max_body_bytes(&self) -> usize;
+}
+
+impl<K, R> MessageVerifier for HttpSigVerifier<K, R>
+where
+    K: AsyncKeySource<Scope = ()> + std::fmt::Debug + ?Sized,
+    R: AsyncNonceStore + std::fmt::Debug + ?Sized,
+{
+    fn verify_message<'a>(
+        &'a self,
+        message: &'a HttpMessage,
+        request: Option<&'a HttpMessage>,
+        body: Option<&'a [u8]>,
+    ) -> CoveredFuture<'a> {
+        Box::pin(self.verify_async(message, request, body))
+    }
+
+    fn scheme(&self) -> &str {
+        HttpSigVerifier::scheme(self)
+    }
+
+    fn max_body_bytes(&self) -> usize {
+        HttpSigVerifier::max_body_bytes(self)
+    }
+}
+
 /// Verifies the signature `policy` picks with `verifier`, the one key the
 /// caller trusts, whatever `keyid` the signature names; the algorithm is
 /// the key's: an `alg` parameter that names another is refused. A covered
@@ -390,7 +476,7 @@ where
 ///
 /// # Errors
 ///
-/// [`Error::BadSignature`], and [`Error::Malformed`] naming any other rule
+/// [`Error::BadSignature`], and [`Error::HttpSignature`] naming any other rule
 /// the message breaks.
 pub fn verify(
     message: &HttpMessage,

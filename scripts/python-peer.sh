@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Python peer of tests/python_interop.rs (PyJWT with
-# pyca/cryptography, pinned in tests/python/requirements.txt) into a venv
+# Installs the Python peers of tests/python_interop.rs (PyJWT with
+# pyca/cryptography, and http-message-signatures for RFC 9421, pinned in
+# tests/python/requirements.txt) into a venv
 # at target/python-peer, from PyPI, and prints the line that points the
 # tests at it:
 #   eval "$(scripts/python-peer.sh)"

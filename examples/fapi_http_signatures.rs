@@ -128,7 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. A good payment, and an answer bound to it.
     let mut good = request()?;
-    let signed = signer.sign_reqwest(&mut good)?;
+    let signed = signer.sign_reqwest(&mut good).await?;
     let replay = good.try_clone().ok_or("the request cannot be cloned")?;
     let response = client.execute(good).await?;
     let status = response.status();
@@ -155,7 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 2. The same signature over a changed body.
     let mut tampered = request()?;
-    signer.sign_reqwest(&mut tampered)?;
+    signer.sign_reqwest(&mut tampered).await?;
     *tampered.body_mut() = Some(
         String::from_utf8(body.to_vec())?
             .replace("165.88", "999.99")
@@ -175,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_tag("fapi-2-request")
         .with_nonce();
     let mut request_3 = request()?;
-    thin.sign_reqwest(&mut request_3)?;
+    thin.sign_reqwest(&mut request_3).await?;
     steps
         .refused(
             "authorization not covered",
@@ -192,7 +192,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             SystemTime::now() - Duration::from_secs(120),
         )));
     let mut request_4 = request()?;
-    stale.sign_reqwest(&mut request_4)?;
+    stale.sign_reqwest(&mut request_4).await?;
     steps
         .refused(
             "stale created",

@@ -146,7 +146,7 @@ pub struct VerifiedResponse {
 }
 
 #[cfg(feature = "httpsig")]
-impl crate::httpsig::HttpSigSigner {
+impl<S: SigningSource> crate::httpsig::HttpSigSigner<S> {
     /// Signs an outgoing request in place: adds `Signature-Input`,
     /// `Signature` and, when set, `Content-Digest` to its headers. Returns
     /// the request as signed, for
@@ -156,8 +156,8 @@ impl crate::httpsig::HttpSigSigner {
     /// # Errors
     ///
     /// [`Error::Config`] for a streaming body (its digest needs its bytes),
-    /// and the errors of [`sign`](Self::sign).
-    pub fn sign_reqwest(
+    /// and the errors of [`sign_async`](Self::sign_async).
+    pub async fn sign_reqwest(
         &self,
         request: &mut reqwest::Request,
     ) -> Result<crate::httpsig::HttpMessage, Error> {
@@ -181,7 +181,7 @@ impl crate::httpsig::HttpSigSigner {
             })?),
         };
         let before = message.headers().count();
-        let signed = self.sign(message, None, body)?;
+        let signed = self.sign_async(message, None, body).await?;
         for (name, value) in signed.headers().skip(before) {
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::Config(format!("{name} is not a valid HTTP header name")))?;

@@ -117,7 +117,7 @@ impl<S: SigningSource + 'static> SignsResponses for DetachedSigner<S> {
 }
 
 #[cfg(feature = "httpsig")]
-impl SignsResponses for crate::httpsig::HttpSigSigner {
+impl<S: SigningSource + 'static> SignsResponses for crate::httpsig::HttpSigSigner<S> {
     /// The request as the signature's `req` components read it.
     type Plan = Result<crate::httpsig::HttpMessage, Error>;
 
@@ -136,7 +136,9 @@ impl SignsResponses for crate::httpsig::HttpSigSigner {
             let message =
                 crate::httpsig::HttpMessage::from_response_head(parts.status, &parts.headers)?;
             let before = message.headers().count();
-            let signed = self.sign(message, Some(&request), Some(&body))?;
+            let signed = self
+                .sign_async(message, Some(&request), Some(&body))
+                .await?;
             for (name, value) in signed.headers().skip(before) {
                 let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                     Error::Config(format!("{name} is not a valid HTTP header name"))

@@ -258,3 +258,36 @@ async fn signing_futures_can_be_spawned() {
         task.await.unwrap().unwrap();
     }
 }
+
+/// RFC 9421 signatures through a signer that waits (as a KMS does): the
+/// signing future is spawned on the runtime, and what it signs verifies.
+#[cfg(feature = "httpsig")]
+#[tokio::test]
+async fn http_message_signatures_through_an_async_signer() {
+    use signed_payloads::httpsig::{HttpMessage, HttpSigSigner, HttpSigVerifier};
+    let key = PrivateKey::from_pem(include_str!("data/keys/ec-p256.pem")).unwrap();
+    let keys = Arc::new(KeyRegistry::new(
+        VerificationKey::new("kms-1", key.public_key().clone(), Algorithm::ES256).unwrap(),
+    ));
+    let remote: Arc<dyn AsyncSigner> =
+        Arc::new(ChannelSigner::spawn(key, Algorithm::ES256, "kms-1"));
+    let signer = Arc::new(
+        HttpSigSigner::remote(remote)
+            .covering(r#""@method" "@target-uri" "content-digest""#)
+            .unwrap(),
+    );
+    let body = b"{\"amount\":\"3.00\"}";
+    let task = {
+        let signer = Arc::clone(&signer);
+        tokio::spawn(async move {
+            let message = HttpMessage::request("POST", "https://api.example/pay").unwrap();
+            signer.sign_async(message, None, Some(body)).await
+        })
+    };
+    let signed = task.await.unwrap().unwrap();
+    let covered = HttpSigVerifier::new(keys)
+        .verify(&signed, None, Some(body))
+        .unwrap();
+    assert_eq!(covered.keyid.as_deref(), Some("kms-1"));
+    assert_eq!(covered.algorithm, "ecdsa-p256-sha256");
+}

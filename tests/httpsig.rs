@@ -645,6 +645,61 @@ mod profile {
         );
     }
 
+    /// A rotation: `SigningKeys` hands out the current key, whose id goes
+    /// out as `keyid`, and a registry holding both keys verifies each.
+    #[test]
+    fn rotating_keys_sign_with_the_current_one() {
+        use signed_payloads::SigningKeys;
+        let old = es256();
+        let new = key(include_str!("data/keys/ed25519.pkcs8.pem"));
+        let keys = Arc::new(
+            KeyRegistry::from_keys(vec![
+                VerificationKey::new("old", old.public_key().clone(), Algorithm::ES256).unwrap(),
+                VerificationKey::new("new", new.public_key().clone(), Algorithm::EdDSA).unwrap(),
+            ])
+            .unwrap(),
+        );
+        let rotation = Arc::new(SigningKeys::new());
+        rotation
+            .add(
+                Arc::new(
+                    KeySigner::new(old, Algorithm::ES256)
+                        .unwrap()
+                        .with_key_id("old"),
+                ),
+                None,
+            )
+            .unwrap();
+        let signer = HttpSigSigner::rotating(rotation.clone())
+            .covering(r#""@method""#)
+            .unwrap();
+        let verifier = HttpSigVerifier::new(keys);
+        let first = signer.sign(request(), None, None).unwrap();
+        assert_eq!(
+            verifier
+                .verify(&first, None, None)
+                .unwrap()
+                .keyid
+                .as_deref(),
+            Some("old")
+        );
+        rotation
+            .add(
+                Arc::new(
+                    KeySigner::new(new, Algorithm::EdDSA)
+                        .unwrap()
+                        .with_key_id("new"),
+                ),
+                None,
+            )
+            .unwrap();
+        rotation.remove("old").unwrap();
+        let second = signer.sign(request(), None, None).unwrap();
+        let covered = verifier.verify(&second, None, None).unwrap();
+        assert_eq!(covered.keyid.as_deref(), Some("new"));
+        assert_eq!(covered.algorithm, "ed25519");
+    }
+
     #[test]
     fn a_repeated_label_is_refused() {
         let private = es256();

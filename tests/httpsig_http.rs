@@ -106,7 +106,7 @@ async fn a_signed_request_and_its_bound_response_over_http() {
         .body(&b"{\"amount\":\"1.00\"}"[..])
         .build()
         .unwrap();
-    let signed = signer.sign_reqwest(&mut request).unwrap();
+    let signed = signer.sign_reqwest(&mut request).await.unwrap();
     let response = client.execute(request).await.unwrap();
     // The server's key comes from its JWKS, by the response's keyid.
     let verified = server_keys(&api)
@@ -129,14 +129,14 @@ async fn a_signed_request_and_its_bound_response_over_http() {
         .body(&b"{}"[..])
         .build()
         .unwrap();
-    let other_signed = signer.sign_reqwest(&mut other).unwrap();
+    let other_signed = signer.sign_reqwest(&mut other).await.unwrap();
     let mut again = client
         .post(format!("{}/echo?x=1", api.base))
         .header("authorization", "Bearer at-1")
         .body(&b"{\"amount\":\"1.00\"}"[..])
         .build()
         .unwrap();
-    signer.sign_reqwest(&mut again).unwrap();
+    signer.sign_reqwest(&mut again).await.unwrap();
     let response = client.execute(again).await.unwrap();
     assert!(matches!(
         server_keys(&api)
@@ -191,6 +191,7 @@ async fn refusals_are_401_naming_what_is_wrong_and_still_signed() {
     HttpSigSigner::new(api.client_signer.clone())
         .fapi_request()
         .sign_reqwest(&mut big)
+        .await
         .unwrap();
     let response = client.execute(big).await.unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);

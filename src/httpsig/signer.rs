@@ -2,6 +2,7 @@
 //! signature added to the message.
 
 use std::fmt::Write as _;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
@@ -15,7 +16,7 @@ use super::secret::SharedSecret;
 use super::{algorithm_name, refused};
 use crate::backend::active as backend;
 use crate::error::Error;
-use crate::{Clock, Signer, SystemClock, base64url};
+use crate::{AsyncSigner, Clock, Signer, SigningKeys, SigningSource, SystemClock, base64url};
 
 /// Adds an RFC 9421 signature to requests or responses: the components it
 /// covers (written as in `Signature-Input`), `created`, the signer's key
@@ -25,8 +26,8 @@ use crate::{Clock, Signer, SystemClock, base64url};
 /// The algorithm is the signer's (bound to its key); see
 /// [`HttpSigVerifier`](super::HttpSigVerifier) for an example.
 #[derive(Debug, Clone)]
-pub struct HttpSigSigner {
-    key: SigningKey,
+pub struct HttpSigSigner<S = Arc<dyn Signer>> {
+    key: SigningKey<S>,
     label: String,
     components: InnerList,
     preset: Option<Side>,
@@ -39,26 +40,52 @@ pub struct HttpSigSigner {
     scheme: String,
 }
 
-/// What makes the signature: a [`Signer`] (its algorithm bound to its
-/// key), or a shared secret with the key id it is known by.
+/// What makes the signature: the signers a [`SigningSource`] hands out
+/// (each algorithm bound to its key), or a shared secret with the key id
+/// it is known by.
 #[derive(Debug, Clone)]
-enum SigningKey {
-    Signer(Arc<dyn Signer>),
+enum SigningKey<S> {
+    Source(S),
     Secret(Arc<SharedSecret>, String),
+}
+
+/// A signature base built, waiting for its signature.
+struct Unsigned {
+    message: HttpMessage,
+    params: String,
+    base: String,
 }
 
 impl HttpSigSigner {
     /// A signer labelling its signatures `sig1` and covering nothing yet.
     pub fn new(signer: Arc<dyn Signer>) -> Self {
-        Self::with_key(SigningKey::Signer(signer))
+        Self::with_key(SigningKey::Source(signer))
     }
 
     /// An `hmac-sha256` signer with a shared secret known as `keyid`.
     pub fn hmac(secret: Arc<SharedSecret>, keyid: impl Into<String>) -> Self {
         Self::with_key(SigningKey::Secret(secret, keyid.into()))
     }
+}
 
-    fn with_key(key: SigningKey) -> Self {
+impl HttpSigSigner<Arc<SigningKeys>> {
+    /// Signs with whichever of `keys` is current at each message (a
+    /// rotation: the new key's id goes out as `keyid`).
+    pub fn rotating(keys: Arc<SigningKeys>) -> Self {
+        Self::with_key(SigningKey::Source(keys))
+    }
+}
+
+impl HttpSigSigner<Arc<dyn AsyncSigner>> {
+    /// Signs with a key behind a call that waits (AWS KMS, a PKCS#11
+    /// token): such a signer has only [`sign_async`](HttpSigSigner::sign_async).
+    pub fn remote(signer: Arc<dyn AsyncSigner>) -> Self {
+        Self::with_key(SigningKey::Source(signer))
+    }
+}
+
+impl<S: SigningSource> HttpSigSigner<S> {
+    fn with_key(key: SigningKey<S>) -> Self {
         HttpSigSigner {
             key,
             label: "sig1".to_owned(),
@@ -192,20 +219,54 @@ impl HttpSigSigner {
         &self.scheme
     }
 
-    /// Signs `message` (its body in `body`; `request` for a response's
-    /// `req` components) and returns it with `Signature-Input`,
-    /// `Signature` and, when set, `Content-Digest` added.
+    /// As [`sign`](HttpSigSigner::sign), waiting for the signer (a key
+    /// in AWS KMS or on a PKCS#11 token); the future can be spawned.
     ///
     /// # Errors
     ///
-    /// [`Error::HttpSignature`] for a covered component the message lacks, and
-    /// the signer's errors.
-    pub fn sign(
+    /// As for `sign`.
+    #[allow(clippy::manual_async_fn)] // the `Send` bound is the point
+    pub fn sign_async<'a>(
+        &'a self,
+        message: HttpMessage,
+        request: Option<&'a HttpMessage>,
+        body: Option<&'a [u8]>,
+    ) -> impl Future<Output = Result<HttpMessage, Error>> + Send + 'a {
+        async move {
+            let (unsigned, signature) = match &self.key {
+                SigningKey::Source(source) => {
+                    let signer = source.current()?;
+                    let unsigned = self.unsigned(
+                        message,
+                        request,
+                        body,
+                        signer.key_id(),
+                        algorithm_name(signer.algorithm()),
+                    )?;
+                    let signature = signer.sign_async(unsigned.base.as_bytes()).await?;
+                    (unsigned, signature)
+                }
+                SigningKey::Secret(secret, keyid) => {
+                    let unsigned =
+                        self.unsigned(message, request, body, Some(keyid), "hmac-sha256")?;
+                    let signature = secret.sign(unsigned.base.as_bytes());
+                    (unsigned, signature)
+                }
+            };
+            Ok(self.signed(unsigned, &signature))
+        }
+    }
+
+    /// The message with its digest, and the signature base over the
+    /// components this signer covers.
+    fn unsigned(
         &self,
         mut message: HttpMessage,
         request: Option<&HttpMessage>,
         body: Option<&[u8]>,
-    ) -> Result<HttpMessage, Error> {
+        keyid: Option<&str>,
+        algorithm: &str,
+    ) -> Result<Unsigned, Error> {
         if let (Some(algorithm), Some(body)) = (
             self.digest,
             body.filter(|b| !b.is_empty() || self.preset.is_none()),
@@ -223,24 +284,39 @@ impl HttpSigSigner {
             }
             None => &self.components,
         };
-        let params = self.params(components)?;
-        let built = base::build(&message, request, components, &params)?;
-        let signature = match &self.key {
-            SigningKey::Signer(signer) => signer.sign(built.text.as_bytes())?,
-            SigningKey::Secret(secret, _) => secret.sign(built.text.as_bytes()),
-        };
+        let params = self.params(components, keyid, algorithm)?;
+        let base = base::build(&message, request, components, &params)?.text;
+        Ok(Unsigned {
+            message,
+            params,
+            base,
+        })
+    }
+
+    /// The message with `Signature-Input` and `Signature` added.
+    fn signed(&self, unsigned: Unsigned, signature: &[u8]) -> HttpMessage {
+        let Unsigned {
+            mut message,
+            params,
+            ..
+        } = unsigned;
         let label = &self.label;
         message.add_header("Signature-Input", &format!("{label}={params}"));
         message.add_header(
             "Signature",
-            &format!("{label}=:{}:", base64url::encode_standard(&signature)),
+            &format!("{label}=:{}:", base64url::encode_standard(signature)),
         );
-        Ok(message)
+        message
     }
 
     /// `@signature-params`: the inner list of components, then the
     /// parameters.
-    fn params(&self, components: &InnerList) -> Result<String, Error> {
+    fn params(
+        &self,
+        components: &InnerList,
+        keyid: Option<&str>,
+        algorithm: &str,
+    ) -> Result<String, Error> {
         let mut out = String::from("(");
         for (i, item) in components.items.iter().enumerate() {
             if i > 0 {
@@ -263,10 +339,6 @@ impl HttpSigSigner {
         if let Some(seconds) = self.expires_in {
             let _ = write!(out, ";expires={}", created.saturating_add(seconds));
         }
-        let (keyid, algorithm) = match &self.key {
-            SigningKey::Signer(signer) => (signer.key_id(), algorithm_name(signer.algorithm())),
-            SigningKey::Secret(_, keyid) => (Some(keyid.as_str()), "hmac-sha256"),
-        };
         if let Some(kid) = keyid {
             out.push_str(";keyid=");
             string(&mut out, kid);
@@ -286,5 +358,43 @@ impl HttpSigSigner {
             string(&mut out, tag);
         }
         Ok(out)
+    }
+}
+
+impl<S: SigningSource<Current = dyn Signer>> HttpSigSigner<S> {
+    /// Signs `message` (its body in `body`; `request` for a response's
+    /// `req` components) and returns it with `Signature-Input`,
+    /// `Signature` and, when set, `Content-Digest` added.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::HttpSignature`] for a covered component the message lacks,
+    /// [`Error::NoSigningKey`], and the signer's errors.
+    pub fn sign(
+        &self,
+        message: HttpMessage,
+        request: Option<&HttpMessage>,
+        body: Option<&[u8]>,
+    ) -> Result<HttpMessage, Error> {
+        let (unsigned, signature) = match &self.key {
+            SigningKey::Source(source) => {
+                let signer = source.current()?;
+                let unsigned = self.unsigned(
+                    message,
+                    request,
+                    body,
+                    Signer::key_id(&*signer),
+                    algorithm_name(Signer::algorithm(&*signer)),
+                )?;
+                let signature = signer.sign(unsigned.base.as_bytes())?;
+                (unsigned, signature)
+            }
+            SigningKey::Secret(secret, keyid) => {
+                let unsigned = self.unsigned(message, request, body, Some(keyid), "hmac-sha256")?;
+                let signature = secret.sign(unsigned.base.as_bytes());
+                (unsigned, signature)
+            }
+        };
+        Ok(self.signed(unsigned, &signature))
     }
 }

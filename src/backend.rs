@@ -127,6 +127,37 @@ macro_rules! sha2_digests {
             digest::digest(algorithm, data).as_ref().to_vec()
         }
 
+        #[cfg(feature = "httpsig")]
+        pub(crate) use sha2_stream::Sha2Stream;
+
+        #[cfg(feature = "httpsig")]
+        mod sha2_stream {
+            use $digest as digest;
+
+            /// A SHA-2 digest fed in pieces, for a body that streams
+            /// (`bits` is 256, 384 or 512).
+            #[derive(Clone)]
+            pub(crate) struct Sha2Stream(digest::Context);
+
+            impl Sha2Stream {
+                pub(crate) fn new(bits: usize) -> Self {
+                    Sha2Stream(digest::Context::new(match bits {
+                        384 => &digest::SHA384,
+                        512 => &digest::SHA512,
+                        _ => &digest::SHA256,
+                    }))
+                }
+
+                pub(crate) fn update(&mut self, data: &[u8]) {
+                    self.0.update(data);
+                }
+
+                pub(crate) fn finish(self) -> Vec<u8> {
+                    self.0.finish().as_ref().to_vec()
+                }
+            }
+        }
+
         /// SHA-256 of `data`, as a fixed-size array.
         pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
             use $digest as digest;

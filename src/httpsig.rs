@@ -52,7 +52,7 @@ mod verifier;
 
 #[cfg(feature = "reqwest")]
 pub use crate::reqwest::VerifiedResponse;
-pub use digest::{DigestAlgorithm, content_digest};
+pub use digest::{BodyDigest, BodyDigester, DigestAlgorithm, content_digest};
 pub use fapi::{REQUEST_TAG as FAPI_REQUEST_TAG, RESPONSE_TAG as FAPI_RESPONSE_TAG};
 pub use message::HttpMessage;
 pub use policy::HttpSigPolicy;

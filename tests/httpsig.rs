@@ -962,3 +962,87 @@ fn shared_secrets_from_jwks_keep_their_declarations() {
         .is_err()
     );
 }
+
+/// A 10 MiB body hashed as it streams, in 64 KiB pieces, never held
+/// whole: the FAPI signer writes its Content-Digest from the streamed
+/// digests, the verifier checks them, and a changed byte is refused.
+#[test]
+fn a_streamed_body_is_hashed_once_as_it_streams() {
+    use signed_payloads::httpsig::{
+        BodyDigester, DigestAlgorithm, HttpSigPolicy, HttpSigSigner, HttpSigVerifier,
+    };
+    use signed_payloads::{KeyRegistry, VerificationKey};
+    use std::sync::Arc;
+    let key = PrivateKey::from_pem(include_str!("data/keys/ed25519.pkcs8.pem")).unwrap();
+    let keys = Arc::new(KeyRegistry::new(
+        VerificationKey::new("k", key.public_key().clone(), Algorithm::EdDSA).unwrap(),
+    ));
+    let signer = HttpSigSigner::new(Arc::new(
+        KeySigner::new(key, Algorithm::EdDSA)
+            .unwrap()
+            .with_key_id("k"),
+    ))
+    .fapi_request()
+    .with_digest(DigestAlgorithm::Sha512);
+    // The body, produced piece by piece (as from a socket).
+    let piece = |i: usize| vec![(i % 251) as u8; 64 * 1024];
+    let pieces = 160; // 10 MiB
+    let mut digester = BodyDigester::new(&[DigestAlgorithm::Sha512]);
+    for i in 0..pieces {
+        digester.update(&piece(i));
+    }
+    let request = HttpMessage::request("PUT", "https://files.example/upload")
+        .unwrap()
+        .with_header("Authorization", "Bearer t")
+        .with_body_digest(digester.finish());
+    let signed = signer.sign(request, None, None).unwrap();
+    assert!(
+        signed
+            .field("content-digest")
+            .unwrap()
+            .starts_with("sha-512=:")
+    );
+
+    // The receiver hashes what it reads, as it reads it.
+    let receive = |change: Option<usize>| {
+        let received = HttpMessage::request("PUT", "https://files.example/upload")
+            .unwrap()
+            .with_header("Authorization", "Bearer t")
+            .with_header("Content-Digest", &signed.field("content-digest").unwrap())
+            .with_header("Signature-Input", &signed.field("signature-input").unwrap())
+            .with_header("Signature", &signed.field("signature").unwrap());
+        let mut digester = BodyDigester::for_message(&received);
+        for i in 0..pieces {
+            let mut bytes = piece(i);
+            if change == Some(i) {
+                bytes[7] ^= 1;
+            }
+            digester.update(&bytes);
+        }
+        let received = received.with_body_digest(digester.finish());
+        HttpSigVerifier::new(keys.clone())
+            .with_policy(HttpSigPolicy::fapi_request())
+            .verify(&received, None, None)
+    };
+    let covered = receive(None).unwrap();
+    assert!(
+        covered
+            .components
+            .contains(&"\"content-digest\"".to_owned())
+    );
+    match receive(Some(99)) {
+        Err(Error::HttpSignature(m)) => assert!(m.contains("sha-512 Content-Digest"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // A digester that computed another algorithm than the field names.
+    let other = signed
+        .clone()
+        .with_body_digest(BodyDigester::new(&[DigestAlgorithm::Sha256]).finish());
+    match HttpSigVerifier::new(keys)
+        .with_policy(HttpSigPolicy::fapi_request())
+        .verify(&other, None, None)
+    {
+        Err(Error::HttpSignature(m)) => assert!(m.contains("was not computed"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}

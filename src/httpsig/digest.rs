@@ -1,9 +1,12 @@
 //! `Content-Digest` (RFC 9530): `sha-256` and `sha-512` of the body as
 //! sent, written by the signer and recomputed by the verifier.
 
+use std::fmt;
+
 use sfv::ListEntry;
 
 use super::base::dictionary;
+use super::message::HttpMessage;
 use super::refused;
 use crate::backend::active as backend;
 use crate::base64url;
@@ -36,14 +39,134 @@ impl DigestAlgorithm {
         }
     }
 
+    fn bits(self) -> usize {
+        match self {
+            DigestAlgorithm::Sha256 => 256,
+            DigestAlgorithm::Sha512 => 512,
+        }
+    }
+
     fn digest(self, body: &[u8]) -> Vec<u8> {
-        backend::sha2(
-            match self {
-                DigestAlgorithm::Sha256 => 256,
-                DigestAlgorithm::Sha512 => 512,
-            },
-            body,
-        )
+        backend::sha2(self.bits(), body)
+    }
+}
+
+/// Digests of a body fed to it in pieces as it streams (to disk, to
+/// another service): it keeps only the hash states, never the body, so a
+/// 10 MiB upload is hashed once with no copy. Give the result to
+/// [`HttpMessage::with_body_digest`] and verify (or sign) with no body.
+///
+/// ```
+/// # fn main() -> Result<(), signed_payloads::Error> {
+/// use signed_payloads::httpsig::{content_digest, BodyDigester, DigestAlgorithm, HttpMessage};
+/// let message = HttpMessage::request("POST", "https://api.example/upload")?
+///     .with_header("Content-Digest", &content_digest(b"hello world", DigestAlgorithm::Sha512));
+/// let mut digester = BodyDigester::for_message(&message);
+/// for chunk in [&b"hello "[..], &b"world"[..]] {
+///     digester.update(chunk);
+/// }
+/// let message = message.with_body_digest(digester.finish());
+/// # let _ = message;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct BodyDigester {
+    streams: Vec<(DigestAlgorithm, backend::Sha2Stream)>,
+}
+
+impl fmt::Debug for BodyDigester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let algorithms: Vec<&str> = self.streams.iter().map(|(a, _)| a.as_str()).collect();
+        f.debug_struct("BodyDigester")
+            .field("algorithms", &algorithms)
+            .finish()
+    }
+}
+
+impl BodyDigester {
+    /// Computes `algorithms` (for signing a streamed body).
+    pub fn new(algorithms: &[DigestAlgorithm]) -> Self {
+        BodyDigester {
+            streams: algorithms
+                .iter()
+                .map(|&a| (a, backend::Sha2Stream::new(a.bits())))
+                .collect(),
+        }
+    }
+
+    /// Computes the algorithms `message`'s `Content-Digest` names that this
+    /// crate knows (for verifying a streamed body); none when it has no
+    /// such field or names only others, which verifying then refuses.
+    pub fn for_message(message: &HttpMessage) -> Self {
+        let named: Vec<DigestAlgorithm> = message
+            .single_field("content-digest")
+            .ok()
+            .flatten()
+            .and_then(|field| dictionary(&field, "Content-Digest").ok())
+            .map(|members| {
+                members
+                    .keys()
+                    .filter_map(|name| DigestAlgorithm::from_name(name.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self::new(&named)
+    }
+
+    /// Feeds the next piece of the body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        for (_, stream) in &mut self.streams {
+            stream.update(chunk);
+        }
+    }
+
+    /// The digests of everything fed.
+    pub fn finish(self) -> BodyDigest {
+        BodyDigest {
+            digests: self
+                .streams
+                .into_iter()
+                .map(|(algorithm, stream)| (algorithm, stream.finish()))
+                .collect(),
+        }
+    }
+}
+
+/// The digests a [`BodyDigester`] computed over a streamed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyDigest {
+    digests: Vec<(DigestAlgorithm, Vec<u8>)>,
+}
+
+impl BodyDigest {
+    /// The digest under `algorithm`, if it was computed.
+    pub fn get(&self, algorithm: DigestAlgorithm) -> Option<&[u8]> {
+        self.digests
+            .iter()
+            .find(|(a, _)| *a == algorithm)
+            .map(|(_, d)| d.as_slice())
+    }
+}
+
+/// What a `Content-Digest` is checked against: the body's bytes, or the
+/// digests computed as it streamed.
+#[derive(Clone, Copy)]
+pub(super) enum Body<'a> {
+    Bytes(&'a [u8]),
+    Streamed(&'a BodyDigest),
+}
+
+impl Body<'_> {
+    fn digest(self, algorithm: DigestAlgorithm) -> Result<Vec<u8>, Error> {
+        match self {
+            Body::Bytes(body) => Ok(algorithm.digest(body)),
+            Body::Streamed(digests) => digests.get(algorithm).map(<[u8]>::to_vec).ok_or_else(|| {
+                refused(format!(
+                    "the streamed body's {} digest was not computed (make the BodyDigester with for_message)",
+                    algorithm.as_str()
+                ))
+            }),
+        }
     }
 }
 
@@ -58,16 +181,25 @@ impl DigestAlgorithm {
 /// );
 /// ```
 pub fn content_digest(body: &[u8], algorithm: DigestAlgorithm) -> String {
+    field(algorithm, &algorithm.digest(body))
+}
+
+fn field(algorithm: DigestAlgorithm, digest: &[u8]) -> String {
     format!(
         "{}=:{}:",
         algorithm.as_str(),
-        base64url::encode_standard(&algorithm.digest(body))
+        base64url::encode_standard(digest)
     )
+}
+
+/// The `Content-Digest` field value of `body` under `algorithm`.
+pub(super) fn field_of(body: Body<'_>, algorithm: DigestAlgorithm) -> Result<String, Error> {
+    Ok(field(algorithm, &body.digest(algorithm)?))
 }
 
 /// Recomputes every digest of a known algorithm in `field` over `body`:
 /// each must match, and at least one must be known.
-pub(super) fn check(field: &str, body: &[u8]) -> Result<(), Error> {
+pub(super) fn check(field: &str, body: Body<'_>) -> Result<(), Error> {
     let members = dictionary(field, "Content-Digest")?;
     let mut known = 0;
     for (name, member) in &members {
@@ -86,7 +218,7 @@ pub(super) fn check(field: &str, body: &[u8]) -> Result<(), Error> {
                 algorithm.as_str()
             ))
         })?;
-        if claimed != algorithm.digest(body).as_slice() {
+        if claimed != body.digest(algorithm)?.as_slice() {
             return Err(refused(format!(
                 "the body does not match its {} Content-Digest",
                 algorithm.as_str()

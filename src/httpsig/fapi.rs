@@ -31,7 +31,11 @@ pub(super) fn components(
     request: Option<&HttpMessage>,
     body: Option<&[u8]>,
 ) -> Result<Vec<String>, Error> {
-    let with_body = body.is_some_and(|b| !b.is_empty());
+    // A body given, or one whose digests were computed as it streamed.
+    let with_body = match body {
+        Some(body) => !body.is_empty(),
+        None => message.body_digest.is_some(),
+    };
     let mut out = Vec::new();
     match side {
         Side::Request => {

@@ -2,6 +2,7 @@
 
 use crate::error::Error;
 
+use super::digest::BodyDigest;
 use super::{MAX_FIELD_BYTES, refused};
 
 /// A request (method, absolute target URI) or a response (status), with
@@ -15,6 +16,7 @@ pub struct HttpMessage {
     pub(super) target_uri: Option<url::Url>,
     pub(super) status: Option<u16>,
     pub(super) headers: Vec<(String, String)>,
+    pub(super) body_digest: Option<BodyDigest>,
 }
 
 impl HttpMessage {
@@ -211,6 +213,15 @@ impl HttpMessage {
             self.add_header(field.name, value);
         }
         Ok(())
+    }
+
+    /// The digests of this message's body, computed as it streamed: what
+    /// a covered `content-digest` is checked against (and what a signer
+    /// writes one from) when no body is given.
+    #[must_use]
+    pub fn with_body_digest(mut self, digest: BodyDigest) -> Self {
+        self.body_digest = Some(digest);
+        self
     }
 
     /// Every field line, in order: the name lowercase, the value as given.

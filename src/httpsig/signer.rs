@@ -9,7 +9,7 @@ use std::time::UNIX_EPOCH;
 use sfv::InnerList;
 
 use super::base::{self, string};
-use super::digest::{DigestAlgorithm, content_digest};
+use super::digest::{self, DigestAlgorithm};
 use super::fapi::{self, Side};
 use super::message::HttpMessage;
 use super::secret::SharedSecret;
@@ -267,12 +267,19 @@ impl<S: SigningSource> HttpSigSigner<S> {
         keyid: Option<&str>,
         algorithm: &str,
     ) -> Result<Unsigned, Error> {
-        if let (Some(algorithm), Some(body)) = (
-            self.digest,
-            body.filter(|b| !b.is_empty() || self.preset.is_none()),
-        ) {
-            if message.field_lines("content-digest").next().is_none() {
-                message.add_header("Content-Digest", &content_digest(body, algorithm));
+        let digested = match (body, &message.body_digest) {
+            (Some(body), _) => Some(digest::Body::Bytes(body)),
+            (None, Some(streamed)) => Some(digest::Body::Streamed(streamed)),
+            (None, None) => None,
+        };
+        // FAPI covers content-digest only when there is a body.
+        let empty = body.is_some_and(<[u8]>::is_empty);
+        if let (Some(algorithm), Some(digested)) = (self.digest, digested) {
+            if (!empty || self.preset.is_none())
+                && message.field_lines("content-digest").next().is_none()
+            {
+                let field = digest::field_of(digested, algorithm)?;
+                message.add_header("Content-Digest", &field);
             }
         }
         let preset;

@@ -147,7 +147,8 @@ impl Candidate {
         }
     }
 
-    /// A covered `content-digest`, recomputed over the body received.
+    /// A covered `content-digest`, recomputed over the body received (or
+    /// compared with the digests computed as it streamed).
     fn check_digest(&self, message: &HttpMessage, body: Option<&[u8]>) -> Result<(), Error> {
         if !self
             .base
@@ -157,9 +158,15 @@ impl Candidate {
         {
             return Ok(());
         }
-        let body = body.ok_or_else(|| {
-            refused("content-digest is covered but no body was given to check it against")
-        })?;
+        let body = match (body, &message.body_digest) {
+            (Some(body), _) => digest::Body::Bytes(body),
+            (None, Some(streamed)) => digest::Body::Streamed(streamed),
+            (None, None) => {
+                return Err(refused(
+                    "content-digest is covered but no body was given to check it against",
+                ));
+            }
+        };
         let field = message.single_field("content-digest")?.unwrap_or_default();
         digest::check(&field, body)
     }

@@ -197,7 +197,7 @@ macro_rules! hmac_sha256 {
 pub(crate) mod aws_lc;
 #[cfg(feature = "ring")]
 // With both features on, ring is compiled only for the cross-backend tests.
-#[cfg_attr(feature = "aws-lc-rs", allow(dead_code))]
+#[cfg_attr(feature = "aws-lc-rs", allow(dead_code, unused_imports))]
 pub(crate) mod ring;
 
 #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]

@@ -8,8 +8,8 @@
 //! trimmed, lines joined with `", "`, with the `sf`, `key`, `bs` and `req`
 //! parameters (`tr` is refused); `@signature-params` exactly as received.
 //! The algorithm is the key's, never the message's: an `alg` parameter that
-//! disagrees is refused. Limits (8 KiB per field, 64 components) apply
-//! before parsing.
+//! disagrees is refused. Limits (8 KiB per field, 16 signatures, 64
+//! components) apply before parsing.
 //!
 //! `hmac-sha256` takes a [`SharedSecret`], a key type of its own that no
 //! public-key API accepts.
@@ -67,6 +67,8 @@ use crate::error::Error;
 const MAX_FIELD_BYTES: usize = 8 * 1024;
 /// The most components one signature may cover.
 const MAX_COMPONENTS: usize = 64;
+/// The most signatures one message may carry.
+const MAX_SIGNATURES: usize = 16;
 
 /// The RFC 9421 name of an algorithm (§3.3), or its JWS name where RFC
 /// 9421 has none (§3.3.7): PS256, RS384 and the others. The inverse of

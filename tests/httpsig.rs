@@ -701,6 +701,56 @@ mod profile {
     }
 
     #[test]
+    fn required_parameters_and_the_signature_count_limit() {
+        let private = es256();
+        let keys = registry(Algorithm::ES256, &private);
+        let signed = signer(Algorithm::ES256, private)
+            .covering(r#""@method""#)
+            .unwrap()
+            .with_tag("t")
+            .sign(request(), None, None)
+            .unwrap();
+        let policy = |names: &[&str]| {
+            HttpSigVerifier::new(keys.clone()).with_policy(
+                HttpSigPolicy::new()
+                    .with_clock(clock(NOW))
+                    .require_parameters(names.iter().copied()),
+            )
+        };
+        assert!(
+            policy(&["created", "keyid", "tag"])
+                .verify(&signed, None, None)
+                .is_ok()
+        );
+        malformed(
+            policy(&["created", "nonce"]).verify(&signed, None, None),
+            "has no \"nonce\" parameter",
+        );
+        malformed(
+            policy(&["expires"]).verify(&signed, None, None),
+            "has no \"expires\" parameter",
+        );
+        // 17 signatures are refused before the field is parsed.
+        let input = signed.field("signature-input").unwrap();
+        let many: Vec<String> = (0..17)
+            .map(|i| input.replacen("sig1", &format!("s{i}"), 1))
+            .collect();
+        let crowded = signed
+            .clone()
+            .with_header("Signature-Input", &many.join(", "));
+        malformed(
+            HttpSigVerifier::new(keys)
+                .with_policy(
+                    HttpSigPolicy::new()
+                        .with_label("sig1")
+                        .with_clock(clock(NOW)),
+                )
+                .verify(&crowded, None, None),
+            "more than 16",
+        );
+    }
+
+    #[test]
     fn a_repeated_label_is_refused() {
         let private = es256();
         let keys = registry(Algorithm::ES256, &private);

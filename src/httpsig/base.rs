@@ -7,7 +7,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, List, ListEntry, Parameters, Parser};
 
 use super::message::HttpMessage;
-use super::{MAX_COMPONENTS, refused};
+use super::{MAX_COMPONENTS, MAX_SIGNATURES, refused};
 use crate::base64url;
 use crate::error::{Error, Escaped};
 
@@ -300,23 +300,35 @@ fn members(field: &str) -> Option<Vec<&str>> {
     Some(members)
 }
 
-/// The text of the dictionary member `label` in `field`, after `label=`,
-/// exactly as received: `@signature-params` is signed as the signer wrote
-/// it, parameter order and unknown parameters kept. `distinct` is how many
+/// The members of `Signature-Input` as written, refused before any parsing
+/// when there are more than [`MAX_SIGNATURES`].
+pub(super) fn signature_members(field: &str) -> Result<Vec<&str>, Error> {
+    let members =
+        members(field).ok_or_else(|| refused("Signature-Input has unbalanced parentheses"))?;
+    if members.len() > MAX_SIGNATURES {
+        return Err(refused(format!(
+            "Signature-Input carries {} signatures, more than {MAX_SIGNATURES}",
+            members.len()
+        )));
+    }
+    Ok(members)
+}
+
+/// The text of the member `label` among `members`, after `label=`, exactly
+/// as received: `@signature-params` is signed as the signer wrote it,
+/// parameter order and unknown parameters kept. `distinct` is how many
 /// members the parser found: fewer than are written means a label is
 /// repeated (the parser keeps the last), which is refused.
 pub(super) fn raw_member<'a>(
-    field: &'a str,
+    members: &[&'a str],
     label: &str,
     distinct: usize,
 ) -> Result<&'a str, Error> {
-    let members = members(field)
-        .ok_or_else(|| refused("Signature-Input could not be read member by member"))?;
     if members.len() != distinct {
         return Err(refused("Signature-Input repeats a label"));
     }
     members
-        .into_iter()
+        .iter()
         .find_map(|member| {
             let (name, value) = member.split_once('=')?;
             (name == label).then_some(value)

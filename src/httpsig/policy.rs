@@ -49,6 +49,7 @@ enum Selector {
 pub struct HttpSigPolicy {
     selector: Selector,
     required: Vec<String>,
+    required_parameters: Vec<String>,
     preset: Option<Side>,
     max_age: Option<Duration>,
     future_skew: Duration,
@@ -60,6 +61,7 @@ impl Default for HttpSigPolicy {
         HttpSigPolicy {
             selector: Selector::Only,
             required: Vec::new(),
+            required_parameters: Vec::new(),
             preset: None,
             max_age: None,
             future_skew: Duration::from_secs(60),
@@ -137,6 +139,19 @@ impl HttpSigPolicy {
         Ok(self)
     }
 
+    /// Requires these signature parameters (`created`, `expires`, `keyid`,
+    /// `nonce`, `tag`, `alg`, or any other) to be present.
+    #[must_use]
+    pub fn require_parameters<I, T>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.required_parameters
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Requires `created`, at most `max_age` old.
     #[must_use]
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
@@ -206,6 +221,15 @@ impl HttpSigPolicy {
                 return Err(refused(format!(
                     "signature {} does not cover the required {required}",
                     Escaped::new(label)
+                )));
+            }
+        }
+        for name in &self.required_parameters {
+            if !input.params.contains_key(name.as_str()) {
+                return Err(refused(format!(
+                    "signature {} has no {} parameter",
+                    Escaped::new(label),
+                    Escaped::new(name)
                 )));
             }
         }

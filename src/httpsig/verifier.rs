@@ -83,6 +83,7 @@ impl Candidate {
         let signatures = message
             .single_field("signature")?
             .ok_or_else(|| refused("the message has no Signature field"))?;
+        let members = base::signature_members(&inputs)?;
         let inputs_parsed = dictionary(&inputs, "Signature-Input")?;
         let signatures_parsed = dictionary(&signatures, "Signature")?;
         let label = policy.select(&inputs_parsed)?;
@@ -107,7 +108,7 @@ impl Candidate {
         };
         // The parser keeps the last of a repeated label; the raw reading
         // finds the repeat (and gives `@signature-params` as received).
-        let params = raw_member(&inputs, &label, inputs_parsed.len())?;
+        let params = raw_member(&members, &label, inputs_parsed.len())?;
         let base = base::build(message, request, input, params)?;
         let created = policy.check(input, &base.components, &label, message, request, body)?;
         let string_param = |name: &str| -> Result<Option<String>, Error> {

@@ -4,7 +4,12 @@
 use std::fmt::Write as _;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use sfv::{BareItem, Dictionary, FieldType, InnerList, Item, List, ListEntry, Parameters, Parser};
+use std::convert::Infallible;
+
+use sfv::{
+    BareItem, BareItemFromInput, Dictionary, FieldType, InnerList, Item, KeyRef, List, ListEntry,
+    Parameters, Parser, visitor,
+};
 
 use super::message::HttpMessage;
 use super::{MAX_COMPONENTS, MAX_SIGNATURES, refused};
@@ -39,7 +44,7 @@ pub(super) fn build(
             "more than {MAX_COMPONENTS} covered components"
         )));
     }
-    let mut text = String::new();
+    let mut text = String::with_capacity(64 * list.items.len() + params.len() + 24);
     let mut components = Vec::with_capacity(list.items.len());
     for item in &list.items {
         let name = item
@@ -60,16 +65,19 @@ pub(super) fn build(
         } else {
             message
         };
-        let value = component_value(from, name, &item.params)?;
-        if !value
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) || b == b'\t')
+        text.push_str(&identifier);
+        text.push_str(": ");
+        let start = text.len();
+        write_value(&mut text, from, name, &item.params)?;
+        if !text.as_bytes()[start..]
+            .iter()
+            .all(|b| (0x20..0x7f).contains(b) || *b == b'\t')
         {
             return Err(refused(format!(
                 "the value of {identifier} is not one line of ASCII"
             )));
         }
-        let _ = writeln!(text, "{identifier}: {value}");
+        text.push('\n');
         components.push(identifier);
     }
     text.push_str("\"@signature-params\": ");
@@ -82,6 +90,89 @@ pub(super) fn dictionary(value: &str, field: &str) -> Result<Dictionary, Error> 
     Parser::new(value)
         .parse_dictionary()
         .map_err(|e| refused(format!("{field} is not a structured dictionary: {e}")))
+}
+
+/// A dictionary member as [`byte_members`] keeps it.
+#[derive(Debug)]
+pub(super) enum Member {
+    /// A byte sequence, decoded.
+    Bytes(Vec<u8>),
+    /// Anything else (or a member not asked for).
+    Other,
+}
+
+/// The members of a dictionary field (`Signature`, `Content-Digest`), in
+/// order, a repeated name keeping its last value; the byte sequences of
+/// those `wanted` picks are decoded. The field is parsed as strictly as
+/// [`dictionary`] parses it, without building the dictionary.
+pub(super) fn byte_members<'a>(
+    value: &'a str,
+    field: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(&'a str, Member)>, Error> {
+    Parser::new(value)
+        .parse_dictionary_with_visitor(Members {
+            wanted,
+            out: Vec::new(),
+        })
+        .map_err(|e| refused(format!("{field} is not a structured dictionary: {e}")))
+}
+
+struct Members<'de, F> {
+    wanted: F,
+    out: Vec<(&'de str, Member)>,
+}
+
+impl<'de, F: Fn(&str) -> bool> visitor::DictionaryVisitor<'de> for Members<'de, F> {
+    type Out = Vec<(&'de str, Member)>;
+    type Error = Infallible;
+
+    fn entry(&mut self, key: &'de KeyRef) -> Result<impl visitor::EntryVisitor<'de>, Infallible> {
+        let name = key.as_str();
+        self.out.retain(|(k, _)| *k != name);
+        self.out.push((name, Member::Other));
+        let wanted = (self.wanted)(name);
+        Ok(MemberSlot(
+            self.out
+                .last_mut()
+                .map(|(_, member)| member)
+                .filter(|_| wanted),
+        ))
+    }
+
+    fn finish(self) -> Result<Self::Out, Infallible> {
+        Ok(self.out)
+    }
+}
+
+/// Where a wanted member's byte sequence goes.
+struct MemberSlot<'m>(Option<&'m mut Member>);
+
+impl<'de> visitor::EntryVisitor<'de> for MemberSlot<'_> {
+    type Error = Infallible;
+
+    fn item(self) -> Result<impl visitor::ItemVisitor<'de>, Infallible> {
+        Ok(self)
+    }
+
+    fn inner_list(self) -> Result<impl visitor::InnerListVisitor<'de>, Infallible> {
+        Ok(visitor::Ignored)
+    }
+}
+
+impl<'de> visitor::ItemVisitor<'de> for MemberSlot<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn bare_item(
+        self,
+        bare_item: BareItemFromInput<'de>,
+    ) -> Result<impl visitor::ParameterVisitor<'de, Out = ()>, Infallible> {
+        if let (Some(slot), BareItemFromInput::ByteSequence(bytes)) = (self.0, bare_item) {
+            *slot = Member::Bytes(bytes);
+        }
+        Ok(visitor::Ignored)
+    }
 }
 
 /// The covered components written as in `Signature-Input`
@@ -133,57 +224,75 @@ pub(super) fn identifier(name: &str, params: &Parameters) -> Result<String, Erro
 /// Writes `value` as a structured-field string.
 pub(super) fn string(out: &mut String, value: &str) {
     out.push('"');
-    for c in value.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
+    if value.bytes().any(|b| b == b'"' || b == b'\\') {
+        for c in value.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
+    } else {
+        out.push_str(value);
     }
     out.push('"');
 }
 
-/// The value of one component in `message`.
-fn component_value(
+/// Writes the value of one component in `message` to `out`.
+fn write_value(
+    out: &mut String,
     message: &HttpMessage,
     name: &str,
     params: &Parameters,
-) -> Result<String, Error> {
+) -> Result<(), Error> {
     let missing = || refused(format!("the message has no {}", Escaped::new(name)));
     let uri = || message.target_uri.as_ref().ok_or_else(missing);
-    Ok(match name {
-        "@method" => message.method.clone().ok_or_else(missing)?,
-        "@target-uri" => uri()?.as_str().to_owned(),
+    match name {
+        "@method" => out.push_str(message.method.as_deref().ok_or_else(missing)?),
+        "@target-uri" => out.push_str(uri()?.as_str()),
         "@authority" => {
             let uri = uri()?;
-            let host = uri.host_str().ok_or_else(missing)?.to_ascii_lowercase();
-            match uri.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host,
+            let host = uri.host_str().ok_or_else(missing)?;
+            let start = out.len();
+            out.push_str(host);
+            out[start..].make_ascii_lowercase();
+            if let Some(port) = uri.port() {
+                let _ = write!(out, ":{port}");
             }
         }
-        "@scheme" => uri()?.scheme().to_ascii_lowercase(),
+        "@scheme" => {
+            let start = out.len();
+            out.push_str(uri()?.scheme());
+            out[start..].make_ascii_lowercase();
+        }
         "@request-target" => {
             let uri = uri()?;
-            match uri.query() {
-                Some(query) => format!("{}?{query}", uri.path()),
-                None => uri.path().to_owned(),
+            out.push_str(uri.path());
+            if let Some(query) = uri.query() {
+                out.push('?');
+                out.push_str(query);
             }
         }
         "@path" => match uri()?.path() {
-            "" => "/".to_owned(),
-            path => path.to_owned(),
+            "" => out.push('/'),
+            path => out.push_str(path),
         },
-        "@query" => format!("?{}", uri()?.query().unwrap_or("")),
-        "@query-param" => query_param(uri()?, params)?,
-        "@status" => format!("{:03}", message.status.ok_or_else(missing)?),
+        "@query" => {
+            out.push('?');
+            out.push_str(uri()?.query().unwrap_or(""));
+        }
+        "@query-param" => out.push_str(&query_param(uri()?, params)?),
+        "@status" => {
+            let _ = write!(out, "{:03}", message.status.ok_or_else(missing)?);
+        }
         derived if derived.starts_with('@') => {
             return Err(refused(format!(
                 "unknown derived component {}",
                 Escaped::new(derived)
             )));
         }
-        field => field_value(message, field, params)?,
-    })
+        field => write_field(out, message, field, params)?,
+    }
+    Ok(())
 }
 
 /// `@query-param;name="..."`: the one parameter of that (encoded) name,
@@ -212,34 +321,53 @@ fn query_param(uri: &url::Url, params: &Parameters) -> Result<String, Error> {
     }
 }
 
-/// A header field's value: its lines trimmed and joined with `", "`; each
-/// line as a byte sequence with `bs`; re-serialized strictly with `sf`;
-/// one dictionary member's value with `key`.
-fn field_value(message: &HttpMessage, field: &str, params: &Parameters) -> Result<String, Error> {
+/// Writes a header field's value: its lines trimmed and joined with
+/// `", "`; each line as a byte sequence with `bs`; re-serialized strictly
+/// with `sf`; one dictionary member's value with `key`.
+fn write_field(
+    out: &mut String,
+    message: &HttpMessage,
+    field: &str,
+    params: &Parameters,
+) -> Result<(), Error> {
     if field.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(refused(format!(
             "component {} is not lowercase",
             Escaped::new(field)
         )));
     }
-    let lines: Vec<&str> = message
+    let mut lines = message
         .field_lines(field)
         .map(|line| line.trim_matches([' ', '\t']))
-        .collect();
-    if lines.is_empty() {
+        .peekable();
+    if lines.peek().is_none() {
         return Err(refused(format!(
             "the message has no {}",
             Escaped::new(field)
         )));
     }
-    if params.contains_key("bs") {
-        return Ok(lines
-            .iter()
-            .map(|line| format!(":{}:", base64url::encode_standard(line.as_bytes())))
-            .collect::<Vec<_>>()
-            .join(", "));
+    if params.is_empty() {
+        // The common case: the lines as they are, written in place.
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(line);
+        }
+        return Ok(());
     }
-    let joined = lines.join(", ");
+    if params.contains_key("bs") {
+        for (i, line) in lines.enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push(':');
+            out.push_str(&base64url::encode_standard(line.as_bytes()));
+            out.push(':');
+        }
+        return Ok(());
+    }
+    let joined = lines.collect::<Vec<_>>().join(", ");
     if let Some(key) = params.get("key").and_then(BareItem::as_string) {
         let dictionary = dictionary(&joined, field)?;
         let member = dictionary.get(key.as_str()).ok_or_else(|| {
@@ -248,18 +376,21 @@ fn field_value(message: &HttpMessage, field: &str, params: &Parameters) -> Resul
                 Escaped::new(key.as_str())
             ))
         })?;
-        return Ok(match member {
+        out.push_str(&match member {
             ListEntry::Item(item) => item.serialize(),
             ListEntry::InnerList(list) => {
                 let list: List = vec![ListEntry::InnerList(list.clone())];
                 list.serialize().unwrap_or_default()
             }
         });
+        return Ok(());
     }
     if params.contains_key("sf") {
-        return strict(&joined, field);
+        out.push_str(&strict(&joined, field)?);
+        return Ok(());
     }
-    Ok(joined)
+    out.push_str(&joined);
+    Ok(())
 }
 
 /// A structured field serialized canonically: as a dictionary, else a
@@ -282,14 +413,16 @@ fn strict(value: &str, field: &str) -> Result<String, Error> {
 fn members(field: &str) -> Option<Vec<&str>> {
     let (mut start, mut depth, mut quoted, mut escaped) = (0, 0u32, false, false);
     let mut members = Vec::new();
-    for (i, c) in field.char_indices() {
-        match c {
+    // Bytes, not chars: every delimiter is ASCII, and a UTF-8 continuation
+    // byte never equals one.
+    for (i, b) in field.bytes().enumerate() {
+        match b {
             _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth = depth.checked_sub(1)?,
-            ',' if !quoted && depth == 0 => {
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'(' if !quoted => depth += 1,
+            b')' if !quoted => depth = depth.checked_sub(1)?,
+            b',' if !quoted && depth == 0 => {
                 members.push(field[start..i].trim_matches([' ', '\t']));
                 start = i + 1;
             }

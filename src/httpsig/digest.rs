@@ -3,9 +3,7 @@
 
 use std::fmt;
 
-use sfv::ListEntry;
-
-use super::base::dictionary;
+use super::base::{Member, byte_members, dictionary};
 use super::message::HttpMessage;
 use super::refused;
 use crate::backend::active as backend;
@@ -200,25 +198,21 @@ pub(super) fn field_of(body: Body<'_>, algorithm: DigestAlgorithm) -> Result<Str
 /// Recomputes every digest of a known algorithm in `field` over `body`:
 /// each must match, and at least one must be known.
 pub(super) fn check(field: &str, body: Body<'_>) -> Result<(), Error> {
-    let members = dictionary(field, "Content-Digest")?;
+    let members = byte_members(field, "Content-Digest", |name| {
+        DigestAlgorithm::from_name(name).is_some()
+    })?;
     let mut known = 0;
     for (name, member) in &members {
-        let Some(algorithm) = DigestAlgorithm::from_name(name.as_str()) else {
+        let Some(algorithm) = DigestAlgorithm::from_name(name) else {
             continue;
         };
-        let ListEntry::Item(item) = member else {
+        let Member::Bytes(claimed) = member else {
             return Err(refused(format!(
                 "the {} digest is not a byte sequence",
                 algorithm.as_str()
             )));
         };
-        let claimed = item.bare_item.as_byte_sequence().ok_or_else(|| {
-            refused(format!(
-                "the {} digest is not a byte sequence",
-                algorithm.as_str()
-            ))
-        })?;
-        if claimed != body.digest(algorithm)?.as_slice() {
+        if *claimed != body.digest(algorithm)? {
             return Err(refused(format!(
                 "the body does not match its {} Content-Digest",
                 algorithm.as_str()
@@ -228,8 +222,8 @@ pub(super) fn check(field: &str, body: Body<'_>) -> Result<(), Error> {
     }
     if known == 0 {
         let names: Vec<String> = members
-            .keys()
-            .map(|k| Escaped::new(k.as_str()).to_string())
+            .iter()
+            .map(|(name, _)| Escaped::new(name).to_string())
             .collect();
         return Err(refused(format!(
             "Content-Digest has no algorithm this verifier computes (sha-256, sha-512), only {}",

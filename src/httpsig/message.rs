@@ -1,5 +1,7 @@
 //! The parts of an HTTP message a signature can cover.
 
+use std::borrow::Cow;
+
 use crate::error::Error;
 
 use super::digest::BodyDigest;
@@ -245,13 +247,28 @@ impl HttpMessage {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The whole value of a field the profile reads itself, within the limit.
-    pub(super) fn single_field(&self, name: &str) -> Result<Option<String>, Error> {
-        let mut lines = self.field_lines(name).peekable();
-        if lines.peek().is_none() {
+    /// The whole value of a field the profile reads itself, within the
+    /// limit: borrowed when the field has one line, as it usually has.
+    pub(super) fn single_field(&self, name: &str) -> Result<Option<Cow<'_, str>>, Error> {
+        let mut lines = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str());
+        let Some(first) = lines.next() else {
             return Ok(None);
-        }
-        let value = lines.collect::<Vec<_>>().join(", ");
+        };
+        let value = match lines.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut joined = format!("{first}, {second}");
+                for line in lines {
+                    joined.push_str(", ");
+                    joined.push_str(line);
+                }
+                Cow::Owned(joined)
+            }
+        };
         if value.len() > MAX_FIELD_BYTES {
             return Err(refused(format!(
                 "the {name} field is over {MAX_FIELD_BYTES} bytes"

@@ -85,7 +85,6 @@ impl Candidate {
             .ok_or_else(|| refused("the message has no Signature field"))?;
         let members = base::signature_members(&inputs)?;
         let inputs_parsed = dictionary(&inputs, "Signature-Input")?;
-        let signatures_parsed = dictionary(&signatures, "Signature")?;
         let label = policy.select(&inputs_parsed)?;
         let Some(ListEntry::InnerList(input)) = inputs_parsed.get(label.as_str()) else {
             return Err(refused(format!(
@@ -93,17 +92,19 @@ impl Candidate {
                 Escaped::new(&label)
             )));
         };
-        let signature = match signatures_parsed.get(label.as_str()) {
-            Some(ListEntry::Item(item)) => item
-                .bare_item
-                .as_byte_sequence()
-                .ok_or_else(|| refused("the Signature member is not a byte sequence"))?
-                .to_vec(),
-            _ => {
-                return Err(refused(format!(
+        let signature = base::byte_members(&signatures, "Signature", |name| name == label)?
+            .into_iter()
+            .find(|(name, _)| *name == label)
+            .ok_or_else(|| {
+                refused(format!(
                     "Signature has no member labelled {}",
                     Escaped::new(&label)
-                )));
+                ))
+            })?;
+        let signature = match signature.1 {
+            base::Member::Bytes(bytes) => bytes,
+            base::Member::Other => {
+                return Err(refused("the Signature member is not a byte sequence"));
             }
         };
         // The parser keeps the last of a repeated label; the raw reading

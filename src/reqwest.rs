@@ -217,21 +217,8 @@ where
     ) -> Result<VerifiedResponse, Error> {
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| Error::Transport(Box::new(e)))?
-        {
-            if body.len() + chunk.len() > self.max_body_bytes() {
-                return Err(Error::TooLarge {
-                    what: "response body",
-                    actual: body.len() + chunk.len(),
-                    limit: self.max_body_bytes(),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let limit = Limits::default().with_max_token_bytes(self.max_body_bytes());
+        let body = read_body(&mut response, &limit).await?;
         let mut message = crate::httpsig::HttpMessage::response(status.as_u16());
         for (name, value) in &headers {
             let value = value

@@ -49,6 +49,12 @@ enum SigningKey<S> {
     Secret(Arc<SharedSecret>, String),
 }
 
+/// What signs one message: the source's current signer, or the secret.
+enum SignWith<'a, C: ?Sized> {
+    Signer(Arc<C>),
+    Secret(&'a SharedSecret),
+}
+
 /// A signature base built, waiting for its signature.
 struct Unsigned {
     message: HttpMessage,
@@ -233,40 +239,35 @@ impl<S: SigningSource> HttpSigSigner<S> {
         body: Option<&'a [u8]>,
     ) -> impl Future<Output = Result<HttpMessage, Error>> + Send + 'a {
         async move {
-            let (unsigned, signature) = match &self.key {
-                SigningKey::Source(source) => {
-                    let signer = source.current()?;
-                    let unsigned = self.unsigned(
-                        message,
-                        request,
-                        body,
-                        signer.key_id(),
-                        algorithm_name(signer.algorithm()),
-                    )?;
-                    let signature = signer.sign_async(unsigned.base.as_bytes()).await?;
-                    (unsigned, signature)
-                }
-                SigningKey::Secret(secret, keyid) => {
-                    let unsigned =
-                        self.unsigned(message, request, body, Some(keyid), "hmac-sha256")?;
-                    let signature = secret.sign(unsigned.base.as_bytes());
-                    (unsigned, signature)
-                }
+            let (unsigned, with) = self.unsigned(message, request, body)?;
+            let signature = match with {
+                SignWith::Signer(signer) => signer.sign_async(unsigned.base.as_bytes()).await?,
+                SignWith::Secret(secret) => secret.sign(unsigned.base.as_bytes()),
             };
             Ok(self.signed(unsigned, &signature))
         }
     }
 
-    /// The message with its digest, and the signature base over the
-    /// components this signer covers.
+    /// The message with its digest, the signature base over the
+    /// components this signer covers, and what signs it: the signer current
+    /// now (whose key id and algorithm the base names) or the secret.
     fn unsigned(
         &self,
         mut message: HttpMessage,
         request: Option<&HttpMessage>,
         body: Option<&[u8]>,
-        keyid: Option<&str>,
-        algorithm: &str,
-    ) -> Result<Unsigned, Error> {
+    ) -> Result<(Unsigned, SignWith<'_, S::Current>), Error> {
+        let (with, keyid, algorithm) = match &self.key {
+            SigningKey::Source(source) => {
+                let signer = source.current()?;
+                let algorithm = algorithm_name(AsyncSigner::algorithm(&*signer));
+                let keyid = AsyncSigner::key_id(&*signer).map(str::to_owned);
+                (SignWith::Signer(signer), keyid, algorithm)
+            }
+            SigningKey::Secret(secret, keyid) => {
+                (SignWith::Secret(secret), Some(keyid.clone()), "hmac-sha256")
+            }
+        };
         let digested = match (body, &message.body_digest) {
             (Some(body), _) => Some(digest::Body::Bytes(body)),
             (None, Some(streamed)) => Some(digest::Body::Streamed(streamed)),
@@ -291,13 +292,14 @@ impl<S: SigningSource> HttpSigSigner<S> {
             }
             None => &self.components,
         };
-        let params = self.params(components, keyid, algorithm)?;
+        let params = self.params(components, keyid.as_deref(), algorithm)?;
         let base = base::build(&message, request, components, &params)?.text;
-        Ok(Unsigned {
+        let unsigned = Unsigned {
             message,
             params,
             base,
-        })
+        };
+        Ok((unsigned, with))
     }
 
     /// The message with `Signature-Input` and `Signature` added.
@@ -383,24 +385,10 @@ impl<S: SigningSource<Current = dyn Signer>> HttpSigSigner<S> {
         request: Option<&HttpMessage>,
         body: Option<&[u8]>,
     ) -> Result<HttpMessage, Error> {
-        let (unsigned, signature) = match &self.key {
-            SigningKey::Source(source) => {
-                let signer = source.current()?;
-                let unsigned = self.unsigned(
-                    message,
-                    request,
-                    body,
-                    Signer::key_id(&*signer),
-                    algorithm_name(Signer::algorithm(&*signer)),
-                )?;
-                let signature = signer.sign(unsigned.base.as_bytes())?;
-                (unsigned, signature)
-            }
-            SigningKey::Secret(secret, keyid) => {
-                let unsigned = self.unsigned(message, request, body, Some(keyid), "hmac-sha256")?;
-                let signature = secret.sign(unsigned.base.as_bytes());
-                (unsigned, signature)
-            }
+        let (unsigned, with) = self.unsigned(message, request, body)?;
+        let signature = match with {
+            SignWith::Signer(signer) => signer.sign(unsigned.base.as_bytes())?,
+            SignWith::Secret(secret) => secret.sign(unsigned.base.as_bytes()),
         };
         Ok(self.signed(unsigned, &signature))
     }

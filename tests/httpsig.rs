@@ -343,7 +343,7 @@ mod profile {
 
     const COVERED: &str = r#""@method" "@target-uri" "authorization" "content-digest""#;
 
-    fn malformed(result: Result<signed_payloads::httpsig::Covered, Error>, fragment: &str) {
+    fn malformed<T: std::fmt::Debug>(result: Result<T, Error>, fragment: &str) {
         match result {
             Err(Error::HttpSignature(m)) => assert!(m.to_string().contains(fragment), "{m}"),
             other => panic!("expected a refusal naming {fragment}, got {other:?}"),
@@ -747,6 +747,38 @@ mod profile {
                 )
                 .verify(&crowded, None, None),
             "more than 16",
+        );
+    }
+
+    /// A covered value must be one line of ASCII, on both sides.
+    #[test]
+    fn values_that_are_not_one_line_of_ascii_are_refused() {
+        let private = es256();
+        let keys = registry(Algorithm::ES256, &private);
+        let signer = signer(Algorithm::ES256, private)
+            .covering(r#""@method" "x-note""#)
+            .unwrap();
+        for value in ["caf\u{e9}", "two\nlines", "nul\u{0}"] {
+            malformed(
+                signer.sign(request().with_header("X-Note", value), None, None),
+                "is not one line of ASCII",
+            );
+        }
+        // A message that gained such a value after signing.
+        let signed = signer
+            .sign(request().with_header("X-Note", "plain"), None, None)
+            .unwrap();
+        let mut changed = HttpMessage::request("POST", "https://bank.example/payments?x=1")
+            .unwrap()
+            .with_header("X-Note", "pl\u{e4}in");
+        for name in ["signature-input", "signature"] {
+            changed.add_header(name, &signed.field(name).unwrap());
+        }
+        malformed(
+            HttpSigVerifier::new(keys)
+                .with_policy(HttpSigPolicy::new().with_clock(clock(NOW)))
+                .verify(&changed, None, None),
+            "\"x-note\" is not one line of ASCII",
         );
     }
 

@@ -237,7 +237,7 @@ impl AwsKmsSignerBuilder {
         let algorithm = self
             .algorithm
             .unwrap_or_else(|| public.kind().default_algorithm());
-        crate::sign::check_fits(public.kind(), algorithm)?;
+        public.kind().check_algorithm(algorithm)?;
         let spec = kms_algorithm(algorithm)?;
         if !metadata.signing_algorithms().contains(&spec) {
             return Err(Error::Config(format!(

@@ -4,8 +4,8 @@
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use crate::error::{Error, KeyRejected};
-use crate::{Algorithm, KeyKind, PrivateKey};
+use crate::error::Error;
+use crate::{Algorithm, PrivateKey};
 
 /// Something that produces signatures for one algorithm.
 ///
@@ -71,15 +71,6 @@ impl<S: Signer + ?Sized> Signer for Box<S> {
     }
 }
 
-/// Refuses to bind a key to an algorithm its kind does not allow.
-pub(crate) fn check_fits(kind: KeyKind, algorithm: Algorithm) -> Result<(), Error> {
-    if algorithm.fits(kind) {
-        Ok(())
-    } else {
-        Err(KeyRejected::WrongAlgorithm { kind, algorithm }.into())
-    }
-}
-
 /// A [`Signer`] over an in-process [`PrivateKey`] of any kind, bound to one
 /// algorithm that fits the key ([`Algorithm::fits`]).
 ///
@@ -107,7 +98,7 @@ impl KeySigner {
     /// [`KeyRejected::WrongAlgorithm`](crate::KeyRejected::WrongAlgorithm)
     /// when the key's kind does not allow `algorithm`.
     pub fn new(key: PrivateKey, algorithm: Algorithm) -> Result<Self, Error> {
-        check_fits(key.public_key().kind(), algorithm)?;
+        key.public_key().kind().check_algorithm(algorithm)?;
         Ok(KeySigner {
             key,
             algorithm,

@@ -72,7 +72,7 @@ impl KeyVerifier {
     /// if the backend refuses the key, [`Error::Config`] for ES512 on the
     /// ring backend.
     pub fn new(key: PublicKey, algorithm: Algorithm) -> Result<Self, Error> {
-        crate::sign::check_fits(key.kind(), algorithm)?;
+        key.kind().check_algorithm(algorithm)?;
         let parsed = backend::PublicKey::new(key.backend_bytes(), algorithm)?;
         Ok(KeyVerifier {
             key,

@@ -1083,15 +1083,10 @@ fn jwks(args: &JwksArgs, matches: Option<&ArgMatches>) -> Outcome {
                 (public, signer.algorithm())
             }
         };
-        if !alg.fits(public.kind()) {
-            return Err(Failure::Usage(
-                signed_payloads::KeyRejected::WrongAlgorithm {
-                    kind: public.kind(),
-                    algorithm: alg,
-                }
-                .to_string(),
-            ));
-        }
+        public
+            .kind()
+            .check_algorithm(alg)
+            .map_err(|e| Failure::Usage(e.to_string()))?;
         let kid = kid
             .map(|i| args.kid[i].clone())
             .or_else(|| declared.and_then(|jwk| jwk.kid))

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::Algorithm;
+use crate::{Algorithm, KeyRejected};
 
 /// What a key is: RSA, an elliptic-curve key on one of the NIST curves, or
 /// an Ed25519 key.
@@ -34,6 +34,29 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// `Ok` when `algorithm` is one this kind of key allows
+    /// ([`Algorithm::fits`]), else the refusal that names both.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyRejected::WrongAlgorithm`].
+    ///
+    /// ```
+    /// use signed_payloads::{Algorithm, KeyKind};
+    /// assert!(KeyKind::EcP256.check_algorithm(Algorithm::ES256).is_ok());
+    /// assert!(KeyKind::EcP256.check_algorithm(Algorithm::PS256).is_err());
+    /// ```
+    pub fn check_algorithm(self, algorithm: Algorithm) -> Result<(), KeyRejected> {
+        if algorithm.fits(self) {
+            Ok(())
+        } else {
+            Err(KeyRejected::WrongAlgorithm {
+                kind: self,
+                algorithm,
+            })
+        }
+    }
+
     /// Every kind.
     pub const ALL: [KeyKind; 5] = [
         KeyKind::Rsa,

@@ -126,7 +126,7 @@ impl Pkcs11Signer {
         log_in(&session, &location.pin)?;
         let handle = find_key(&session, &location.key)?;
         let public = public_half(&session, handle)?;
-        crate::sign::check_fits(public.kind(), algorithm)?;
+        public.kind().check_algorithm(algorithm)?;
         Ok(Pkcs11Signer {
             context,
             slot,

@@ -44,6 +44,7 @@
 mod base;
 mod digest;
 mod fapi;
+mod input;
 mod message;
 mod policy;
 mod secret;

@@ -7,10 +7,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::convert::Infallible;
 
 use sfv::{
-    BareItem, BareItemFromInput, Dictionary, FieldType, InnerList, Item, KeyRef, List, ListEntry,
-    Parameters, Parser, visitor,
+    BareItemFromInput, Dictionary, FieldType, Item, KeyRef, List, ListEntry, Parser, visitor,
 };
 
+use super::input::{Input, Inputs, Params};
 use super::message::HttpMessage;
 use super::{MAX_COMPONENTS, MAX_SIGNATURES, refused};
 use crate::base64url;
@@ -30,33 +30,33 @@ pub(super) struct Base {
     pub(super) components: Vec<String>,
 }
 
-/// Builds the base of `list` (the covered components) over `message`, with
-/// `params` as the `@signature-params` value, exactly as it will be (or was)
-/// sent. `request` is what `req` components read.
+/// Builds the base of `input` (the covered components) over `message`,
+/// with `params` as the `@signature-params` value, exactly as it will be
+/// (or was) sent. `request` is what `req` components read.
 pub(super) fn build(
     message: &HttpMessage,
     request: Option<&HttpMessage>,
-    list: &InnerList,
+    input: &Input<'_>,
     params: &str,
 ) -> Result<Base, Error> {
-    if list.items.len() > MAX_COMPONENTS {
+    if input.components.len() > MAX_COMPONENTS {
         return Err(refused(format!(
             "more than {MAX_COMPONENTS} covered components"
         )));
     }
-    let mut text = String::with_capacity(64 * list.items.len() + params.len() + 24);
-    let mut components = Vec::with_capacity(list.items.len());
-    for item in &list.items {
-        let name = item
-            .bare_item
+    let mut text = String::with_capacity(64 * input.components.len() + params.len() + 24);
+    let mut components = Vec::with_capacity(input.components.len());
+    for component in &input.components {
+        let name = component
+            .name
             .as_string()
             .ok_or_else(|| refused("a covered component is not a string"))?
             .as_str();
-        let identifier = identifier(name, &item.params)?;
+        let identifier = identifier(name, &component.params)?;
         if components.contains(&identifier) {
             return Err(refused(format!("component {identifier} is covered twice")));
         }
-        let from = if item.params.contains_key("req") {
+        let from = if component.params.contains("req") {
             request.ok_or_else(|| {
                 refused(format!(
                     "{identifier} refers to a request that was not given"
@@ -68,7 +68,7 @@ pub(super) fn build(
         text.push_str(&identifier);
         text.push_str(": ");
         let start = text.len();
-        write_value(&mut text, from, name, &item.params)?;
+        write_value(&mut text, from, name, &component.params)?;
         if !text.as_bytes()[start..]
             .iter()
             .all(|b| (0x20..0x7f).contains(b) || *b == b'\t')
@@ -176,28 +176,41 @@ impl<'de> visitor::ItemVisitor<'de> for MemberSlot<'_> {
 }
 
 /// The covered components written as in `Signature-Input`
-/// (`"@method" "content-digest";req`), as an inner list.
-pub(super) fn parse_components(components: &str) -> Result<InnerList, Error> {
-    let parsed = dictionary(&format!("c=({components})"), "the component list")?;
-    match parsed.into_iter().next() {
-        Some((_, ListEntry::InnerList(list))) => Ok(list),
-        _ => Err(refused("the component list is not a list of strings")),
+/// (`"@method" "content-digest";req`), as the identifiers the base
+/// serializes; a component listed twice is refused.
+pub(super) fn parse_components(components: &str) -> Result<Vec<String>, Error> {
+    let text = format!("c=({components})");
+    let input = Inputs::parse(&text, "the component list")?
+        .into_only()
+        .ok_or_else(|| refused("the component list is not a list of strings"))?;
+    let mut identifiers = Vec::with_capacity(input.components.len());
+    for component in &input.components {
+        let name = component
+            .name
+            .as_string()
+            .ok_or_else(|| refused("a component is not a string"))?;
+        let identifier = identifier(name.as_str(), &component.params)?;
+        if identifiers.contains(&identifier) {
+            return Err(refused(format!("component {identifier} is listed twice")));
+        }
+        identifiers.push(identifier);
     }
+    Ok(identifiers)
 }
 
 /// A component identifier as the base serializes it: the name as a
 /// structured string, then its parameters in the order given.
-pub(super) fn identifier(name: &str, params: &Parameters) -> Result<String, Error> {
+pub(super) fn identifier(name: &str, params: &Params<'_>) -> Result<String, Error> {
     let mut out = String::with_capacity(name.len() + 2);
     string(&mut out, name);
-    for (key, value) in params {
-        match (key.as_str(), value) {
-            ("req" | "bs" | "sf", BareItem::Boolean(true)) => {
+    for (key, value) in params.iter() {
+        match (*key, value) {
+            ("req" | "bs" | "sf", BareItemFromInput::Boolean(true)) => {
                 out.push(';');
-                out.push_str(key.as_str());
+                out.push_str(key);
             }
-            ("name" | "key", BareItem::String(value)) => {
-                let _ = write!(out, ";{}=", key.as_str());
+            ("name" | "key", BareItemFromInput::String(value)) => {
+                let _ = write!(out, ";{key}=");
                 string(&mut out, value.as_str());
             }
             ("tr", _) => {
@@ -213,7 +226,7 @@ pub(super) fn identifier(name: &str, params: &Parameters) -> Result<String, Erro
             }
         }
     }
-    if params.contains_key("bs") && (params.contains_key("sf") || params.contains_key("key")) {
+    if params.contains("bs") && (params.contains("sf") || params.contains("key")) {
         return Err(refused(format!(
             "{out}: bs cannot be combined with sf or key"
         )));
@@ -242,7 +255,7 @@ fn write_value(
     out: &mut String,
     message: &HttpMessage,
     name: &str,
-    params: &Parameters,
+    params: &Params<'_>,
 ) -> Result<(), Error> {
     let missing = || refused(format!("the message has no {}", Escaped::new(name)));
     let uri = || message.target_uri.as_ref().ok_or_else(missing);
@@ -297,10 +310,10 @@ fn write_value(
 
 /// `@query-param;name="..."`: the one parameter of that (encoded) name,
 /// decoded as a form would be and re-encoded with `%20` for space.
-fn query_param(uri: &url::Url, params: &Parameters) -> Result<String, Error> {
+fn query_param(uri: &url::Url, params: &Params<'_>) -> Result<String, Error> {
     let wanted = params
         .get("name")
-        .and_then(BareItem::as_string)
+        .and_then(|name| name.as_string())
         .ok_or_else(|| refused("@query-param needs a name parameter"))?
         .as_str();
     let query = uri.query().unwrap_or("").as_bytes();
@@ -328,7 +341,7 @@ fn write_field(
     out: &mut String,
     message: &HttpMessage,
     field: &str,
-    params: &Parameters,
+    params: &Params<'_>,
 ) -> Result<(), Error> {
     if field.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(refused(format!(
@@ -356,7 +369,7 @@ fn write_field(
         }
         return Ok(());
     }
-    if params.contains_key("bs") {
+    if params.contains("bs") {
         for (i, line) in lines.enumerate() {
             if i > 0 {
                 out.push_str(", ");
@@ -368,7 +381,7 @@ fn write_field(
         return Ok(());
     }
     let joined = lines.collect::<Vec<_>>().join(", ");
-    if let Some(key) = params.get("key").and_then(BareItem::as_string) {
+    if let Some(key) = params.get("key").and_then(|key| key.as_string()) {
         let dictionary = dictionary(&joined, field)?;
         let member = dictionary.get(key.as_str()).ok_or_else(|| {
             refused(format!(
@@ -385,7 +398,7 @@ fn write_field(
         });
         return Ok(());
     }
-    if params.contains_key("sf") {
+    if params.contains("sf") {
         out.push_str(&strict(&joined, field)?);
         return Ok(());
     }
@@ -449,17 +462,8 @@ pub(super) fn signature_members(field: &str) -> Result<Vec<&str>, Error> {
 
 /// The text of the member `label` among `members`, after `label=`, exactly
 /// as received: `@signature-params` is signed as the signer wrote it,
-/// parameter order and unknown parameters kept. `distinct` is how many
-/// members the parser found: fewer than are written means a label is
-/// repeated (the parser keeps the last), which is refused.
-pub(super) fn raw_member<'a>(
-    members: &[&'a str],
-    label: &str,
-    distinct: usize,
-) -> Result<&'a str, Error> {
-    if members.len() != distinct {
-        return Err(refused("Signature-Input repeats a label"));
-    }
+/// parameter order and unknown parameters kept.
+pub(super) fn raw_member<'a>(members: &[&'a str], label: &str) -> Result<&'a str, Error> {
     members
         .iter()
         .find_map(|member| {
@@ -467,20 +471,4 @@ pub(super) fn raw_member<'a>(
             (name == label).then_some(value)
         })
         .ok_or_else(|| refused("Signature-Input could not be read member by member"))
-}
-
-/// The labels of the inner lists in `inputs` whose `tag` is `tag`.
-pub(super) fn tagged<'a>(inputs: &'a Dictionary, tag: &str) -> Vec<&'a str> {
-    inputs
-        .iter()
-        .filter(|(_, entry)| match entry {
-            ListEntry::InnerList(list) => list
-                .params
-                .get("tag")
-                .and_then(BareItem::as_string)
-                .is_some_and(|t| t.as_str() == tag),
-            ListEntry::Item(_) => false,
-        })
-        .map(|(label, _)| label.as_str())
-        .collect()
 }

@@ -2,7 +2,7 @@
 //! request and its response cover, worked out per message, for the signer
 //! to cover and the verifier to require.
 
-use super::base::{self, dictionary};
+use super::input::Inputs;
 use super::message::HttpMessage;
 use crate::error::Error;
 
@@ -73,8 +73,9 @@ fn request_label(request: &HttpMessage) -> Result<Option<String>, Error> {
     let Some(inputs) = request.single_field("signature-input")? else {
         return Ok(None);
     };
-    let inputs = dictionary(&inputs, "Signature-Input")?;
-    Ok(base::tagged(&inputs, REQUEST_TAG)
+    let inputs = Inputs::parse(&inputs, "Signature-Input")?;
+    Ok(inputs
+        .tagged(REQUEST_TAG)
         .first()
         .map(|label| (*label).to_owned()))
 }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sfv::{BareItem, Dictionary, InnerList};
+use sfv::BareItemFromInput;
 
 use super::base;
 use super::fapi::{self, Side};
+use super::input::{Input, Inputs};
 use super::message::HttpMessage;
 use super::refused;
 use crate::error::{Error, Escaped};
@@ -127,15 +128,7 @@ impl HttpSigPolicy {
     ///
     /// [`Error::HttpSignature`] for a list that does not parse.
     pub fn require(mut self, components: &str) -> Result<Self, Error> {
-        let list = base::parse_components(components)?;
-        for item in &list.items {
-            let name = item
-                .bare_item
-                .as_string()
-                .ok_or_else(|| refused("a required component is not a string"))?;
-            self.required
-                .push(base::identifier(name.as_str(), &item.params)?);
-        }
+        self.required.extend(base::parse_components(components)?);
         Ok(self)
     }
 
@@ -172,25 +165,25 @@ impl HttpSigPolicy {
     }
 
     /// The label this policy picks among the message's signatures.
-    pub(super) fn select(&self, inputs: &Dictionary) -> Result<String, Error> {
+    pub(super) fn select(&self, inputs: &Inputs<'_>) -> Result<String, Error> {
         let labels = || {
             inputs
-                .keys()
-                .map(|l| Escaped::new(l.as_str()).to_string())
+                .labels()
+                .map(|l| Escaped::new(l).to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         match &self.selector {
             Selector::Label(label) => Ok(label.clone()),
-            Selector::Only => match inputs.keys().collect::<Vec<_>>()[..] {
-                [only] => Ok(only.as_str().to_owned()),
+            Selector::Only => match inputs.labels().collect::<Vec<_>>()[..] {
+                [only] => Ok(only.to_owned()),
                 _ => Err(refused(format!(
                     "the message carries {} signatures ({}); name the one to verify",
                     inputs.len(),
                     labels()
                 ))),
             },
-            Selector::Tag(tag) => match base::tagged(inputs, tag)[..] {
+            Selector::Tag(tag) => match inputs.tagged(tag)[..] {
                 [one] => Ok(one.to_owned()),
                 [] => Err(refused(format!(
                     "no signature has tag {} (labels: {})",
@@ -209,7 +202,7 @@ impl HttpSigPolicy {
     /// returns `created`, if any.
     pub(super) fn check(
         &self,
-        input: &InnerList,
+        input: &Input<'_>,
         covered: &[String],
         label: &str,
         message: &HttpMessage,
@@ -225,7 +218,7 @@ impl HttpSigPolicy {
             }
         }
         for name in &self.required_parameters {
-            if !input.params.contains_key(name.as_str()) {
+            if !input.params.contains(name) {
                 return Err(refused(format!(
                     "signature {} has no {} parameter",
                     Escaped::new(label),
@@ -251,7 +244,7 @@ impl HttpSigPolicy {
         let time_param = |name: &str| -> Result<Option<SystemTime>, Error> {
             match input.params.get(name) {
                 None => Ok(None),
-                Some(BareItem::Integer(seconds)) => u64::try_from(i64::from(*seconds))
+                Some(BareItemFromInput::Integer(seconds)) => u64::try_from(i64::from(*seconds))
                     .ok()
                     .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
                     .map(Some)

@@ -6,14 +6,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use sfv::InnerList;
-
+use super::algorithm_name;
 use super::base::{self, string};
 use super::digest::{self, DigestAlgorithm};
 use super::fapi::{self, Side};
+use super::input::Inputs;
 use super::message::HttpMessage;
 use super::secret::SharedSecret;
-use super::{algorithm_name, refused};
 use crate::backend::active as backend;
 use crate::error::Error;
 use crate::{AsyncSigner, Clock, Signer, SigningKeys, SigningSource, SystemClock, base64url};
@@ -29,7 +28,8 @@ use crate::{AsyncSigner, Clock, Signer, SigningKeys, SigningSource, SystemClock,
 pub struct HttpSigSigner<S = Arc<dyn Signer>> {
     key: SigningKey<S>,
     label: String,
-    components: InnerList,
+    /// The covered components' identifiers, as the base writes them.
+    components: Vec<String>,
     preset: Option<Side>,
     tag: Option<String>,
     nonce: bool,
@@ -58,7 +58,8 @@ enum SignWith<'a, C: ?Sized> {
 /// A signature base built, waiting for its signature.
 struct Unsigned {
     message: HttpMessage,
-    params: String,
+    /// The `Signature-Input` field: the label, then `@signature-params`.
+    input: String,
     base: String,
 }
 
@@ -95,7 +96,7 @@ impl<S: SigningSource> HttpSigSigner<S> {
         HttpSigSigner {
             key,
             label: "sig1".to_owned(),
-            components: InnerList::default(),
+            components: Vec::new(),
             preset: None,
             tag: None,
             nonce: false,
@@ -117,23 +118,11 @@ impl<S: SigningSource> HttpSigSigner<S> {
     /// [`Error::HttpSignature`] for a list that does not parse, a duplicate, or
     /// a parameter not supported.
     pub fn covering(mut self, components: &str) -> Result<Self, Error> {
-        let list = base::parse_components(components)?;
-        let mut seen = Vec::new();
-        for item in &list.items {
-            let name = item
-                .bare_item
-                .as_string()
-                .ok_or_else(|| refused("a component is not a string"))?;
-            let identifier = base::identifier(name.as_str(), &item.params)?;
-            if seen.contains(&identifier) {
-                return Err(refused(format!("component {identifier} is listed twice")));
-            }
-            seen.push(identifier);
-        }
-        if self.digest.is_none() && seen.iter().any(|c| c == "\"content-digest\"") {
+        let identifiers = base::parse_components(components)?;
+        if self.digest.is_none() && identifiers.iter().any(|c| c == "\"content-digest\"") {
             self.digest = Some(DigestAlgorithm::Sha256);
         }
-        self.components = list;
+        self.components = identifiers;
         Ok(self)
     }
 
@@ -286,18 +275,29 @@ impl<S: SigningSource> HttpSigSigner<S> {
         let preset;
         let components = match self.preset {
             Some(side) => {
-                let list = fapi::components(side, &message, request, body)?.join(" ");
-                preset = base::parse_components(&list)?;
+                preset = fapi::components(side, &message, request, body)?;
                 &preset
             }
             None => &self.components,
         };
-        let params = self.params(components, keyid.as_deref(), algorithm)?;
-        let base = base::build(&message, request, components, &params)?.text;
+        // The base is built from the field as it will be sent, read back
+        // the way a verifier reads it.
+        let label = &self.label;
+        let input = format!(
+            "{label}={}",
+            self.params(components, keyid.as_deref(), algorithm)?
+        );
+        let inputs = Inputs::parse(&input, "Signature-Input")?;
+        let base = base::build(
+            &message,
+            request,
+            inputs.get(label)?,
+            &input[label.len() + 1..],
+        )?;
         let unsigned = Unsigned {
             message,
-            params,
-            base,
+            base: base.text,
+            input,
         };
         Ok((unsigned, with))
     }
@@ -305,12 +305,10 @@ impl<S: SigningSource> HttpSigSigner<S> {
     /// The message with `Signature-Input` and `Signature` added.
     fn signed(&self, unsigned: Unsigned, signature: &[u8]) -> HttpMessage {
         let Unsigned {
-            mut message,
-            params,
-            ..
+            mut message, input, ..
         } = unsigned;
         let label = &self.label;
-        message.add_header("Signature-Input", &format!("{label}={params}"));
+        message.add_header("Signature-Input", &input);
         message.add_header(
             "Signature",
             &format!("{label}=:{}:", base64url::encode_standard(signature)),
@@ -322,23 +320,11 @@ impl<S: SigningSource> HttpSigSigner<S> {
     /// parameters.
     fn params(
         &self,
-        components: &InnerList,
+        components: &[String],
         keyid: Option<&str>,
         algorithm: &str,
     ) -> Result<String, Error> {
-        let mut out = String::from("(");
-        for (i, item) in components.items.iter().enumerate() {
-            if i > 0 {
-                out.push(' ');
-            }
-            let name = item
-                .bare_item
-                .as_string()
-                .map(|s| s.as_str())
-                .unwrap_or_default();
-            out.push_str(&base::identifier(name, &item.params)?);
-        }
-        out.push(')');
+        let mut out = format!("({})", components.join(" "));
         let created = self
             .clock
             .now()

@@ -8,9 +8,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sfv::{BareItem, ListEntry};
-
-use super::base::{self, Base, dictionary, raw_member};
+use super::base::{self, Base, raw_member};
+use super::input::Inputs;
 use super::message::HttpMessage;
 use super::policy::HttpSigPolicy;
 use super::secret::SharedSecret;
@@ -84,14 +83,9 @@ impl Candidate {
             .single_field("signature")?
             .ok_or_else(|| refused("the message has no Signature field"))?;
         let members = base::signature_members(&inputs)?;
-        let inputs_parsed = dictionary(&inputs, "Signature-Input")?;
+        let inputs_parsed = Inputs::parse(&inputs, "Signature-Input")?;
         let label = policy.select(&inputs_parsed)?;
-        let Some(ListEntry::InnerList(input)) = inputs_parsed.get(label.as_str()) else {
-            return Err(refused(format!(
-                "Signature-Input has no inner list labelled {}",
-                Escaped::new(&label)
-            )));
-        };
+        let input = inputs_parsed.get(&label)?;
         let signature = base::byte_members(&signatures, "Signature", |name| name == label)?
             .into_iter()
             .find(|(name, _)| *name == label)
@@ -107,18 +101,12 @@ impl Candidate {
                 return Err(refused("the Signature member is not a byte sequence"));
             }
         };
-        // The parser keeps the last of a repeated label; the raw reading
-        // finds the repeat (and gives `@signature-params` as received).
-        let params = raw_member(&members, &label, inputs_parsed.len())?;
+        // `@signature-params` as received.
+        let params = raw_member(&members, &label)?;
         let base = base::build(message, request, input, params)?;
         let created = policy.check(input, &base.components, &label, message, request, body)?;
-        let string_param = |name: &str| -> Result<Option<String>, Error> {
-            match input.params.get(name) {
-                None => Ok(None),
-                Some(BareItem::String(s)) => Ok(Some(s.as_str().to_owned())),
-                Some(_) => Err(refused(format!("the {name} parameter is not a string"))),
-            }
-        };
+        let string_param =
+            |name: &str| Ok::<_, Error>(input.params.string(name)?.map(str::to_owned));
         Ok(Candidate {
             keyid: string_param("keyid")?,
             alg: string_param("alg")?,

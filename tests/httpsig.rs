@@ -748,6 +748,23 @@ mod profile {
                 .verify(&crowded, None, None),
             "more than 16",
         );
+        // 65 components are refused before the field is parsed: the
+        // malformed tail would otherwise be the error.
+        let components = vec![r#""x""#; 65].join(" ");
+        let wide = signed.clone().with_header(
+            "Signature-Input",
+            &format!("sig1=({components})!;created=1"),
+        );
+        malformed(
+            HttpSigVerifier::new(registry(Algorithm::ES256, &es256()))
+                .with_policy(
+                    HttpSigPolicy::new()
+                        .with_label("sig1")
+                        .with_clock(clock(NOW)),
+                )
+                .verify(&wide, None, None),
+            "covers more than 64 components",
+        );
     }
 
     /// A covered value must be one line of ASCII, on both sides.

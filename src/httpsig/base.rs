@@ -421,42 +421,49 @@ fn strict(value: &str, field: &str) -> Result<String, Error> {
         .map_err(|e| refused(format!("the {field} field is not a structured field: {e}")))
 }
 
-/// The members of a dictionary field as written: split at the commas that
-/// are outside strings and inner lists, each trimmed.
-fn members(field: &str) -> Option<Vec<&str>> {
+/// The members of `Signature-Input` as written: split at the commas that
+/// are outside strings and inner lists, each trimmed. Refused before any
+/// parsing when there are more than [`MAX_SIGNATURES`] members or a member
+/// lists more than [`MAX_COMPONENTS`] components.
+pub(super) fn signature_members(field: &str) -> Result<Vec<&str>, Error> {
     let (mut start, mut depth, mut quoted, mut escaped) = (0, 0u32, false, false);
+    let mut components = 0;
     let mut members = Vec::new();
+    let unbalanced = || refused("Signature-Input has unbalanced parentheses");
     // Bytes, not chars: every delimiter is ASCII, and a UTF-8 continuation
     // byte never equals one.
     for (i, b) in field.bytes().enumerate() {
         match b {
             _ if escaped => escaped = false,
             b'\\' if quoted => escaped = true,
-            b'"' => quoted = !quoted,
+            b'"' => {
+                // A string opening inside an inner list is a component.
+                if !quoted && depth == 1 {
+                    components += 1;
+                    if components > MAX_COMPONENTS {
+                        return Err(refused(format!(
+                            "a signature in Signature-Input covers more than {MAX_COMPONENTS} components"
+                        )));
+                    }
+                }
+                quoted = !quoted;
+            }
             b'(' if !quoted => depth += 1,
-            b')' if !quoted => depth = depth.checked_sub(1)?,
+            b')' if !quoted => depth = depth.checked_sub(1).ok_or_else(unbalanced)?,
             b',' if !quoted && depth == 0 => {
                 members.push(field[start..i].trim_matches([' ', '\t']));
                 start = i + 1;
+                components = 0;
+                if members.len() >= MAX_SIGNATURES {
+                    return Err(refused(format!(
+                        "Signature-Input carries more than {MAX_SIGNATURES} signatures"
+                    )));
+                }
             }
             _ => {}
         }
     }
     members.push(field[start..].trim_matches([' ', '\t']));
-    Some(members)
-}
-
-/// The members of `Signature-Input` as written, refused before any parsing
-/// when there are more than [`MAX_SIGNATURES`].
-pub(super) fn signature_members(field: &str) -> Result<Vec<&str>, Error> {
-    let members =
-        members(field).ok_or_else(|| refused("Signature-Input has unbalanced parentheses"))?;
-    if members.len() > MAX_SIGNATURES {
-        return Err(refused(format!(
-            "Signature-Input carries {} signatures, more than {MAX_SIGNATURES}",
-            members.len()
-        )));
-    }
     Ok(members)
 }
 

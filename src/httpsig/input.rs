@@ -226,3 +226,81 @@ impl<'de> visitor::ItemVisitor<'de> for ComponentSlot<'_, 'de> {
         Ok(&mut self.components[last].params)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<'a>(input: &'a Input<'_>) -> Vec<&'a str> {
+        input
+            .components
+            .iter()
+            .map(|c| c.name.as_string().map_or("?", |s| s.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn members_components_and_parameters_in_order() {
+        let field =
+            r#"a=("@method" "signature";req;key="b");created=1;keyid="k";tag="t", b=("@status")"#;
+        let inputs = Inputs::parse(field, "Signature-Input").unwrap();
+        assert_eq!(inputs.labels().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(inputs.len(), 2);
+        let a = inputs.get("a").unwrap();
+        assert_eq!(names(a), ["@method", "signature"]);
+        let signature = &a.components[1].params;
+        assert!(signature.contains("req"));
+        assert_eq!(signature.string("key").unwrap(), Some("b"));
+        let order: Vec<&str> = a.params.iter().map(|(k, _)| *k).collect();
+        assert_eq!(order, ["created", "keyid", "tag"]);
+        assert_eq!(
+            a.params.get("created").and_then(|c| c.as_integer()),
+            Some(1.into())
+        );
+        assert!(
+            a.params.string("created").is_err(),
+            "an integer is not a string"
+        );
+        assert_eq!(inputs.tagged("t"), ["a"]);
+        assert!(inputs.tagged("u").is_empty());
+    }
+
+    #[test]
+    fn a_repeated_parameter_keeps_its_first_place_and_last_value() {
+        let inputs =
+            Inputs::parse(r#"a=("x";name="1";req;name="2");created=1;created=2"#, "f").unwrap();
+        let a = inputs.get("a").unwrap();
+        let params: Vec<&str> = a.components[0].params.iter().map(|(k, _)| *k).collect();
+        assert_eq!(params, ["name", "req"]);
+        assert_eq!(a.components[0].params.string("name").unwrap(), Some("2"));
+        assert_eq!(
+            a.params.get("created").and_then(|c| c.as_integer()),
+            Some(2.into())
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let refused = |result: Result<Inputs<'_>, Error>, fragment: &str| match result {
+            Err(e) => assert!(e.to_string().contains(fragment), "{e}"),
+            Ok(inputs) => panic!("accepted: {inputs:?}"),
+        };
+        refused(
+            Inputs::parse(r#"a=("x"), b=("y"), a=("z")"#, "Signature-Input"),
+            "repeats a label (\"a\")",
+        );
+        refused(
+            Inputs::parse(r#"a=("x""#, "Signature-Input"),
+            "not a structured dictionary",
+        );
+        let bare = Inputs::parse(r#"a="x", b=("y")"#, "Signature-Input").unwrap();
+        assert!(
+            bare.get("a")
+                .unwrap_err()
+                .to_string()
+                .contains("no inner list labelled")
+        );
+        assert!(bare.get("c").is_err());
+        assert!(bare.into_only().is_none(), "two members are not one list");
+    }
+}

@@ -1892,5 +1892,22 @@ mod httpsig {
             b"",
         );
         assert_eq!(r.code, 2);
+        // Signing with a label, tag or key id Signature-Input cannot carry.
+        let private = rfc("test-key-ed25519.priv.pem");
+        for (flag, value, says) in [
+            ("--label", "Sig 1", "is not a structured-field key"),
+            ("--tag", "caf\u{e9}", "printable ASCII only"),
+            ("--keyid", "k\u{20ac}", "printable ASCII only"),
+        ] {
+            let mut args = vec!["httpsig", "sign", "--key", path(&private)];
+            if flag != "--keyid" {
+                args.extend(["--keyid", "k"]);
+            }
+            args.extend(["--components", r#""@method""#, flag, value, "-"]);
+            let r = run(&args, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+            assert!(r.stderr.contains(says), "{flag}: {}", r.stderr);
+            assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        }
     }
 }

@@ -767,6 +767,45 @@ mod profile {
         );
     }
 
+    /// A label, tag or key id that `Signature-Input` cannot carry is the
+    /// caller's configuration, refused before anything is signed.
+    #[test]
+    fn labels_tags_and_key_ids_the_field_cannot_carry_are_configuration_errors() {
+        let config = |result: Result<HttpMessage, Error>, fragment: &str| match result {
+            Err(Error::Config(m)) => assert!(m.contains(fragment), "{m}"),
+            other => panic!("expected a configuration error naming {fragment}, got {other:?}"),
+        };
+        let covering = |signer: HttpSigSigner| signer.covering(r#""@method""#).unwrap();
+        for label in ["Sig1", "sig 1", "1sig", ""] {
+            config(
+                covering(signer(Algorithm::ES256, es256()))
+                    .with_label(label)
+                    .sign(request(), None, None),
+                "is not a structured-field key",
+            );
+        }
+        config(
+            covering(signer(Algorithm::ES256, es256()))
+                .with_tag("caf\u{e9}")
+                .sign(request(), None, None),
+            "the tag \"caf\\u{e9}\" cannot be sent",
+        );
+        let odd_kid = HttpSigSigner::new(Arc::new(
+            KeySigner::new(es256(), Algorithm::ES256)
+                .unwrap()
+                .with_key_id("k\n1"),
+        ));
+        config(covering(odd_kid).sign(request(), None, None), "the key id");
+        // What the field can carry is signed: `*` may start a label.
+        assert!(
+            covering(signer(Algorithm::ES256, es256()))
+                .with_label("*sig.1-a_b")
+                .with_tag("a \"quoted\" tag")
+                .sign(request(), None, None)
+                .is_ok()
+        );
+    }
+
     /// A covered value must be one line of ASCII, on both sides.
     #[test]
     fn values_that_are_not_one_line_of_ascii_are_refused() {

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
+use sfv::{KeyRef, StringRef};
+
 use super::algorithm_name;
 use super::base::{self, string};
 use super::digest::{self, DigestAlgorithm};
@@ -14,7 +16,7 @@ use super::input::Inputs;
 use super::message::HttpMessage;
 use super::secret::SharedSecret;
 use crate::backend::active as backend;
-use crate::error::Error;
+use crate::error::{Error, Escaped};
 use crate::{AsyncSigner, Clock, Signer, SigningKeys, SigningSource, SystemClock, base64url};
 
 /// Adds an RFC 9421 signature to requests or responses: the components it
@@ -150,14 +152,17 @@ impl<S: SigningSource> HttpSigSigner<S> {
         self
     }
 
-    /// The signature's label (`sig1` by default).
+    /// The signature's label (`sig1` by default): a structured-field key
+    /// (lowercase letters, digits, `_ - . *`, starting with a letter or
+    /// `*`); signing with any other is an [`Error::Config`].
     #[must_use]
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
-    /// Sets the `tag` parameter, which verifiers select signatures by.
+    /// Sets the `tag` parameter, which verifiers select signatures by:
+    /// printable ASCII; signing with any other is an [`Error::Config`].
     #[must_use]
     pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
         self.tag = Some(tag.into());
@@ -257,6 +262,7 @@ impl<S: SigningSource> HttpSigSigner<S> {
                 (SignWith::Secret(secret), Some(keyid.clone()), "hmac-sha256")
             }
         };
+        self.check_names(keyid.as_deref())?;
         let digested = match (body, &message.body_digest) {
             (Some(body), _) => Some(digest::Body::Bytes(body)),
             (None, Some(streamed)) => Some(digest::Body::Streamed(streamed)),
@@ -316,6 +322,30 @@ impl<S: SigningSource> HttpSigSigner<S> {
         message
     }
 
+    /// The label must be a structured-field key, the tag and key id
+    /// structured-field strings (printable ASCII): they are the caller's
+    /// settings, so anything else is a configuration error.
+    fn check_names(&self, keyid: Option<&str>) -> Result<(), Error> {
+        KeyRef::from_str(&self.label).map_err(|e| {
+            Error::Config(format!(
+                "the signature label {} is not a structured-field key \
+                 (lowercase letters, digits, _ - . *, starting with a letter or *): {e}",
+                Escaped::new(&self.label)
+            ))
+        })?;
+        for (what, value) in [("tag", self.tag.as_deref()), ("key id", keyid)] {
+            if let Some(value) = value {
+                StringRef::from_str(value).map_err(|e| {
+                    Error::Config(format!(
+                        "the {what} {} cannot be sent in Signature-Input (printable ASCII only): {e}",
+                        Escaped::new(value)
+                    ))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     /// `@signature-params`: the inner list of components, then the
     /// parameters.
     fn params(
@@ -364,7 +394,8 @@ impl<S: SigningSource<Current = dyn Signer>> HttpSigSigner<S> {
     /// # Errors
     ///
     /// [`Error::HttpSignature`] for a covered component the message lacks,
-    /// [`Error::NoSigningKey`], and the signer's errors.
+    /// [`Error::Config`] for a label, tag or key id that `Signature-Input`
+    /// cannot carry, [`Error::NoSigningKey`], and the signer's errors.
     pub fn sign(
         &self,
         message: HttpMessage,

@@ -9,7 +9,9 @@ use clap::{Args, Subcommand};
 use signed_payloads::httpsig::{
     self, DigestAlgorithm, HttpMessage, HttpSigPolicy, HttpSigSigner, SharedSecret,
 };
-use signed_payloads::{Algorithm, FixedClock, Jwk, KeyKind, KeyPurpose, KeySigner, KeyVerifier};
+use signed_payloads::{
+    Algorithm, ErrorKind, FixedClock, Jwk, KeyKind, KeyPurpose, KeySigner, KeyVerifier,
+};
 
 use super::{
     Failure, Outcome, declared_jwk, jwk_text, private_key, public_key, read_file, read_input,
@@ -317,7 +319,13 @@ fn sign(args: &SignArgs) -> Outcome {
     }
     let (message, body) = HttpMessage::from_http1(&raw, &args.scheme)?;
     let before = message.headers().count();
-    let signed = signer.sign(message, request.as_ref(), Some(body))?;
+    // A label, tag or key id the field cannot carry is an argument to fix.
+    let signed = signer
+        .sign(message, request.as_ref(), Some(body))
+        .map_err(|e| match e.kind() {
+            ErrorKind::Config => Failure::Usage(e.to_string()),
+            _ => Failure::from(e),
+        })?;
     let added: Vec<(&str, &str)> = signed.headers().skip(before).collect();
     write_stdout(&with_fields(&raw, body.len(), &added))
 }

@@ -1870,6 +1870,12 @@ mod httpsig {
         assert!(r.stderr.contains("give --alg"), "{}", r.stderr);
         let r = verify(&key, &["--alg", "ES256"], &message);
         assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("--alg ES256 does not fit the key")
+                && r.stderr.contains("an Ed25519 key"),
+            "{}",
+            r.stderr
+        );
         let r = verify(&secret_jwk(&dir), &["--alg", "ed25519"], &message);
         assert_eq!(r.code, 2, "{}", r.stderr);
         let r = run(

@@ -191,6 +191,14 @@ fn load<K>(
             (None, kind) => kind.default_algorithm(),
         },
     };
+    // Named as the user named it, not by the JWS name the refusal would use.
+    kind.check_algorithm(algorithm).map_err(|_| {
+        Failure::Usage(format!(
+            "--alg {} does not fit the key {}, an {kind} key",
+            alg.unwrap_or(httpsig::algorithm_name(algorithm)),
+            path.display()
+        ))
+    })?;
     Ok(Key::Asymmetric(key, algorithm))
 }
 

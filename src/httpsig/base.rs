@@ -85,7 +85,7 @@ pub(super) fn build(
     Ok(Base { text, components })
 }
 
-/// Parses a dictionary field (`Signature-Input`, `Signature`, `Content-Digest`).
+/// Parses a dictionary field whole (one a `key` component reads a member of).
 pub(super) fn dictionary(value: &str, field: &str) -> Result<Dictionary, Error> {
     Parser::new(value)
         .parse_dictionary()

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::base::{Member, byte_members, dictionary};
+use super::base::{Member, byte_members};
 use super::message::HttpMessage;
 use super::refused;
 use crate::backend::active as backend;
@@ -96,15 +96,14 @@ impl BodyDigester {
     /// crate knows (for verifying a streamed body); none when it has no
     /// such field or names only others, which verifying then refuses.
     pub fn for_message(message: &HttpMessage) -> Self {
-        let named: Vec<DigestAlgorithm> = message
-            .single_field("content-digest")
-            .ok()
-            .flatten()
-            .and_then(|field| dictionary(&field, "Content-Digest").ok())
+        let field = message.single_field("content-digest").ok().flatten();
+        let named: Vec<DigestAlgorithm> = field
+            .as_deref()
+            .and_then(|field| byte_members(field, "Content-Digest", |_| false).ok())
             .map(|members| {
                 members
-                    .keys()
-                    .filter_map(|name| DigestAlgorithm::from_name(name.as_str()))
+                    .iter()
+                    .filter_map(|(name, _)| DigestAlgorithm::from_name(name))
                     .collect()
             })
             .unwrap_or_default();
@@ -154,7 +153,17 @@ pub(super) enum Body<'a> {
     Streamed(&'a BodyDigest),
 }
 
-impl Body<'_> {
+impl<'a> Body<'a> {
+    /// The body given, else the digests `message` carries from streaming
+    /// it; none when there is neither.
+    pub(super) fn of(body: Option<&'a [u8]>, message: &'a HttpMessage) -> Option<Self> {
+        match (body, &message.body_digest) {
+            (Some(body), _) => Some(Body::Bytes(body)),
+            (None, Some(streamed)) => Some(Body::Streamed(streamed)),
+            (None, None) => None,
+        }
+    }
+
     fn digest(self, algorithm: DigestAlgorithm) -> Result<Vec<u8>, Error> {
         match self {
             Body::Bytes(body) => Ok(algorithm.digest(body)),

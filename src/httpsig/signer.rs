@@ -263,19 +263,16 @@ impl<S: SigningSource> HttpSigSigner<S> {
             }
         };
         self.check_names(keyid.as_deref())?;
-        let digested = match (body, &message.body_digest) {
-            (Some(body), _) => Some(digest::Body::Bytes(body)),
-            (None, Some(streamed)) => Some(digest::Body::Streamed(streamed)),
-            (None, None) => None,
-        };
         // FAPI covers content-digest only when there is a body.
         let empty = body.is_some_and(<[u8]>::is_empty);
-        if let (Some(algorithm), Some(digested)) = (self.digest, digested) {
+        if let Some(algorithm) = self.digest {
             if (!empty || self.preset.is_none())
                 && message.field_lines("content-digest").next().is_none()
             {
-                let field = digest::field_of(digested, algorithm)?;
-                message.add_header("Content-Digest", &field);
+                if let Some(digested) = digest::Body::of(body, &message) {
+                    let field = digest::field_of(digested, algorithm)?;
+                    message.add_header("Content-Digest", &field);
+                }
             }
         }
         let preset;

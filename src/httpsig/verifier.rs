@@ -148,15 +148,9 @@ impl Candidate {
         {
             return Ok(());
         }
-        let body = match (body, &message.body_digest) {
-            (Some(body), _) => digest::Body::Bytes(body),
-            (None, Some(streamed)) => digest::Body::Streamed(streamed),
-            (None, None) => {
-                return Err(refused(
-                    "content-digest is covered but no body was given to check it against",
-                ));
-            }
-        };
+        let body = digest::Body::of(body, message).ok_or_else(|| {
+            refused("content-digest is covered but no body was given to check it against")
+        })?;
         let field = message.single_field("content-digest")?.unwrap_or_default();
         digest::check(&field, body)
     }

@@ -93,9 +93,8 @@ impl HttpMessage {
         } else {
             let host = headers
                 .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .ok_or_else(|| refused("an origin-form request needs a Host field"))?;
-            format!("{scheme}://{host}{uri}")
+                .and_then(|h| h.to_str().ok());
+            origin_form(scheme, host, uri)?
         };
         let mut message = Self::request(method.as_str(), &target)?;
         message.add_headers(headers)?;
@@ -156,27 +155,20 @@ impl HttpMessage {
         let incomplete = || refused("the HTTP message ends before the blank line after its fields");
         // httparse reads HTTP/1.x; a status line as curl prints it for
         // HTTP/2 and 3 carries the same status.
-        let (head, message) = if let Some(rest) = ["HTTP/2 ", "HTTP/3 "]
+        let normalized = ["HTTP/2 ", "HTTP/3 "]
             .iter()
             .find_map(|version| raw.strip_prefix(version.as_bytes()))
-        {
-            let mut normalized = b"HTTP/1.1 ".to_vec();
-            normalized.extend_from_slice(rest);
+            .map(|rest| [&b"HTTP/1.1 "[..], rest].concat());
+        let (head, message) = if raw.starts_with(b"HTTP/") {
+            let parsed = normalized.as_deref().unwrap_or(raw);
             let mut response = httparse::Response::new(&mut fields);
-            let httparse::Status::Complete(end) = response.parse(&normalized).map_err(bad)? else {
+            let httparse::Status::Complete(end) = response.parse(parsed).map_err(bad)? else {
                 return Err(incomplete());
             };
             let mut message = Self::response(response.code.unwrap_or_default());
             message.add_parsed(response.headers)?;
-            (end - (normalized.len() - raw.len()), message)
-        } else if raw.starts_with(b"HTTP/") {
-            let mut response = httparse::Response::new(&mut fields);
-            let httparse::Status::Complete(end) = response.parse(raw).map_err(bad)? else {
-                return Err(incomplete());
-            };
-            let mut message = Self::response(response.code.unwrap_or_default());
-            message.add_parsed(response.headers)?;
-            (end, message)
+            // The head's end in `raw`, whatever its status line became.
+            (end + raw.len() - parsed.len(), message)
         } else {
             let mut request = httparse::Request::new(&mut fields);
             let httparse::Status::Complete(end) = request.parse(raw).map_err(bad)? else {
@@ -192,8 +184,8 @@ impl HttpMessage {
                     .iter()
                     .find(|h| h.name.eq_ignore_ascii_case("host"))
                     .and_then(|h| std::str::from_utf8(h.value).ok())
-                    .ok_or_else(|| refused("an origin-form request needs a Host field"))?;
-                format!("{scheme}://{}{target}", host.trim())
+                    .map(str::trim);
+                origin_form(scheme, host, target)?
             } else if target.contains("://") {
                 target.to_owned()
             } else {
@@ -275,5 +267,63 @@ impl HttpMessage {
             )));
         }
         Ok(Some(value))
+    }
+}
+
+/// The absolute target URI of an origin-form request (`/path?query`): the
+/// scheme the caller says the connection had, then the `Host` field.
+fn origin_form(
+    scheme: &str,
+    host: Option<&str>,
+    target: impl std::fmt::Display,
+) -> Result<String, Error> {
+    let host = host.ok_or_else(|| refused("an origin-form request needs a Host field"))?;
+    Ok(format!("{scheme}://{host}{target}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http1_responses_of_every_version_keep_their_body_exact() {
+        for (raw, status) in [
+            (
+                &b"HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\nbody"[..],
+                201,
+            ),
+            (b"HTTP/2 404\r\ncontent-type: text/plain\r\n\r\nbody", 404),
+            (b"HTTP/3 200\ncontent-type: text/plain\n\nbody", 200),
+        ] {
+            let (message, body) = HttpMessage::from_http1(raw, "https").unwrap();
+            assert_eq!(message.status, Some(status));
+            assert_eq!(body, b"body", "{}", String::from_utf8_lossy(raw));
+            assert_eq!(message.field("content-type").as_deref(), Some("text/plain"));
+        }
+        let unfinished = HttpMessage::from_http1(b"HTTP/2 200\r\nA: b\r\n", "https");
+        assert!(
+            unfinished
+                .unwrap_err()
+                .to_string()
+                .contains("ends before the blank line")
+        );
+    }
+
+    #[test]
+    fn an_origin_form_request_is_completed_from_its_host() {
+        let raw = b"POST /pay?x=1 HTTP/1.1\r\nHost:  bank.example \r\n\r\n{}";
+        let (message, body) = HttpMessage::from_http1(raw, "http").unwrap();
+        assert_eq!(
+            message.target_uri.as_ref().map(url::Url::as_str),
+            Some("http://bank.example/pay?x=1")
+        );
+        assert_eq!(body, b"{}");
+        let no_host = HttpMessage::from_http1(b"GET / HTTP/1.1\r\n\r\n", "https");
+        assert!(
+            no_host
+                .unwrap_err()
+                .to_string()
+                .contains("needs a Host field")
+        );
     }
 }

@@ -9,6 +9,8 @@ mod public;
 mod roca;
 mod source;
 
+#[cfg(feature = "httpsig")]
+pub(crate) use jwk::{Excluded, excluded_by};
 pub use jwk::{Jwk, JwkSet, KeyPurpose};
 pub use kind::KeyKind;
 pub use private::PrivateKey;

@@ -10,6 +10,7 @@ use crate::KeyPurpose;
 use crate::backend::active as backend;
 use crate::base64url;
 use crate::error::{Error, Escaped};
+use crate::key::{Excluded, excluded_by};
 
 /// A secret shared by signer and verifier, for RFC 9421 `hmac-sha256`
 /// only: at least 32 bytes, wiped on drop, never printed.
@@ -96,21 +97,15 @@ impl SharedSecret {
                 Escaped::new(alg)
             )));
         }
-        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
-            return Err(Error::key("the JWK's use is not sig"));
-        }
-        let operation = match purpose {
-            KeyPurpose::Sign => "sign",
-            KeyPurpose::Verify => "verify",
-        };
-        if jwk
-            .key_ops
-            .as_ref()
-            .is_some_and(|ops| !ops.iter().any(|op| op == operation))
-        {
-            return Err(Error::key(format!(
-                "the JWK's key_ops do not include {operation}"
-            )));
+        match excluded_by(jwk.use_.as_deref(), jwk.key_ops.as_deref(), purpose) {
+            Some(Excluded::Use) => return Err(Error::key("the JWK's use is not sig")),
+            Some(Excluded::KeyOps) => {
+                return Err(Error::key(format!(
+                    "the JWK's key_ops do not include {}",
+                    purpose.key_op()
+                )));
+            }
+            None => {}
         }
         let k = k.ok_or_else(|| Error::key("the oct JWK has no k"))?;
         let bytes = base64url::decode(k.as_bytes())

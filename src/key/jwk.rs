@@ -155,15 +155,7 @@ impl Jwk {
     /// True unless `use` (RFC 7517 4.2) or `key_ops` (4.3) say the key is
     /// not for `purpose`.
     fn allows(&self, purpose: KeyPurpose) -> bool {
-        let op = match purpose {
-            KeyPurpose::Verify => "verify",
-            KeyPurpose::Sign => "sign",
-        };
-        self.key_use.as_deref().is_none_or(|u| u == "sig")
-            && self
-                .key_ops
-                .as_ref()
-                .is_none_or(|ops| ops.iter().any(|o| o == op))
+        excluded_by(self.key_use.as_deref(), self.key_ops.as_deref(), purpose).is_none()
     }
 
     /// The algorithm the key declares (`alg`), reconciled with the caller's
@@ -223,6 +215,42 @@ pub enum KeyPurpose {
     Verify,
     /// Make signatures (`key_ops` `sign`).
     Sign,
+}
+
+impl KeyPurpose {
+    /// Its `key_ops` value (RFC 7517 §4.3).
+    pub(crate) const fn key_op(self) -> &'static str {
+        match self {
+            KeyPurpose::Verify => "verify",
+            KeyPurpose::Sign => "sign",
+        }
+    }
+}
+
+/// Which of a JWK's declarations excludes an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Excluded {
+    /// `use` is not `sig`.
+    Use,
+    /// `key_ops` lacks the operation.
+    KeyOps,
+}
+
+/// The one reading of a JWK's `use` (RFC 7517 §4.2) and `key_ops` (§4.3)
+/// for a signature key, whatever its `kty`: which of them, if any,
+/// excludes `purpose`.
+pub(crate) fn excluded_by(
+    key_use: Option<&str>,
+    key_ops: Option<&[String]>,
+    purpose: KeyPurpose,
+) -> Option<Excluded> {
+    if key_use.is_some_and(|u| u != "sig") {
+        Some(Excluded::Use)
+    } else if key_ops.is_some_and(|ops| !ops.iter().any(|o| o == purpose.key_op())) {
+        Some(Excluded::KeyOps)
+    } else {
+        None
+    }
 }
 
 impl fmt::Debug for Jwk {

@@ -104,7 +104,9 @@ impl AwsKmsSigner {
     }
 
     async fn sign_checked(&self, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let digest = backend::sha2(digest_bits(self.algorithm), message);
+        // Construction refused EdDSA (kms_algorithm): every other has a hash.
+        let bits = self.algorithm.sha2_bits().unwrap_or(256);
+        let digest = backend::sha2(bits, message);
         let mut attempt = 1;
         let signature = loop {
             let sent = self
@@ -309,21 +311,16 @@ fn kms_algorithm(algorithm: Algorithm) -> Result<SigningAlgorithmSpec, Error> {
 }
 
 /// The SHA-2 size each algorithm hashes with.
-fn digest_bits(algorithm: Algorithm) -> usize {
-    match algorithm {
-        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => 384,
-        Algorithm::RS512 | Algorithm::PS512 | Algorithm::ES512 => 512,
-        _ => 256,
-    }
-}
-
 /// True when KMS asked to slow down.
+/// The error codes AWS answers a throttled request with.
+const THROTTLING: [&str; 3] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+];
+
 fn throttled<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
-    matches!(e, SdkError::ServiceError(_))
-        && matches!(
-            e.code(),
-            Some("ThrottlingException" | "Throttling" | "TooManyRequestsException")
-        )
+    matches!(e, SdkError::ServiceError(_)) && e.code().is_some_and(|c| THROTTLING.contains(&c))
 }
 
 /// Full jitter over an exponential ceiling: 50 ms, 100 ms, 200 ms, ...
@@ -362,7 +359,7 @@ where
     }
     let detail = message.map_or_else(String::new, |m| format!(": {m}"));
     match code.as_deref() {
-        Some("ThrottlingException" | "Throttling" | "TooManyRequestsException") => {
+        Some(code) if THROTTLING.contains(&code) => {
             unavailable(format!("still throttled after {attempts} attempts{detail}"))
         }
         Some("NotFoundException") => {

@@ -100,6 +100,19 @@ impl Algorithm {
         matches!(self, Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512)
     }
 
+    /// The size in bits of the SHA-2 hash the algorithm signs over, taken
+    /// outside the signature by signers whose device signs a digest; `None`
+    /// for EdDSA, which hashes inside the signature.
+    #[cfg(any(feature = "pkcs11", feature = "aws-kms"))]
+    pub(crate) const fn sha2_bits(self) -> Option<usize> {
+        match self {
+            Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => Some(256),
+            Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => Some(384),
+            Algorithm::RS512 | Algorithm::PS512 | Algorithm::ES512 => Some(512),
+            Algorithm::EdDSA | Algorithm::Ed25519 => None,
+        }
+    }
+
     /// The kind of key this algorithm signs and verifies with.
     pub const fn key_kind(self) -> KeyKind {
         match self {

@@ -247,9 +247,10 @@ impl Signer for Pkcs11Signer {
         let mechanism = mechanism(self.algorithm)?;
         // CKM_ECDSA signs a digest: the hash is taken here.
         let digest = match self.algorithm {
-            Algorithm::ES256 => Some(backend::sha2(256, message)),
-            Algorithm::ES384 => Some(backend::sha2(384, message)),
-            Algorithm::ES512 => Some(backend::sha2(512, message)),
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => self
+                .algorithm
+                .sha2_bits()
+                .map(|bits| backend::sha2(bits, message)),
             _ => None,
         };
         let input = digest.as_deref().unwrap_or(message);

@@ -17,11 +17,9 @@ use std::time::Duration;
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use signed_payloads::aws_kms::AwsKmsSigner;
-use signed_payloads::request::{RequestSigner, RequestVerifier};
-use signed_payloads::response::{ResponseSigner, ResponseVerifier};
 use signed_payloads::{
-    Algorithm, AsyncSigner, Error, Header, KeyRegistry, KeyRejected, KeySigner, KeyVerifier,
-    Limits, PrivateKey, Signer, VerificationKey, Verifier, jws,
+    Algorithm, AsyncSigner, Error, Header, KeyRejected, KeySigner, KeyVerifier, Limits, PrivateKey,
+    Signer, Verifier, jws,
 };
 
 #[cfg(all(feature = "tower", feature = "reqwest", feature = "axum"))]
@@ -290,7 +288,9 @@ async fn a_maximum_salt_pss_signature_from_kms_is_refused() {
 #[cfg(all(feature = "tower", feature = "reqwest", feature = "axum"))]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_profiles_and_the_tower_layer_sign_with_a_kms_key() {
-    use signed_payloads::response::ResponseMode;
+    use signed_payloads::request::{RequestSigner, RequestVerifier};
+    use signed_payloads::response::{ResponseMode, ResponseSigner, ResponseVerifier};
+    use signed_payloads::{KeyRegistry, VerificationKey};
     if !emulator() {
         return;
     }

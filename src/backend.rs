@@ -112,19 +112,24 @@ macro_rules! key_pair_common {
 /// SHA-2 digests; both backends' `digest` modules have the same API.
 macro_rules! sha2_digests {
     ($digest:path) => {
+        use $digest as digest;
+
         /// SHA-256, SHA-384 or SHA-512 of `data` (`bits` is 256, 384 or 512).
         #[cfg_attr(
             not(any(feature = "pkcs11", feature = "aws-kms", feature = "httpsig")),
             allow(dead_code)
         )]
         pub(crate) fn sha2(bits: usize, data: &[u8]) -> Vec<u8> {
-            use $digest as digest;
-            let algorithm = match bits {
+            digest::digest(sha2_algorithm(bits), data).as_ref().to_vec()
+        }
+
+        /// The backend's SHA-2 of `bits` (256, 384 or 512).
+        fn sha2_algorithm(bits: usize) -> &'static digest::Algorithm {
+            match bits {
                 384 => &digest::SHA384,
                 512 => &digest::SHA512,
                 _ => &digest::SHA256,
-            };
-            digest::digest(algorithm, data).as_ref().to_vec()
+            }
         }
 
         #[cfg(feature = "httpsig")]
@@ -132,7 +137,7 @@ macro_rules! sha2_digests {
 
         #[cfg(feature = "httpsig")]
         mod sha2_stream {
-            use $digest as digest;
+            use super::digest;
 
             /// A SHA-2 digest fed in pieces, for a body that streams
             /// (`bits` is 256, 384 or 512).
@@ -141,11 +146,7 @@ macro_rules! sha2_digests {
 
             impl Sha2Stream {
                 pub(crate) fn new(bits: usize) -> Self {
-                    Sha2Stream(digest::Context::new(match bits {
-                        384 => &digest::SHA384,
-                        512 => &digest::SHA512,
-                        _ => &digest::SHA256,
-                    }))
+                    Sha2Stream(digest::Context::new(super::sha2_algorithm(bits)))
                 }
 
                 pub(crate) fn update(&mut self, data: &[u8]) {
@@ -160,9 +161,8 @@ macro_rules! sha2_digests {
 
         /// SHA-256 of `data`, as a fixed-size array.
         pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
-            use $digest as digest;
             let mut out = [0; 32];
-            out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+            out.copy_from_slice(digest::digest(sha2_algorithm(256), data).as_ref());
             out
         }
     };
@@ -193,7 +193,7 @@ macro_rules! hmac_sha256 {
 // Feature `jwe` needs aws-lc-rs for RSA-OAEP (ring has none) but does not
 // make it the signature backend: a `ring` build keeps signing on ring.
 #[cfg(any(feature = "aws-lc-rs", feature = "jwe"))]
-#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code, unused_imports))]
 pub(crate) mod aws_lc;
 #[cfg(feature = "ring")]
 // With both features on, ring is compiled only for the cross-backend tests.

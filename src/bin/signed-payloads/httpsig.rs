@@ -218,8 +218,7 @@ fn read_message(
     let raw = read_input(input)?;
     let request = request
         .map(|path| {
-            let raw = std::fs::read(path)
-                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+            let raw = read_file(path)?;
             HttpMessage::from_http1(&raw, scheme)
                 .map(|(message, _)| message)
                 .map_err(|e| Failure::Rejected(format!("the --request message: {e}")))
